@@ -1,0 +1,63 @@
+# Parley — the two commands a newcomer needs:
+#   make run    install what is missing, build, start Parley on http://localhost:8080
+#   make test   the whole test suite: Swift unit and integration tests, SDK unit tests, browser end-to-end tests
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SWIFT ?= swift
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_RUN_PACKAGES := pkg-config libssl-dev
+APT_TEST_PACKAGES := chromium chromium-driver
+export DEBIAN_FRONTEND := noninteractive
+
+.PHONY: help run build build-release test test-swift test-sdk test-e2e deps-run deps-test clean
+
+help:
+	@echo "make run    - install what is missing, build, and start Parley on http://localhost:8080"
+	@echo "make test   - run the whole test suite (installs test dependencies when missing)"
+
+# Installs Debian packages only when absent; `apt-get update` runs once, and only if something is missing.
+define apt_ensure
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+deps-run:
+	$(call apt_ensure,$(APT_RUN_PACKAGES))
+	@command -v $(SWIFT) >/dev/null || { echo "Swift 6 is required: https://www.swift.org/install/linux/"; exit 1; }
+
+deps-test: deps-run
+	$(call apt_ensure,$(APT_TEST_PACKAGES))
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r e2e/requirements.txt
+
+build: deps-run
+	$(SWIFT) build
+
+build-release: deps-run
+	$(SWIFT) build -c release
+
+run: build-release
+	.build/release/parley $(ARGS)
+
+test: deps-test
+	$(SWIFT) build --build-tests
+	$(MAKE) --no-print-directory test-swift test-sdk test-e2e
+
+test-swift:
+	$(SWIFT) test --skip-build
+
+test-sdk:
+	node --test Web/sdk/test/
+
+test-e2e:
+	mkdir -p e2e/output
+	PARLEY_BIN=.build/debug/parley $(PY) -m pytest e2e -q
+
+clean:
+	rm -rf .build $(VENV) e2e/output

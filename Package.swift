@@ -1,0 +1,49 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "parley",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "parley", targets: ["parley"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+    ],
+    targets: [
+        // Debian's OpenSSL 3 (libssl-dev): headers plus inline shims for its macros.
+        .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        // Pure room logic: participants, names, caps, chat history. No I/O.
+        .target(name: "Rooms"),
+        // Wire messages and the per-connection session state machine; knows Rooms, not sockets.
+        .target(name: "Signaling", dependencies: [
+            "Rooms",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Configuration, HTTP routes, WebSocket glue, lifecycle.
+        .target(name: "ParleyServer", dependencies: [
+            "Rooms", "Signaling",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "parley", dependencies: [
+            "ParleyServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "RoomsTests", dependencies: ["Rooms"]),
+        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "Rooms"]),
+        .testTarget(name: "ParleyServerTests", dependencies: [
+            "ParleyServer",
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+    ]
+)

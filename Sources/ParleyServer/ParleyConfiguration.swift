@@ -1,0 +1,40 @@
+import Logging
+
+/// Everything a Parley server is started with. The command line and environment fill it in; tests build it directly.
+public struct ParleyConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Server-wide cap of participants per room.
+    public var maxParticipants: Int
+    /// Folder of static files: the SDK and the web apps.
+    public var webRoot: String
+    public var logLevel: Logger.Level
+    /// WebSocket ping period; a socket silent for two periods is closed.
+    public var pingInterval: Duration
+    public var maxFrameSize: Int
+    public var requestsPerSecond: Int
+
+    public init(
+        host: String = "0.0.0.0",
+        port: Int = 8080,
+        maxParticipants: Int = 10,
+        webRoot: String = "Web",
+        logLevel: Logger.Level = .info,
+        pingInterval: Duration = .milliseconds(7500),
+        maxFrameSize: Int = 64 * 1024,
+        requestsPerSecond: Int = 50
+    ) {
+        self.host = host
+        self.port = port
+        self.maxParticipants = maxParticipants
+        self.webRoot = webRoot
+        self.logLevel = logLevel
+        self.pingInterval = pingInterval
+        self.maxFrameSize = maxFrameSize
+        self.requestsPerSecond = requestsPerSecond
+    }
+}
+
+public enum ParleyVersion {
+    public static let current = "0.1.0"
+}

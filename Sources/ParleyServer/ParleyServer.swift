@@ -1,0 +1,124 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import Rooms
+import ServiceLifecycle
+import Signaling
+
+/// Builds and runs the Parley application: static files, `/health`, and the `/ws` signaling endpoint.
+public struct ParleyServer: Sendable {
+    public let configuration: ParleyConfiguration
+    public let hub: SignalingHub
+    let startedAt: ContinuousClock.Instant
+
+    public init(configuration: ParleyConfiguration) {
+        self.configuration = configuration
+        self.hub = SignalingHub(limits: .init(maxParticipants: configuration.maxParticipants))
+        self.startedAt = .now
+    }
+
+    /// Runs until SIGINT/SIGTERM; open sockets get a close frame on the way out.
+    public func run() async throws {
+        try await makeApplication().runService()
+    }
+
+    /// The application, for callers that run it themselves (tests bind port 0 and learn the port from `onServerRunning`).
+    public func makeApplication(
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        var logger = Logger(label: "parley")
+        logger.logLevel = configuration.logLevel
+
+        let router = Router()
+        router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
+        router.get("/health") { _, _ -> Health in
+            await self.health()
+        }
+
+        let wsRouter = Router(context: BasicWebSocketRequestContext.self)
+        wsRouter.ws("/ws") { _, _ in
+            .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            try await self.serveParleySocket(inbound: inbound, outbound: outbound, logger: context.logger)
+        }
+
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: wsRouter,
+                configuration: .init(ws: .init(
+                    maxFrameSize: configuration.maxFrameSize,
+                    autoPing: .enabled(timePeriod: configuration.pingInterval),
+                    closeTimeout: .seconds(5)
+                ))
+            ),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "parley"),
+            onServerRunning: onServerRunning,
+            logger: logger
+        )
+    }
+
+    struct Health: ResponseEncodable {
+        let status: String
+        let version: String
+        let uptime: Double
+        let sessions: Int
+        let rooms: Int
+        let participants: Int
+    }
+
+    func health() async -> Health {
+        let stats = await hub.stats
+        let uptime = ContinuousClock.now - startedAt
+        return Health(
+            status: "ok", version: ParleyVersion.current,
+            uptime: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
+            sessions: stats.sessions, rooms: stats.rooms, participants: stats.participants
+        )
+    }
+
+    /// One Parley-protocol socket: a reader feeding the session, a writer draining its outbox.
+    func serveParleySocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+        let outbox = Outbox()
+        let session = ParleySession(
+            hub: hub, outbox: outbox, version: ParleyVersion.current,
+            limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await frame in outbox.frames {
+                    switch frame {
+                    case .text(let text):
+                        try await outbound.write(.text(text))
+                    case .close(let code, let reason):
+                        try await outbound.close(.init(codeNumber: Int(code)), reason: reason)
+                        return
+                    }
+                }
+                if outbox.hasOverflowed {
+                    logger.notice("closing a socket whose send queue overflowed")
+                    try await outbound.close(.policyViolation, reason: "too slow to receive")
+                }
+            }
+            do {
+                reading: for try await message in inbound.messages(maxSize: configuration.maxFrameSize) {
+                    switch message {
+                    case .text(let text):
+                        guard await session.receive(text: text) else { break reading }
+                    case .binary:
+                        session.receiveBinary()
+                        break reading
+                    }
+                }
+            } catch {
+                logger.debug("socket read ended", metadata: ["error": "\(error)"])
+            }
+            await session.socketClosed()
+            // Let the writer flush what is queued (a reply, a close frame), then stop.
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,82 @@
+/// Identifies one signaling session (one socket); assigned by the server.
+public typealias SessionID = String
+
+/// A stream a participant publishes into a room. The SFU fills these in; the foundation only carries them.
+public struct StreamDescription: Sendable, Equatable, Codable {
+    public var id: String
+    public var display: String?
+    public var audio: Bool
+    public var video: Bool
+    public var audioMuted: Bool
+    public var videoMuted: Bool
+
+    public init(id: String, display: String? = nil, audio: Bool, video: Bool, audioMuted: Bool = false, videoMuted: Bool = false) {
+        self.id = id
+        self.display = display
+        self.audio = audio
+        self.video = video
+        self.audioMuted = audioMuted
+        self.videoMuted = videoMuted
+    }
+}
+
+public struct Participant: Sendable, Equatable {
+    public let session: SessionID
+    public let name: String
+    public var streams: [StreamDescription]
+
+    public init(session: SessionID, name: String, streams: [StreamDescription] = []) {
+        self.session = session
+        self.name = name
+        self.streams = streams
+    }
+}
+
+public struct ChatMessage: Sendable, Equatable, Codable {
+    public let room: String
+    public let from: String
+    /// Set only for a message to one participant.
+    public let to: String?
+    public let text: String
+    /// Server time, milliseconds since 1970.
+    public let time: Int64
+
+    public init(room: String, from: String, to: String?, text: String, time: Int64) {
+        self.room = room
+        self.from = from
+        self.to = to
+        self.text = text
+        self.time = time
+    }
+}
+
+/// What a joiner learns about a room: the others (not itself), and the public chat so far.
+public struct RoomSnapshot: Sendable, Equatable {
+    public let name: String
+    public let maxParticipants: Int
+    public let participants: [Participant]
+    public let history: [ChatMessage]
+}
+
+/// One room: members in order of joining, its cap, and a bounded chat history.
+struct Room {
+    let name: String
+    let cap: Int
+    var members: [Participant] = []
+    var history: [ChatMessage] = []
+
+    func index(ofSession session: SessionID) -> Int? {
+        members.firstIndex { $0.session == session }
+    }
+
+    func member(named name: String) -> Participant? {
+        members.first { $0.name == name }
+    }
+
+    mutating func record(_ message: ChatMessage, limit: Int) {
+        history.append(message)
+        if history.count > limit {
+            history.removeFirst(history.count - limit)
+        }
+    }
+}

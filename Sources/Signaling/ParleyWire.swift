@@ -1,0 +1,276 @@
+import Foundation
+import Rooms
+
+/// The `id` a client gave its request: a number or a short string, echoed in the reply.
+public enum RequestID: Sendable, Equatable, Codable {
+    case number(Int64)
+    case string(String)
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let n = try? c.decode(Int64.self) {
+            self = .number(n)
+        } else {
+            let s = try c.decode(String.self)
+            guard (1...64).contains(s.count) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "id must be 1–64 characters")
+            }
+            self = .string(s)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .number(let n): try c.encode(n)
+        case .string(let s): try c.encode(s)
+        }
+    }
+}
+
+/// A request of Parley's own protocol (docs/PROTOCOL.md), decoded and type-checked.
+public enum ClientRequest: Sendable, Equatable {
+    case connect(username: String)
+    case join(room: String?, maxParticipants: Int?)
+    case leave(room: String)
+    case message(room: String, text: String, to: String?)
+    case ping
+}
+
+/// A refusal with a stable wire code.
+public struct ProtocolError: Error, Sendable, Equatable {
+    public let code: String
+    public let message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public init(_ error: RoomError) {
+        self.init(code: error.code, message: error.message)
+    }
+
+    public static func badJSON(_ detail: String) -> Self { .init(code: "bad_json", message: detail) }
+    public static func badRequest(_ detail: String) -> Self { .init(code: "bad_request", message: detail) }
+    public static let notConnected = Self(code: "not_connected", message: "Send 'connect' first")
+    public static let alreadyConnected = Self(code: "already_connected", message: "This socket is already connected")
+    public static let rateLimited = Self(code: "rate_limited", message: "Too many requests: at most 50 per second")
+}
+
+/// Decoding of client frames and encoding of server frames for `/ws`.
+public enum ParleyWire {
+    /// The outcome of reading one text frame: the request, or an error to reply with (and the id, if one was read).
+    public enum Decoded: Sendable, Equatable {
+        case request(RequestID, ClientRequest)
+        case invalid(RequestID?, ProtocolError)
+    }
+
+    public static func decode(_ text: String) -> Decoded {
+        let data = Data(text.utf8)
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            return .invalid(nil, .badJSON("The frame is not valid JSON"))
+        }
+        guard object is [String: Any] else {
+            return .invalid(nil, .badJSON("The frame must be a JSON object"))
+        }
+        let decoder = JSONDecoder()
+        let envelope: Envelope
+        do {
+            envelope = try decoder.decode(Envelope.self, from: data)
+        } catch {
+            return .invalid(nil, .badRequest("'id' must be a number or a string of 1–64 characters; 'type' a string"))
+        }
+        guard let id = envelope.id else { return .invalid(nil, .badRequest("Missing field 'id'")) }
+        guard let type = envelope.type else { return .invalid(id, .badRequest("Missing field 'type'")) }
+        do {
+            switch type {
+            case "connect":
+                let b = try decoder.decode(ConnectBody.self, from: data)
+                return .request(id, .connect(username: b.username))
+            case "join":
+                let b = try decoder.decode(JoinBody.self, from: data)
+                return .request(id, .join(room: b.room, maxParticipants: b.maxParticipants))
+            case "leave":
+                let b = try decoder.decode(LeaveBody.self, from: data)
+                return .request(id, .leave(room: b.room))
+            case "message":
+                let b = try decoder.decode(MessageBody.self, from: data)
+                return .request(id, .message(room: b.room, text: b.text, to: b.to))
+            case "ping":
+                return .request(id, .ping)
+            default:
+                let shown = type.count > 32 ? String(type.prefix(32)) + "…" : type
+                return .invalid(id, ProtocolError(code: "unknown_type", message: "Unknown request type '\(shown)'"))
+            }
+        } catch let error as DecodingError {
+            return .invalid(id, .badRequest(describe(error)))
+        } catch {
+            return .invalid(id, .badRequest("Malformed request"))
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _):
+            return "Missing field '\(key.stringValue)'"
+        case .typeMismatch(_, let ctx), .valueNotFound(_, let ctx):
+            let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            return "Field '\(field)' has the wrong type"
+        case .dataCorrupted(let ctx):
+            let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            return field.isEmpty ? "Malformed request" : "Field '\(field)' is malformed"
+        @unknown default:
+            return "Malformed request"
+        }
+    }
+
+    private struct Envelope: Decodable {
+        let id: RequestID?
+        let type: String?
+    }
+    private struct ConnectBody: Decodable { let username: String }
+    private struct JoinBody: Decodable {
+        let room: String?
+        let maxParticipants: Int?
+    }
+    private struct LeaveBody: Decodable { let room: String }
+    private struct MessageBody: Decodable {
+        let room: String
+        let text: String
+        let to: String?
+    }
+
+    // MARK: Server frames
+
+    public static func reply(_ id: RequestID?, result: some Encodable) -> String {
+        encode(OkReply(id: id, result: result))
+    }
+
+    public static func reply(_ id: RequestID?, error: ProtocolError) -> String {
+        encode(ErrorReply(id: id, error: .init(code: error.code, message: error.message)))
+    }
+
+    public static func event(_ event: RoomEvent) -> String {
+        switch event {
+        case .joined(let room, let participant):
+            encode(JoinedEvent(room: room, participant: .init(participant)))
+        case .left(let room, let participant, let reason):
+            encode(LeftEvent(room: room, participant: .init(name: participant.name), reason: reason.rawValue))
+        case .message(let message):
+            encode(MessageEvent(room: message.room, from: message.from, to: message.to, text: message.text, time: message.time))
+        }
+    }
+
+    static func encode(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Our own types always encode; a failure here is a programming error, not bad input.
+        guard let data = try? encoder.encode(value), let text = String(data: data, encoding: .utf8) else {
+            return #"{"event":"error","message":"encoding failed"}"#
+        }
+        return text
+    }
+
+    // Reply payloads.
+    public struct ServerInfo: Encodable, Sendable {
+        public let name: String
+        public let version: String
+        public init(name: String = "parley", version: String) {
+            self.name = name
+            self.version = version
+        }
+    }
+    public struct ConnectResult: Encodable, Sendable {
+        public let sessionId: String
+        public let username: String
+        public let server: ServerInfo
+        public init(sessionId: String, username: String, server: ServerInfo) {
+            self.sessionId = sessionId
+            self.username = username
+            self.server = server
+        }
+    }
+    public struct ParticipantJSON: Encodable, Sendable {
+        let name: String
+        let streams: [StreamDescription]
+        init(_ p: Participant) {
+            name = p.name
+            streams = p.streams
+        }
+    }
+    public struct RoomJSON: Encodable, Sendable {
+        let name: String
+        let maxParticipants: Int
+        let participants: [ParticipantJSON]
+        let history: [ChatMessage]
+    }
+    public struct JoinResult: Encodable, Sendable {
+        let room: RoomJSON
+        public init(_ s: RoomSnapshot) {
+            room = RoomJSON(name: s.name, maxParticipants: s.maxParticipants,
+                            participants: s.participants.map(ParticipantJSON.init), history: s.history)
+        }
+    }
+    public struct MessageResult: Encodable, Sendable {
+        let message: ChatMessage
+        public init(_ m: ChatMessage) { message = m }
+    }
+    public struct Empty: Encodable, Sendable { public init() {} }
+    public struct PingResult: Encodable, Sendable {
+        let time: Int64
+        public init(time: Int64) { self.time = time }
+    }
+
+    private struct OkReply<R: Encodable>: Encodable {
+        let id: RequestID?
+        let ok = true
+        let result: R
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)  // explicit null when absent
+            try c.encode(ok, forKey: .ok)
+            try c.encode(result, forKey: .result)
+        }
+        enum CodingKeys: String, CodingKey { case id, ok, result }
+    }
+    private struct ErrorBody: Encodable {
+        let code: String
+        let message: String
+    }
+    private struct ErrorReply: Encodable {
+        let id: RequestID?
+        let ok = false
+        let error: ErrorBody
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(ok, forKey: .ok)
+            try c.encode(error, forKey: .error)
+        }
+        enum CodingKeys: String, CodingKey { case id, ok, error }
+    }
+    private struct JoinedEvent: Encodable {
+        let event = "joined"
+        let room: String
+        let participant: ParticipantJSON
+    }
+    private struct NameOnly: Encodable { let name: String }
+    private struct LeftEvent: Encodable {
+        let event = "left"
+        let room: String
+        let participant: NameOnly
+        let reason: String
+    }
+    private struct MessageEvent: Encodable {
+        let event = "message"
+        let room: String
+        let from: String
+        let to: String?
+        let text: String
+        let time: Int64
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Rooms
+
+/// The protocol-neutral core every signaling adapter talks to: sessions, rooms and chat.
+///
+/// Replies are handed to a `respond` closure that runs inside the hub's isolation, before any later event is
+/// delivered. Adapters send replies and events through the same queue, so a client always sees the reply to
+/// its `join` before any event of that room.
+public actor SignalingHub {
+    public struct Stats: Sendable, Equatable {
+        public let sessions: Int
+        public let rooms: Int
+        public let participants: Int
+    }
+
+    private var registry: RoomRegistry
+    private var sessions: [SessionID: any SessionSink] = [:]
+    private var rng: any RandomNumberGenerator
+    private let now: @Sendable () -> Int64
+
+    /// - Parameters:
+    ///   - now: wall-clock milliseconds since 1970, injected so tests control chat timestamps.
+    ///   - rng: randomness for session ids and room names; tests pass a seeded one.
+    public init(
+        limits: RoomRegistry.Limits = .init(),
+        now: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) },
+        rng: any RandomNumberGenerator = SystemRandomNumberGenerator()
+    ) {
+        self.registry = RoomRegistry(limits: limits)
+        self.now = now
+        self.rng = rng
+    }
+
+    public var stats: Stats {
+        Stats(sessions: sessions.count, rooms: registry.roomCount, participants: registry.participantCount)
+    }
+
+    public var limits: RoomRegistry.Limits { registry.limits }
+
+    public func participants(in room: String) -> [Participant] { registry.participants(in: room) }
+
+    /// Opens a session for an authenticated socket and returns its id.
+    public func openSession(sink: any SessionSink) -> SessionID {
+        var id: SessionID
+        repeat { id = Self.hex(bytes: 16, using: &rng) } while sessions[id] != nil
+        sessions[id] = sink
+        return id
+    }
+
+    /// Ends a session: it leaves every room, and the others are told why.
+    public func closeSession(_ session: SessionID, reason: LeaveReason = .disconnected) {
+        guard sessions.removeValue(forKey: session) != nil else { return }
+        for outcome in registry.removeSession(session) {
+            broadcast(.left(room: outcome.room, participant: outcome.participant, reason: reason), to: outcome.notify)
+        }
+    }
+
+    public func join(
+        _ session: SessionID, name: String, room: String?, maxParticipants: Int?,
+        respond: (Result<RoomSnapshot, RoomError>) -> Void
+    ) {
+        guard sessions[session] != nil else { return }
+        let roomName = room ?? registry.makeRandomRoomName(using: &rng)
+        do {
+            let outcome = try registry.join(session: session, name: name, room: roomName, requestedCap: maxParticipants)
+            respond(.success(outcome.snapshot))
+            broadcast(.joined(room: roomName, participant: outcome.joined), to: outcome.notify)
+        } catch {
+            respond(.failure(error))
+        }
+    }
+
+    public func leave(_ session: SessionID, room: String, respond: (Result<Void, RoomError>) -> Void) {
+        do {
+            let outcome = try registry.leave(session: session, room: room)
+            respond(.success(()))
+            broadcast(.left(room: room, participant: outcome.participant, reason: .left), to: outcome.notify)
+        } catch {
+            respond(.failure(error))
+        }
+    }
+
+    public func post(
+        _ session: SessionID, room: String, text: String, to: String?,
+        respond: (Result<ChatMessage, RoomError>) -> Void
+    ) {
+        do {
+            let outcome = try registry.post(session: session, room: room, text: text, to: to, time: now())
+            respond(.success(outcome.message))
+            broadcast(.message(outcome.message), to: outcome.recipients)
+        } catch {
+            respond(.failure(error))
+        }
+    }
+
+    private func broadcast(_ event: RoomEvent, to recipients: [SessionID]) {
+        for id in recipients {
+            sessions[id]?.deliver(event)
+        }
+    }
+
+    static func hex(bytes: Int, using rng: inout any RandomNumberGenerator) -> String {
+        let digits = Array("0123456789abcdef")
+        var out = ""
+        out.reserveCapacity(bytes * 2)
+        for _ in 0..<bytes {
+            let b = UInt8.random(in: .min ... .max, using: &rng)
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return out
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ParleyServer
+
+@main
+struct Parley: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parley",
+        abstract: "Parley: a self-hosted WebRTC video chat and conference server.",
+        discussion: "Every option can also be set by the environment variable shown beside it; the flag wins.",
+        version: ParleyVersion.current
+    )
+
+    @Option(help: "Address to listen on for HTTP and WebSocket. (env: PARLEY_HOST)")
+    var host: String = env("PARLEY_HOST") ?? "0.0.0.0"
+
+    @Option(help: "Port for HTTP and WebSocket. (env: PARLEY_PORT)")
+    var port: Int = env("PARLEY_PORT").flatMap { Int($0) } ?? 8080
+
+    @Option(help: "Most participants in one room, server-wide; a room's creator may set a lower cap. (env: PARLEY_MAX_PARTICIPANTS)")
+    var maxParticipants: Int = env("PARLEY_MAX_PARTICIPANTS").flatMap { Int($0) } ?? 10
+
+    @Option(help: "Folder of the web apps and SDK to serve. (env: PARLEY_WEB_ROOT)")
+    var webRoot: String = env("PARLEY_WEB_ROOT") ?? defaultWebRoot()
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
+    var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
+        guard maxParticipants >= 1 else { throw ValidationError("--max-participants must be at least 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let config = ParleyConfiguration(
+            host: host, port: port, maxParticipants: maxParticipants, webRoot: webRoot, logLevel: level
+        )
+        try await ParleyServer(configuration: config).run()
+    }
+}
+
+private func env(_ name: String) -> String? {
+    guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+    return value
+}
+
+/// The bundled Web/ folder: beside the working directory when run from the repository, else found from the binary
+/// (…/.build/<config>/parley → …/Web).
+private func defaultWebRoot() -> String {
+    let fm = FileManager.default
+    if fm.fileExists(atPath: "Web/sdk") { return "Web" }
+    var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = url.appendingPathComponent("Web")
+        if fm.fileExists(atPath: candidate.appendingPathComponent("sdk").path) { return candidate.path }
+        url.deleteLastPathComponent()
+    }
+    return "Web"
+}

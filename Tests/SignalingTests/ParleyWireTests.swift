@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+@testable import Signaling
+
+@Suite struct ParleyWireTests {
+    @Test func decodesEveryRequest() {
+        #expect(ParleyWire.decode(#"{"id":1,"type":"connect","username":"test"}"#) == .request(.number(1), .connect(username: "test")))
+        #expect(ParleyWire.decode(#"{"id":"a","type":"join"}"#) == .request(.string("a"), .join(room: nil, maxParticipants: nil)))
+        #expect(ParleyWire.decode(#"{"id":2,"type":"join","room":"r","maxParticipants":3}"#) == .request(.number(2), .join(room: "r", maxParticipants: 3)))
+        #expect(ParleyWire.decode(#"{"id":3,"type":"leave","room":"r"}"#) == .request(.number(3), .leave(room: "r")))
+        #expect(ParleyWire.decode(#"{"id":4,"type":"message","room":"r","text":"hi","to":"bob"}"#) == .request(.number(4), .message(room: "r", text: "hi", to: "bob")))
+        #expect(ParleyWire.decode(#"{"id":5,"type":"ping"}"#) == .request(.number(5), .ping))
+    }
+
+    @Test(arguments: [
+        ("not json", nil as RequestID?, "bad_json"),
+        ("", nil, "bad_json"),
+        ("[1,2]", nil, "bad_json"),
+        ("42", nil, "bad_json"),
+        (#""connect""#, nil, "bad_json"),
+        (#"{"type":"connect","username":"x"}"#, nil, "bad_request"),
+        (#"{"id":{},"type":"connect"}"#, nil, "bad_request"),
+        (#"{"id":"","type":"connect"}"#, nil, "bad_request"),
+        (#"{"id":1}"#, .number(1), "bad_request"),
+        (#"{"id":1,"type":7}"#, nil, "bad_request"),
+        (#"{"id":1,"type":"connect"}"#, .number(1), "bad_request"),
+        (#"{"id":1,"type":"connect","username":5}"#, .number(1), "bad_request"),
+        (#"{"id":1,"type":"join","maxParticipants":"three"}"#, .number(1), "bad_request"),
+        (#"{"id":1,"type":"join","maxParticipants":2.5}"#, .number(1), "bad_request"),
+        (#"{"id":1,"type":"leave"}"#, .number(1), "bad_request"),
+        (#"{"id":1,"type":"message","room":"r"}"#, .number(1), "bad_request"),
+        (#"{"id":1,"type":"dance"}"#, .number(1), "unknown_type"),
+    ])
+    func refusesBadFrames(frame: String, id: RequestID?, code: String) {
+        guard case .invalid(let gotID, let error) = ParleyWire.decode(frame) else {
+            Issue.record("accepted \(frame)")
+            return
+        }
+        #expect(gotID == id)
+        #expect(error.code == code)
+        #expect(!error.message.isEmpty)
+    }
+
+    @Test func missingFieldIsNamed() {
+        guard case .invalid(_, let error) = ParleyWire.decode(#"{"id":1,"type":"connect"}"#) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(error.message.contains("username"))
+    }
+
+    @Test func repliesCarryTheIDOrNull() throws {
+        let ok = try json(ParleyWire.reply(.string("x"), result: ParleyWire.Empty()))
+        #expect(ok["id"] as? String == "x")
+        #expect(ok["ok"] as? Bool == true)
+        let err = try json(ParleyWire.reply(nil, error: .notConnected))
+        #expect(err["id"] is NSNull)
+        #expect(err["ok"] as? Bool == false)
+        #expect((err["error"] as? [String: Any])?["code"] as? String == "not_connected")
+    }
+}
+
+func json(_ text: String) throws -> [String: Any] {
+    let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
+    return try #require(object as? [String: Any])
+}
