@@ -8,14 +8,15 @@ SWIFT ?= swift
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_RUN_PACKAGES := pkg-config libssl-dev
-APT_TEST_PACKAGES := chromium chromium-driver
+APT_TEST_PACKAGES := chromium chromium-driver libsrtp2-dev
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help run build build-release test test-swift test-sdk test-e2e deps-run deps-test clean
+.PHONY: help run build build-release test test-swift test-sdk test-e2e bench deps-run deps-test clean
 
 help:
 	@echo "make run    - install what is missing, build, and start Parley on http://localhost:8080"
 	@echo "make test   - run the whole test suite (installs test dependencies when missing)"
+	@echo "make bench  - run the benchmarks (release build)"
 
 # Installs Debian packages only when absent; `apt-get update` runs once, and only if something is missing.
 define apt_ensure
@@ -58,6 +59,11 @@ test-sdk:
 test-e2e:
 	mkdir -p e2e/output
 	PARLEY_BIN=.build/debug/parley $(PY) -m pytest e2e -q
+
+# Benchmarks never run in `make test`; figures go to docs/BENCHMARKS.md.
+bench: deps-test
+	$(SWIFT) build -c release --product srtp-bench
+	.build/release/srtp-bench 2
 
 clean:
 	rm -rf .build $(VENV) e2e/output

@@ -18,6 +18,13 @@ let package = Package(
     targets: [
         // Debian's OpenSSL 3 (libssl-dev): headers plus inline shims for its macros.
         .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        // Debian's libsrtp2 (libsrtp2-dev): the oracle for SRTP tests, never linked into the server.
+        .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2"),
+        // SRTP/SRTCP in place over libcrypto: AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM.
+        .target(name: "SRTP", dependencies: [
+            "COpenSSL",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         // Pure room logic: participants, names, caps, chat history. No I/O.
         .target(name: "Rooms"),
         // Wire messages and the per-connection session state machine; knows Rooms, not sockets.
@@ -38,6 +45,11 @@ let package = Package(
             "ParleyServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // SRTP micro-benchmark against libsrtp2 (`make bench`).
+        .executableTarget(name: "srtp-bench", dependencies: [
+            "SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "bench/srtp"),
+        .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "RoomsTests", dependencies: ["Rooms"]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "Rooms"]),
         .testTarget(name: "ParleyServerTests", dependencies: [

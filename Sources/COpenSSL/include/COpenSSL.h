@@ -2,12 +2,17 @@
 #ifndef PARLEY_COPENSSL_H
 #define PARLEY_COPENSSL_H
 
+// SRTP keeps pre-keyed SHA-1 states (SHA1_Init/Update/Final, deprecated in OpenSSL 3 but still its fastest,
+// allocation-free path) so that HMAC needs no heap work per packet.
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
