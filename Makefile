@@ -38,10 +38,10 @@ deps-test: deps-run
 	@$(PY) -m pip install -q --disable-pip-version-check -r e2e/requirements.txt
 
 build: deps-run
-	$(SWIFT) build
+	$(SWIFT) build --product parley
 
 build-release: deps-run
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --product parley
 
 run: build-release
 	.build/release/parley $(ARGS)

@@ -25,6 +25,8 @@ let package = Package(
             "COpenSSL",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        // DTLS 1.2 over OpenSSL with datagram-per-write BIOs; SRTP keys from the exporter.
+        .target(name: "DTLS", dependencies: ["COpenSSL", "SRTP"]),
         // Pure room logic: participants, names, caps, chat history. No I/O.
         .target(name: "Rooms"),
         // Wire messages and the per-connection session state machine; knows Rooms, not sockets.
@@ -50,6 +52,7 @@ let package = Package(
             "SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio"),
         ], path: "bench/srtp"),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "DTLSTests", dependencies: ["DTLS", "SRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "RoomsTests", dependencies: ["Rooms"]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "Rooms"]),
         .testTarget(name: "ParleyServerTests", dependencies: [
