@@ -25,6 +25,8 @@ let package = Package(
             "COpenSSL",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        // STUN codec and the ICE-lite responder (no I/O).
+        .target(name: "STUN", dependencies: ["COpenSSL"]),
         // DTLS 1.2 over OpenSSL with datagram-per-write BIOs; SRTP keys from the exporter.
         .target(name: "DTLS", dependencies: ["COpenSSL", "SRTP"]),
         // Pure room logic: participants, names, caps, chat history. No I/O.
@@ -52,6 +54,7 @@ let package = Package(
             "SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio"),
         ], path: "bench/srtp"),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "SRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "RoomsTests", dependencies: ["Rooms"]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "Rooms"]),

@@ -1,4 +1,4 @@
-// Parley JavaScript SDK: a plain ES module (no build step, no dependency).
+// Parley JavaScript SDK: a plain ES module (no build step, no dependency). Types: parley.d.ts.
 // Wire protocol: docs/PROTOCOL.md. Room API shaped like the video-chat room APIs web developers know:
 //   Parley.roomApi.connect({urlServer, username}) → session; session.join({name}) → room; room.sendMessage(text)
 
@@ -8,16 +8,25 @@ export const SESSION_STATUS = Object.freeze({
   ESTABLISHED: "ESTABLISHED",   // the server accepted the session
   RECONNECTING: "RECONNECTING", // the socket dropped; retrying with backoff
   DISCONNECTED: "DISCONNECTED", // closed by the application
-  FAILED: "FAILED",             // refused by the server, or gave up reconnecting
+  FAILED: "FAILED",             // refused by the server, unreachable, or gave up reconnecting
 });
 
 export const ROOM_EVENT = Object.freeze({
-  STATE: "STATE",     // joined: the room's participants and chat history are known
+  STATE: "STATE",     // joined (again): the room's participants and chat history are known
   JOINED: "JOINED",   // another participant joined
   LEFT: "LEFT",       // another participant left
   MESSAGE: "MESSAGE", // a chat message from another participant
   FAILED: "FAILED",   // the join was refused (room_full, name_taken, …)
 });
+
+const DEFAULT_RECONNECT = { maxAttempts: 10, initialDelay: 500, maxDelay: 10000 };
+
+/** Delay before retry number `attempt` (0-based): doubling, capped, with jitter in [½, 1] of it so that
+ *  the clients of a restarted server do not all come back in the same millisecond. */
+function backoff(config, attempt) {
+  const base = Math.min(config.maxDelay, config.initialDelay * 2 ** attempt);
+  return base / 2 + Math.random() * (base / 2);
+}
 
 /** A tiny event emitter: `.on()` returns `this` so calls chain. */
 class Emitter {
@@ -28,7 +37,8 @@ class Emitter {
     return this;
   }
   off(event, handler) {
-    this.#handlers.get(event)?.delete(handler);
+    if (handler === undefined) this.#handlers.delete(event);
+    else this.#handlers.get(event)?.delete(handler);
     return this;
   }
   emit(event, ...args) {
@@ -43,7 +53,8 @@ class Emitter {
   }
 }
 
-/** An error the server refused a request with; `code` is stable (see docs/PROTOCOL.md). */
+/** A refusal: `code` is a server code from docs/PROTOCOL.md, or one of the SDK's own:
+ *  `not_connected` (no open socket), `connection_lost` (the socket closed before the reply). */
 export class ParleyError extends Error {
   constructor(code, message) {
     super(message || code);
@@ -64,6 +75,7 @@ export class Participant {
   getStreams() { return this.streams; }
   /** A private chat message to this participant. */
   sendMessage(text) { return this.#room.sendMessage(text, this.#name); }
+  // Media (later issue): play(...) subscribes to this participant's streams.
 }
 
 export class Room extends Emitter {
@@ -72,8 +84,11 @@ export class Room extends Emitter {
   #maxParticipants;
   #participants = new Map();
   #history = [];
-  #joined = false;
-  #left = false;
+  #joined = false;    // the server counts us in the room now
+  #joining = false;   // a join request is in flight
+  #wasJoined = false; // joined once: a later join is a rejoin after a reconnect
+  #left = false;      // leave() was called: never join again
+  #retries = 0;       // rejoins refused with name_taken since the last success
 
   constructor(session, options) {
     super();
@@ -84,21 +99,27 @@ export class Room extends Emitter {
 
   /** The room's name; for a room the server named, known from STATE on. */
   name() { return this.#name; }
+  maxParticipants() { return this.#maxParticipants; }
+  /** The other participants, in order of joining. */
   getParticipants() { return [...this.#participants.values()]; }
+  /** The room's chat from the join reply (oldest first), plus every message sent or received since. */
   history() { return [...this.#history]; }
   isJoined() { return this.#joined; }
 
   /** Chat text to everyone in the room, or to one participant by name. Resolves with the stored message. */
   async sendMessage(text, to) {
+    if (!this.#joined) throw new ParleyError("not_in_room", "The room is not joined (yet)");
     const fields = { room: this.#name, text };
     if (to !== undefined) fields.to = to;
     const result = await this.#session._request("message", fields);
-    const message = this.#toMessage(result.message, this.#session.username());
+    const message = this.#toMessage(result.message);
     this.#history.push(message);
     return message;
   }
 
+  /** Leaves the room; resolves with the reply's result ({}). A join still in flight is undone. */
   async leave() {
+    if (this.#left) return {};
     this.#left = true;
     this.#session._forget(this);
     if (!this.#joined) return {};
@@ -106,31 +127,54 @@ export class Room extends Emitter {
     return this.#session._request("leave", { room: this.#name });
   }
 
+  // Media (later issue): publish(...) sends local camera/microphone/screen to the room.
+
   // ---- called by the session ----
 
   async _join() {
-    if (this.#left) return;
+    if (this.#left || this.#joined || this.#joining) return;
+    this.#joining = true;
     const fields = {};
     if (this.#name) fields.room = this.#name;
     if (this.#maxParticipants !== undefined) fields.maxParticipants = this.#maxParticipants;
+    let room;
     try {
-      const { room } = await this.#session._request("join", fields);
-      if (this.#left) return;
-      this.#name = room.name;
-      this.#maxParticipants = room.maxParticipants;
-      this.#participants = new Map(room.participants.map((p) => [p.name, new Participant(this, p)]));
-      this.#history = room.history.map((m) => this.#toMessage(m));
-      this.#joined = true;
-      this.emit(ROOM_EVENT.STATE, this);
+      ({ room } = await this.#session._request("join", fields));
     } catch (error) {
-      this.#session._forget(this);
-      this.emit(ROOM_EVENT.FAILED, this, { code: error.code ?? "error", message: error.message });
+      this.#joining = false;
+      this.#joinRefused(error);
+      return;
     }
+    this.#joining = false;
+    if (this.#left) {
+      // leave() was called while the join was in flight: the server has us in the room now, so leave it.
+      this.#session._request("leave", { room: room.name }).catch(() => {});
+      return;
+    }
+    this.#name = room.name;
+    this.#maxParticipants = room.maxParticipants;
+    this.#participants = new Map(room.participants.map((p) => [p.name, new Participant(this, p)]));
+    this.#history = room.history.map((m) => this.#toMessage(m));
+    this.#joined = this.#wasJoined = true;
+    this.#retries = 0;
+    this.emit(ROOM_EVENT.STATE, this);
+  }
+
+  #joinRefused(error) {
+    if (this.#left) return;
+    // The socket dropped before the reply: the session joins again once it is back.
+    if (error.code === "connection_lost" || error.code === "not_connected") return;
+    // A rejoin right after a reconnect can find our old session still in the room: the server only drops it
+    // when its socket times out (≈ 15 s of unanswered pings). That name_taken is our own ghost: retry.
+    if (error.code === "name_taken" && this.#wasJoined && this.#session._retryLater(this, this.#retries++)) return;
+    this.#session._forget(this);
+    this.emit(ROOM_EVENT.FAILED, this, { code: error.code ?? "error", message: error.message });
   }
 
   _socketLost() { this.#joined = false; }
 
   _event(frame) {
+    if (!this.#joined) return;
     switch (frame.event) {
       case "joined": {
         const participant = new Participant(this, frame.participant);
@@ -154,17 +198,19 @@ export class Room extends Emitter {
     }
   }
 
-  #toMessage(data, fromName = data.from) {
-    const from = this.#participants.get(fromName) ?? new Participant(this, { name: fromName });
-    return { room: data.room, from, text: data.text, time: new Date(data.time), to: data.to };
+  #toMessage(data) {
+    const from = this.#participants.get(data.from) ?? new Participant(this, { name: data.from });
+    const message = { room: data.room, from, text: data.text, time: new Date(data.time) };
+    if (data.to !== undefined) message.to = data.to;
+    return message;
   }
 }
-
-const DEFAULT_RECONNECT = { maxAttempts: 10, initialDelay: 500, maxDelay: 10000 };
 
 export class Session extends Emitter {
   #options;
   #WebSocket;
+  #timers;
+  #reconnect;
   #socket = null;
   #status = SESSION_STATUS.PENDING;
   #id = null;
@@ -173,6 +219,7 @@ export class Session extends Emitter {
   #pending = new Map();
   #rooms = new Set();
   #closedByUser = false;
+  #wasEstablished = false;
   #attempt = 0;
   #retryTimer = null;
 
@@ -183,18 +230,23 @@ export class Session extends Emitter {
     this.#options = options;
     this.#username = options.username;
     this.#WebSocket = options.WebSocket ?? globalThis.WebSocket;
-    this.reconnect = options.reconnect === false ? null : { ...DEFAULT_RECONNECT, ...(options.reconnect ?? {}) };
-    this.timers = options.timers ?? { setTimeout: globalThis.setTimeout.bind(globalThis), clearTimeout: globalThis.clearTimeout.bind(globalThis) };
-    // Connect on the next tick so that `.on(...)` handlers chained on connect() see every status.
+    this.#reconnect = options.reconnect === false ? null : { ...DEFAULT_RECONNECT, ...(options.reconnect ?? {}) };
+    this.#timers = options.timers ?? {
+      setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+      clearTimeout: (handle) => globalThis.clearTimeout(handle),
+    };
+    // Open on the next microtask so that `.on(...)` handlers chained on connect() see every status.
     queueMicrotask(() => this.#open());
   }
 
   status() { return this.#status; }
+  /** The server's session id; a new one after each reconnect. */
   id() { return this.#id; }
+  /** The username as the server returned it (trimmed), or as given before that. */
   username() { return this.#username; }
   rooms() { return [...this.#rooms]; }
 
-  /** Joins (or creates) a room. Without a name the server makes an unguessable one. */
+  /** Joins (or creates) a room; may be called before ESTABLISHED. Without a name the server makes one up. */
   join(options = {}) {
     const room = new Room(this, options);
     this.#rooms.add(room);
@@ -202,15 +254,19 @@ export class Session extends Emitter {
     return room;
   }
 
+  // Media (later issue): echoTest(...) sends local media through the server and back.
+
+  /** Closes the session for good: no reconnection. The server makes us leave every room. */
   disconnect() {
     this.#closedByUser = true;
-    this.timers.clearTimeout(this.#retryTimer);
+    this.#timers.clearTimeout(this.#retryTimer);
     this.#socket?.close(1000);
     this.#setStatus(SESSION_STATUS.DISCONNECTED);
   }
 
-  // ---- used by rooms ----
+  // ---- used by rooms (and later by media) ----
 
+  /** Sends a request; resolves with the reply's `result` or rejects with a ParleyError. */
   _request(type, fields = {}) {
     return new Promise((resolve, reject) => {
       if (!this.#socket || this.#socket.readyState !== 1) {
@@ -224,6 +280,16 @@ export class Session extends Emitter {
   }
 
   _forget(room) { this.#rooms.delete(room); }
+
+  /** Schedules a rejoin of `room` with backoff; false when retries are off or used up. */
+  _retryLater(room, attempt) {
+    if (!this.#reconnect || attempt >= this.#reconnect.maxAttempts) return false;
+    this.#timers.setTimeout(() => {
+      // If the socket dropped meanwhile, the next ESTABLISHED rejoins instead.
+      if (this.#status === SESSION_STATUS.ESTABLISHED) room._join();
+    }, backoff(this.#reconnect, attempt));
+    return true;
+  }
 
   // ---- socket life ----
 
@@ -239,35 +305,42 @@ export class Session extends Emitter {
     try {
       socket = new this.#WebSocket(this.#options.urlServer);
     } catch (error) {
-      this.#lost({ code: "socket_error", message: String(error) });
+      // A malformed URL: retrying cannot help.
+      this.#closedByUser = true;
+      this.#setStatus(SESSION_STATUS.FAILED, { code: "bad_url", message: String(error?.message ?? error) });
       return;
     }
     this.#socket = socket;
-    socket.onopen = async () => {
-      this.#setStatus(SESSION_STATUS.CONNECTED);
-      try {
-        const result = await this._request("connect", { username: this.#options.username });
-        this.#id = result.sessionId;
-        this.#username = result.username;
-        this.#attempt = 0;
-        this.#setStatus(SESSION_STATUS.ESTABLISHED);
-        for (const room of [...this.#rooms]) room._join();
-      } catch (error) {
-        // A refused connect (e.g. invalid_username) will be refused again: no retry.
-        if (error.code && error.code !== "not_connected") {
-          this.#closedByUser = true;
-          socket.close(1000);
-          this.#setStatus(SESSION_STATUS.FAILED, { code: error.code, message: error.message });
-        }
-      }
-    };
+    socket.onopen = () => this.#opened(socket);
     socket.onmessage = (event) => this.#frame(event.data);
     socket.onclose = (event) => {
-      if (socket !== this.#socket) return;
+      if (socket !== this.#socket) return;  // an old socket closing late
       this.#socket = null;
-      this.#lost({ code: "closed", message: event.reason || `socket closed (${event.code})` });
+      this.#lost(event);
     };
     socket.onerror = () => {}; // onclose follows and decides what to do
+  }
+
+  async #opened(socket) {
+    this.#setStatus(SESSION_STATUS.CONNECTED);
+    let result;
+    try {
+      result = await this._request("connect", { username: this.#options.username });
+    } catch (error) {
+      if (error.code === "connection_lost" || error.code === "not_connected") return;  // onclose handles it
+      // A refused connect (e.g. invalid_username) would be refused again: fail, no retry.
+      this.#closedByUser = true;
+      socket.close(1000);
+      this.#setStatus(SESSION_STATUS.FAILED, { code: error.code, message: error.message });
+      return;
+    }
+    this.#id = result.sessionId;
+    this.#username = result.username;
+    this.#attempt = 0;
+    this.#wasEstablished = true;
+    this.#setStatus(SESSION_STATUS.ESTABLISHED);
+    // Rooms joined before (same names) and joins queued while connecting; each emits STATE when in.
+    for (const room of [...this.#rooms]) room._join();
   }
 
   #frame(data) {
@@ -277,9 +350,10 @@ export class Session extends Emitter {
     } catch {
       return;
     }
-    if ("id" in frame && "ok" in frame) {
+    if (frame === null || typeof frame !== "object") return;
+    if ("ok" in frame) {
       const pending = this.#pending.get(frame.id);
-      if (!pending) return;
+      if (!pending) return;  // e.g. `"id": null` for a request the server could not read
       this.#pending.delete(frame.id);
       if (frame.ok) pending.resolve(frame.result ?? {});
       else pending.reject(new ParleyError(frame.error?.code ?? "error", frame.error?.message));
@@ -290,21 +364,22 @@ export class Session extends Emitter {
     }
   }
 
-  #lost(info) {
-    for (const { reject } of this.#pending.values()) reject(new ParleyError("not_connected", info.message));
+  #lost(event) {
+    const message = event?.reason || `socket closed (${event?.code ?? "?"})`;
+    for (const { reject } of this.#pending.values()) reject(new ParleyError("connection_lost", message));
     this.#pending.clear();
     for (const room of this.#rooms) room._socketLost();
     if (this.#closedByUser) return;
-    if (!this.reconnect || this.#attempt >= this.reconnect.maxAttempts) {
+    const info = { code: "connection_lost", message, closeCode: event?.code };
+    // Retry only a session that was up: a server that cannot be reached at all is reported at once.
+    if (!this.#wasEstablished || !this.#reconnect || this.#attempt >= this.#reconnect.maxAttempts) {
       this.#setStatus(SESSION_STATUS.FAILED, info);
       return;
     }
-    // Exponential backoff with jitter, so a restarted server is not hit by every client at once.
-    const base = Math.min(this.reconnect.maxDelay, this.reconnect.initialDelay * 2 ** this.#attempt);
-    const delay = base / 2 + Math.random() * (base / 2);
+    const delay = backoff(this.#reconnect, this.#attempt);
     this.#attempt += 1;
     this.#setStatus(SESSION_STATUS.RECONNECTING, { ...info, attempt: this.#attempt, delay });
-    this.#retryTimer = this.timers.setTimeout(() => this.#open(), delay);
+    this.#retryTimer = this.#timers.setTimeout(() => this.#open(), delay);
   }
 }
 

@@ -1,9 +1,9 @@
 // Unit tests of the SDK against a scripted fake server: `node --test Web/sdk/test/`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Parley, SESSION_STATUS, ROOM_EVENT } from "../parley.js";
+import { Parley, SESSION_STATUS, ROOM_EVENT, ParleyError } from "../parley.js";
 
-/** A fake WebSocket whose "server" side is a script in the test. */
+/** A fake WebSocket whose "server" side is driven by the test. */
 class FakeSocket {
   static instances = [];
   constructor(url) {
@@ -12,178 +12,405 @@ class FakeSocket {
     this.sent = [];
     FakeSocket.instances.push(this);
   }
-  send(text) { this.sent.push(JSON.parse(text)); this.onsend?.(JSON.parse(text)); }
+  send(text) { const request = JSON.parse(text); this.sent.push(request); this.onsend?.(request); }
   close(code = 1000) { this.readyState = 3; this.onclose?.({ code, reason: "" }); }
   // server side
   open() { this.readyState = 1; this.onopen?.(); }
-  push(frame) { this.onmessage?.({ data: JSON.stringify(frame) }); }
-  drop() { this.readyState = 3; this.onclose?.({ code: 1006, reason: "" }); }
+  push(frame) { this.onmessage?.({ data: typeof frame === "string" ? frame : JSON.stringify(frame) }); }
+  drop(code = 1006) { this.readyState = 3; this.onclose?.({ code, reason: "" }); }
 }
+const socket = (i) => FakeSocket.instances[i];
 
-/** A tiny server: answers connect and join, records everything. */
-function serve(socket, { username = "test", others = [], history = [], refuseJoin } = {}) {
-  socket.onsend = (req) => {
-    const reply = (result) => queueMicrotask(() => socket.push({ id: req.id, ok: true, result }));
-    const fail = (code) => queueMicrotask(() => socket.push({ id: req.id, ok: false, error: { code, message: code } }));
-    if (req.type === "connect") reply({ sessionId: "s1", username, server: { name: "parley", version: "t" } });
-    if (req.type === "join") refuseJoin ? fail(refuseJoin) : reply({ room: { name: req.room ?? "random123", maxParticipants: 10, participants: others, history } });
-    if (req.type === "message") reply({ message: { room: req.room, from: username, text: req.text, time: 5, to: req.to } });
+/** A tiny server on one socket: answers connect, join, message and leave like docs/PROTOCOL.md says. */
+function serve(ws, { username = "test", others = [], history = [], refuseJoin, hold = [] } = {}) {
+  ws.held = [];
+  ws.onsend = (req) => {
+    const send = (frame) => (hold.includes(req.type) ? ws.held.push(frame) : queueMicrotask(() => ws.push(frame)));
+    const reply = (result) => send({ id: req.id, ok: true, result });
+    const fail = (code) => send({ id: req.id, ok: false, error: { code, message: `refused: ${code}` } });
+    if (req.type === "connect") reply({ sessionId: `s${FakeSocket.instances.indexOf(ws)}`, username, server: { name: "parley", version: "t" } });
+    if (req.type === "join") {
+      const refusal = typeof refuseJoin === "function" ? refuseJoin(req) : refuseJoin;
+      if (refusal) fail(refusal);
+      else reply({ room: { name: req.room ?? "random123", maxParticipants: req.maxParticipants ?? 10, participants: others, history } });
+    }
+    if (req.type === "message") {
+      const message = { room: req.room, from: username, text: req.text, time: 5 };
+      if (req.to) message.to = req.to;
+      reply({ message });
+    }
     if (req.type === "leave") reply({});
   };
-  socket.open();
+  ws.open();
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
-async function until(condition) {
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+async function until(condition, what = "condition") {
   for (let i = 0; i < 200 && !condition(); i++) await tick();
-  assert.ok(condition(), "condition not reached");
+  assert.ok(condition(), `${what} not reached`);
 }
+/** Timers the test fires by hand: `timers.queue` holds {fn, ms}. */
 function fakeTimers() {
   const queue = [];
-  return { queue, setTimeout: (fn, ms) => (queue.push({ fn, ms }), queue.length), clearTimeout: () => {} };
+  return {
+    queue,
+    setTimeout: (fn, ms) => { const t = { fn, ms }; queue.push(t); return t; },
+    clearTimeout: (t) => { const i = queue.indexOf(t); if (i >= 0) queue.splice(i, 1); },
+    fire() { queue.shift().fn(); },
+  };
+}
+function connect(options = {}) {
+  FakeSocket.instances = [];
+  return Parley.roomApi.connect({ urlServer: "ws://x/ws", username: "test", WebSocket: FakeSocket, ...options });
+}
+function record(session) {
+  const statuses = [];
+  for (const s of Object.values(SESSION_STATUS)) session.on(s, (_session, info) => statuses.push(info?.code ? `${s} ${info.code}` : s));
+  return statuses;
 }
 
-test("connect → ESTABLISHED, join → STATE with participants and history", async () => {
-  FakeSocket.instances = [];
-  const statuses = [];
-  const session = Parley.roomApi.connect({ urlServer: "ws://x/ws", username: " test ", WebSocket: FakeSocket })
-    .on(SESSION_STATUS.CONNECTED, () => statuses.push("CONNECTED"))
-    .on(SESSION_STATUS.ESTABLISHED, () => statuses.push("ESTABLISHED"));
+test("connect → CONNECTED, ESTABLISHED; a join queued before that → STATE with participants and history", async () => {
+  const session = connect({ username: " test " });
+  const statuses = record(session);
   let state = null;
-  const room = session.join({ name: "abc" }).on(ROOM_EVENT.STATE, (r) => (state = r));
+  const room = session.join({ name: "abc", maxParticipants: 3 }).on(ROOM_EVENT.STATE, (r) => (state = r));
+  assert.equal(session.status(), SESSION_STATUS.PENDING);
   await tick();
-  serve(FakeSocket.instances[0], { others: [{ name: "alice", streams: [] }], history: [{ room: "abc", from: "alice", text: "hi", time: 1 }] });
-  await until(() => state);
+  assert.equal(socket(0).url, "ws://x/ws");
+  serve(socket(0), { others: [{ name: "alice", streams: [] }], history: [{ room: "abc", from: "alice", text: "hi", time: 1 }] });
+  await until(() => state, "STATE");
+  assert.equal(state, room);
   assert.deepEqual(statuses, ["CONNECTED", "ESTABLISHED"]);
-  assert.equal(session.id(), "s1");
+  assert.equal(session.id(), "s0");
+  assert.equal(session.username(), "test", "trimmed by the server");
   assert.equal(room.name(), "abc");
+  assert.equal(room.maxParticipants(), 3);
   assert.deepEqual(room.getParticipants().map((p) => p.name()), ["alice"]);
-  assert.equal(room.history()[0].from.name(), "alice");
-  assert.ok(room.history()[0].time instanceof Date);
-  assert.deepEqual(FakeSocket.instances[0].sent.map((r) => r.type), ["connect", "join"]);
+  assert.equal(room.history()[0].from, room.getParticipants()[0], "the sender is the participant object");
+  assert.deepEqual(room.history()[0].time, new Date(1));
+  const [connectRequest, joinRequest] = socket(0).sent;
+  assert.deepEqual(connectRequest, { id: connectRequest.id, type: "connect", username: " test " });
+  assert.deepEqual(joinRequest, { id: joinRequest.id, type: "join", room: "abc", maxParticipants: 3 });
+  assert.ok(Number.isInteger(connectRequest.id) && joinRequest.id > connectRequest.id, "numeric, increasing ids");
 });
 
-test("events: JOINED, MESSAGE, LEFT; sendMessage to the room and to one participant", async () => {
-  FakeSocket.instances = [];
-  const session = Parley.roomApi.connect({ urlServer: "ws://x/ws", username: "test", WebSocket: FakeSocket });
+test("join without a name: the server's name is known from STATE on; a join after ESTABLISHED is sent at once", async () => {
+  const session = connect();
+  await tick();
+  serve(socket(0));
+  await until(() => session.status() === SESSION_STATUS.ESTABLISHED);
+  const room = session.join();
+  assert.equal(room.name(), null);
+  assert.deepEqual(socket(0).sent.at(-1), { id: socket(0).sent.at(-1).id, type: "join" });
+  await until(() => room.isJoined());
+  assert.equal(room.name(), "random123");
+});
+
+test("events: JOINED, MESSAGE (room and private), LEFT; events of other rooms are ignored", async () => {
+  const session = connect();
   const seen = [];
   const room = session.join({ name: "abc" })
     .on(ROOM_EVENT.JOINED, (p) => seen.push(`joined ${p.name()}`))
-    .on(ROOM_EVENT.MESSAGE, (m) => seen.push(`${m.from.name()}: ${m.text}`))
+    .on(ROOM_EVENT.MESSAGE, (m) => seen.push(`${m.from.name()}${m.to ? ` to ${m.to}` : ""}: ${m.text}`))
     .on(ROOM_EVENT.LEFT, (p, reason) => seen.push(`left ${p.name()} ${reason}`));
   await tick();
-  const socket = FakeSocket.instances[0];
-  serve(socket);
+  serve(socket(0));
   await until(() => room.isJoined());
-  socket.push({ event: "joined", room: "abc", participant: { name: "bob", streams: [] } });
-  socket.push({ event: "message", room: "abc", from: "bob", text: "hello", time: 2 });
-  socket.push({ event: "message", room: "other", from: "x", text: "not ours", time: 2 });
-  const sent = await room.sendMessage("hi bob");
-  assert.equal(sent.text, "hi bob");
-  await room.getParticipants()[0].sendMessage("private");
-  assert.deepEqual(socket.sent.at(-1), { id: socket.sent.at(-1).id, type: "message", room: "abc", text: "private", to: "bob" });
-  socket.push({ event: "left", room: "abc", participant: { name: "bob" }, reason: "disconnected" });
-  assert.deepEqual(seen, ["joined bob", "bob: hello", "left bob disconnected"]);
+  socket(0).push({ event: "joined", room: "abc", participant: { name: "bob", streams: [] } });
+  socket(0).push({ event: "message", room: "abc", from: "bob", text: "hello", time: 2 });
+  socket(0).push({ event: "message", room: "abc", from: "bob", text: "psst", time: 3, to: "test" });
+  socket(0).push({ event: "message", room: "other", from: "x", text: "not ours", time: 2 });
+  socket(0).push({ event: "left", room: "abc", participant: { name: "bob" }, reason: "disconnected" });
+  assert.deepEqual(seen, ["joined bob", "bob: hello", "bob to test: psst", "left bob disconnected"]);
   assert.equal(room.getParticipants().length, 0);
-  assert.deepEqual(room.history().map((m) => m.text), ["hello", "hi bob", "private"]);
-  await room.leave();
-  assert.equal(socket.sent.at(-1).type, "leave");
+  assert.deepEqual(room.history().map((m) => m.text), ["hello", "psst"]);
 });
 
-test("a refused join emits ROOM_EVENT.FAILED with the code", async () => {
-  FakeSocket.instances = [];
-  const session = Parley.roomApi.connect({ urlServer: "ws://x/ws", username: "test", WebSocket: FakeSocket });
-  let info = null;
-  session.join({ name: "full" }).on(ROOM_EVENT.FAILED, (_room, i) => (info = i));
+test("sendMessage to the room and to one participant resolves with the message; leave resolves with {}", async () => {
+  const session = connect();
+  const room = session.join({ name: "abc" });
   await tick();
-  serve(FakeSocket.instances[0], { refuseJoin: "room_full" });
-  await until(() => info);
-  assert.equal(info.code, "room_full");
+  serve(socket(0), { others: [{ name: "bob", streams: [] }] });
+  await until(() => room.isJoined());
+  const sent = await room.sendMessage("hi all");
+  assert.equal(sent.text, "hi all");
+  assert.equal(sent.from.name(), "test");
+  assert.ok(sent.time instanceof Date);
+  assert.equal(sent.to, undefined);
+  const request = socket(0).sent.at(-1);
+  assert.deepEqual(request, { id: request.id, type: "message", room: "abc", text: "hi all" });
+
+  const [bob] = room.getParticipants();
+  const privately = await bob.sendMessage("hi you");
+  assert.equal(privately.to, "bob");
+  assert.deepEqual(socket(0).sent.at(-1), { id: socket(0).sent.at(-1).id, type: "message", room: "abc", text: "hi you", to: "bob" });
+  assert.deepEqual(room.history().map((m) => m.text), ["hi all", "hi you"]);
+
+  assert.deepEqual(await room.leave(), {});
+  assert.deepEqual(socket(0).sent.at(-1), { id: socket(0).sent.at(-1).id, type: "leave", room: "abc" });
+  assert.equal(room.isJoined(), false);
   assert.equal(session.rooms().length, 0);
+  await assert.rejects(room.sendMessage("too late"), { code: "not_in_room" });
 });
 
-test("a refused connect fails without reconnecting", async () => {
-  FakeSocket.instances = [];
-  let failed = null;
-  const session = Parley.roomApi.connect({ urlServer: "ws://x/ws", username: "x", WebSocket: FakeSocket })
-    .on(SESSION_STATUS.FAILED, (_s, info) => (failed = info));
+test("an error reply rejects with a ParleyError carrying the code; replies are matched by id", async () => {
+  const session = connect();
+  const room = session.join({ name: "abc" });
   await tick();
-  const socket = FakeSocket.instances[0];
-  socket.onsend = (req) => queueMicrotask(() => socket.push({ id: req.id, ok: false, error: { code: "invalid_username", message: "bad" } }));
-  socket.open();
-  await until(() => failed);
-  assert.equal(failed.code, "invalid_username");
-  assert.equal(session.status(), SESSION_STATUS.FAILED);
+  serve(socket(0));
+  await until(() => room.isJoined());
+  socket(0).onsend = () => {};  // answer by hand, out of order
+  const first = room.sendMessage("");
+  const second = room.sendMessage("ok");
+  const [a, b] = socket(0).sent.slice(-2);
+  socket(0).push({ id: b.id, ok: true, result: { message: { room: "abc", from: "test", text: "ok", time: 9 } } });
+  socket(0).push({ id: 999, ok: true, result: {} });    // unknown id: ignored
+  socket(0).push({ id: null, ok: false, error: { code: "bad_json", message: "?" } });
+  socket(0).push("not json");
+  socket(0).push({ id: a.id, ok: false, error: { code: "invalid_text", message: "empty" } });
+  assert.equal((await second).text, "ok");
+  const error = await first.then(() => null, (e) => e);
+  assert.ok(error instanceof ParleyError && error instanceof Error);
+  assert.equal(error.code, "invalid_text");
+  assert.equal(error.message, "empty");
+});
+
+test("sendMessage before the room is joined rejects with not_in_room, without sending", async () => {
+  const session = connect();
+  const room = session.join({ name: "abc" });
+  await assert.rejects(room.sendMessage("early"), { code: "not_in_room" });
+  await tick();
+  assert.equal(socket(0).sent.length, 0);
+});
+
+test("a refused join emits ROOM_EVENT.FAILED with the code and is forgotten", async () => {
+  const session = connect();
+  let failure = null;
+  const room = session.join({ name: "abc" }).on(ROOM_EVENT.FAILED, (r, info) => (failure = { r, info }));
+  await tick();
+  serve(socket(0), { refuseJoin: "name_taken" });
+  await until(() => failure);
+  assert.equal(failure.r, room);
+  assert.deepEqual(failure.info, { code: "name_taken", message: "refused: name_taken" });
+  assert.equal(session.rooms().length, 0);
+  assert.equal(session.status(), SESSION_STATUS.ESTABLISHED, "the session stays up");
+});
+
+test("a refused connect → FAILED with the error, no reconnect; joins never sent", async () => {
+  const timers = fakeTimers();
+  const session = connect({ username: "\u0001", timers });
+  const statuses = record(session);
+  session.join({ name: "abc" });
+  await tick();
+  socket(0).onsend = (req) => queueMicrotask(() => socket(0).push({ id: req.id, ok: false, error: { code: "invalid_username", message: "bad" } }));
+  socket(0).open();
+  await until(() => session.status() === SESSION_STATUS.FAILED);
+  assert.deepEqual(statuses, ["CONNECTED", "FAILED invalid_username"]);
+  assert.equal(socket(0).readyState, 3, "the socket is closed");
+  assert.deepEqual(socket(0).sent.map((r) => r.type), ["connect"]);
+  assert.equal(timers.queue.length, 0);
   assert.equal(FakeSocket.instances.length, 1);
 });
 
-test("after a drop: RECONNECTING with backoff, then ESTABLISHED again and rooms rejoined", async () => {
-  FakeSocket.instances = [];
+test("a server that cannot be reached → FAILED at once (nothing to reconnect to)", async () => {
   const timers = fakeTimers();
-  const statuses = [];
-  const session = Parley.roomApi.connect({ urlServer: "ws://x/ws", username: "test", WebSocket: FakeSocket, timers,
-    reconnect: { maxAttempts: 3, initialDelay: 100, maxDelay: 1000 } });
-  for (const s of Object.values(SESSION_STATUS)) session.on(s, () => statuses.push(s));
-  let states = 0;
-  const room = session.join().on(ROOM_EVENT.STATE, () => states++);
+  const session = connect({ timers });
+  const statuses = record(session);
   await tick();
-  serve(FakeSocket.instances[0]);
-  await until(() => states === 1);
-  assert.equal(room.name(), "random123");
+  socket(0).drop();
+  assert.deepEqual(statuses, ["FAILED connection_lost"]);
+  assert.equal(timers.queue.length, 0);
+});
 
-  FakeSocket.instances[0].drop();
+test("after a drop: RECONNECTING with doubling backoff, then ESTABLISHED and every room rejoined with STATE", async () => {
+  const timers = fakeTimers();
+  const session = connect({ timers, reconnect: { maxAttempts: 5, initialDelay: 100, maxDelay: 300 } });
+  const statuses = record(session);
+  const states = [];
+  const named = session.join({ name: "abc" }).on(ROOM_EVENT.STATE, (r) => states.push(r.name()));
+  const random = session.join().on(ROOM_EVENT.STATE, (r) => states.push(r.name()));
+  await tick();
+  serve(socket(0), { others: [{ name: "bob", streams: [] }] });
+  await until(() => states.length === 2);
+
+  const pending = named.sendMessage("lost");
+  socket(0).drop();
+  await assert.rejects(pending, { code: "connection_lost" });
   assert.equal(session.status(), SESSION_STATUS.RECONNECTING);
-  assert.equal(timers.queue.length, 1);
-  assert.ok(timers.queue[0].ms >= 50 && timers.queue[0].ms <= 100);
-  timers.queue.shift().fn();            // retry 1: the socket fails to open
-  FakeSocket.instances[1].drop();
-  assert.ok(timers.queue[0].ms >= 100 && timers.queue[0].ms <= 200, "backoff doubles");
-  timers.queue.shift().fn();            // retry 2: the server is back
-  serve(FakeSocket.instances[2]);
-  await until(() => states === 2);
+  assert.equal(named.isJoined(), false);
+  await assert.rejects(named.sendMessage("while down"), { code: "not_in_room" });
+
+  const delays = [];
+  for (let i = 1; i <= 3; i++) {   // three retries find no server
+    delays.push(timers.queue[0].ms);
+    timers.fire();
+    socket(i).drop();
+  }
+  delays.push(timers.queue[0].ms);
+  assert.ok(delays[0] >= 50 && delays[0] <= 100, `first delay ${delays[0]}`);
+  assert.ok(delays[1] >= 100 && delays[1] <= 200, `second delay ${delays[1]}`);
+  assert.ok(delays[2] >= 150 && delays[2] <= 300 && delays[3] <= 300, `capped: ${delays}`);
+  timers.fire();                   // the fourth finds it back
+  serve(socket(4), { others: [{ name: "bob", streams: [] }] });
+  await until(() => states.length === 4);
+  assert.deepEqual(states, ["abc", "random123", "abc", "random123"]);
   assert.equal(session.status(), SESSION_STATUS.ESTABLISHED);
-  assert.deepEqual(FakeSocket.instances[2].sent.map((r) => [r.type, r.room]), [["connect", undefined], ["join", "random123"]]);
-  assert.deepEqual(statuses, ["CONNECTED", "ESTABLISHED", "RECONNECTING", "CONNECTED", "ESTABLISHED"]);
+  assert.equal(session.id(), "s4");
+  assert.deepEqual(socket(4).sent.map((r) => [r.type, r.room]), [["connect", undefined], ["join", "abc"], ["join", "random123"]]);
+  assert.deepEqual(statuses, ["CONNECTED", "ESTABLISHED", "RECONNECTING connection_lost", "CONNECTED", "ESTABLISHED"]);
+  assert.deepEqual(named.getParticipants().map((p) => p.name()), ["bob"]);
+
+  // The attempt count starts over after a success.
+  socket(4).drop();
+  assert.ok(timers.queue[0].ms <= 100);
 });
 
-test("gives up after maxAttempts, and never reconnects after disconnect()", async () => {
-  FakeSocket.instances = [];
+test("gives up after maxAttempts → FAILED; reconnect: false → FAILED at the first drop", async () => {
   const timers = fakeTimers();
-  const session = Parley.roomApi.connect({ urlServer: "ws://x/ws", username: "t", WebSocket: FakeSocket, timers,
-    reconnect: { maxAttempts: 2, initialDelay: 10 } });
+  const session = connect({ timers, reconnect: { maxAttempts: 2, initialDelay: 10 } });
+  const statuses = record(session);
   await tick();
-  FakeSocket.instances[0].drop();
-  timers.queue.shift().fn();
-  FakeSocket.instances[1].drop();
-  timers.queue.shift().fn();
-  FakeSocket.instances[2].drop();
+  serve(socket(0));
+  await until(() => session.status() === SESSION_STATUS.ESTABLISHED);
+  socket(0).drop();
+  timers.fire();
+  socket(1).drop();
+  timers.fire();
+  socket(2).drop();
   assert.equal(session.status(), SESSION_STATUS.FAILED);
   assert.equal(timers.queue.length, 0);
+  assert.deepEqual(statuses, ["CONNECTED", "ESTABLISHED", "RECONNECTING connection_lost", "FAILED connection_lost"]);
 
-  FakeSocket.instances = [];
-  const other = Parley.roomApi.connect({ urlServer: "ws://x/ws", username: "t", WebSocket: FakeSocket, timers });
+  const plain = connect({ timers, reconnect: false });
   await tick();
-  serve(FakeSocket.instances[0]);
+  serve(socket(0));
+  await until(() => plain.status() === SESSION_STATUS.ESTABLISHED);
+  socket(0).drop(1001);
+  assert.equal(plain.status(), SESSION_STATUS.FAILED);
+  assert.equal(timers.queue.length, 0);
+});
+
+test("disconnect() → DISCONNECTED, closes the socket and never reconnects, even during RECONNECTING", async () => {
+  const timers = fakeTimers();
+  const session = connect({ timers });
+  const statuses = record(session);
+  await tick();
+  serve(socket(0));
+  await until(() => session.status() === SESSION_STATUS.ESTABLISHED);
+  session.disconnect();
+  assert.equal(socket(0).readyState, 3);
+  assert.equal(timers.queue.length, 0);
+  assert.deepEqual(statuses, ["CONNECTED", "ESTABLISHED", "DISCONNECTED"]);
+
+  const other = connect({ timers });
+  await tick();
+  serve(socket(0));
   await until(() => other.status() === SESSION_STATUS.ESTABLISHED);
+  socket(0).drop();
+  assert.equal(timers.queue.length, 1);
   other.disconnect();
+  assert.equal(timers.queue.length, 0, "the retry is cancelled");
   assert.equal(other.status(), SESSION_STATUS.DISCONNECTED);
-  assert.equal(timers.queue.length, 0);
 });
 
-test("requests fail fast when not connected, and pending ones are rejected on a drop", async () => {
-  FakeSocket.instances = [];
-  const session = Parley.roomApi.connect({ urlServer: "ws://x/ws", username: "t", WebSocket: FakeSocket, reconnect: false });
-  await assert.rejects(session._request("ping"), { code: "not_connected" });
+test("a join in flight when the socket drops is not FAILED: it is sent again after the reconnect", async () => {
+  const timers = fakeTimers();
+  const session = connect({ timers });
+  let failed = false;
+  let states = 0;
+  session.join({ name: "abc" }).on(ROOM_EVENT.FAILED, () => (failed = true)).on(ROOM_EVENT.STATE, () => states++);
   await tick();
-  const socket = FakeSocket.instances[0];
-  socket.open();  // connect is sent but never answered
-  const pending = session._request("ping");
-  socket.drop();
-  await assert.rejects(pending, { code: "not_connected" });
-  assert.equal(session.status(), SESSION_STATUS.FAILED);
+  serve(socket(0), { hold: ["join"] });   // connect answered, join never
+  await until(() => socket(0).sent.length === 2);
+  socket(0).drop();
+  await tick();
+  assert.equal(failed, false);
+  timers.fire();
+  serve(socket(1));
+  await until(() => states === 1);
+  assert.equal(failed, false);
+  assert.equal(session.rooms().length, 1);
 });
 
-test("connect() validates its options", () => {
+test("leave() while the join is in flight: the join is undone when its reply comes", async () => {
+  const session = connect();
+  let states = 0;
+  const room = session.join({ name: "abc" }).on(ROOM_EVENT.STATE, () => states++);
+  await tick();
+  serve(socket(0), { hold: ["join"] });
+  await until(() => socket(0).sent.length === 2);
+  assert.deepEqual(await room.leave(), {});
+  assert.equal(session.rooms().length, 0);
+  for (const frame of socket(0).held) socket(0).push(frame);
+  await until(() => socket(0).sent.length === 3);
+  assert.deepEqual(socket(0).sent.at(-1), { id: socket(0).sent.at(-1).id, type: "leave", room: "abc" });
+  assert.equal(states, 0);
+  assert.equal(room.isJoined(), false);
+});
+
+test("a rejoin refused with name_taken (our old session not yet timed out) is retried with backoff", async () => {
+  const timers = fakeTimers();
+  const session = connect({ timers, reconnect: { maxAttempts: 3, initialDelay: 100 } });
+  let states = 0;
+  let failure = null;
+  session.join({ name: "abc" }).on(ROOM_EVENT.STATE, () => states++).on(ROOM_EVENT.FAILED, (_r, info) => (failure = info));
+  await tick();
+  serve(socket(0));
+  await until(() => states === 1);
+  socket(0).drop();
+  timers.fire();
+  let refusals = 2;   // the server still holds the old session for two more joins
+  serve(socket(1), { refuseJoin: () => (refusals-- > 0 ? "name_taken" : null) });
+  await until(() => timers.queue.length === 1, "first rejoin retry scheduled");
+  assert.ok(timers.queue[0].ms <= 100);
+  timers.fire();
+  await until(() => timers.queue.length === 1, "second rejoin retry scheduled");
+  assert.ok(timers.queue[0].ms >= 100 && timers.queue[0].ms <= 200);
+  timers.fire();
+  await until(() => states === 2);
+  assert.equal(failure, null);
+  assert.deepEqual(socket(1).sent.map((r) => r.type), ["connect", "join", "join", "join"]);
+
+  // Past maxAttempts the rejoin gives up with FAILED name_taken.
+  socket(1).drop();
+  timers.fire();
+  serve(socket(2), { refuseJoin: "name_taken" });
+  for (let i = 0; i < 3; i++) {
+    await until(() => timers.queue.length === 1);
+    timers.fire();
+  }
+  await until(() => failure);
+  assert.equal(failure.code, "name_taken");
+  assert.equal(session.rooms().length, 0);
+});
+
+test("on() chains, off() removes a handler, and a throwing handler does not stop the others", async () => {
+  const session = connect();
+  const calls = [];
+  const removed = () => calls.push("removed");
+  const originalError = console.error;
+  console.error = () => {};
+  try {
+    assert.equal(session.on(SESSION_STATUS.ESTABLISHED, removed), session);
+    assert.equal(session.off(SESSION_STATUS.ESTABLISHED, removed), session);
+    session
+      .on(SESSION_STATUS.ESTABLISHED, () => { throw new Error("app bug"); })
+      .on(SESSION_STATUS.ESTABLISHED, () => calls.push("second"));
+    const room = session.join({ name: "abc" });
+    await tick();
+    serve(socket(0));
+    await until(() => room.isJoined());
+  } finally {
+    console.error = originalError;
+  }
+  assert.deepEqual(calls, ["second"]);
+});
+
+test("connect() validates its options; a malformed URL → FAILED bad_url", async () => {
   assert.throws(() => Parley.roomApi.connect({ username: "x" }), TypeError);
   assert.throws(() => Parley.roomApi.connect({ urlServer: "ws://x" }), TypeError);
+  class Throwing { constructor() { throw new SyntaxError("bad url"); } }
+  const session = Parley.roomApi.connect({ urlServer: "nope", username: "x", WebSocket: Throwing });
+  await tick();
+  assert.equal(session.status(), SESSION_STATUS.FAILED);
 });
