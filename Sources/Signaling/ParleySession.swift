@@ -112,40 +112,33 @@ public final class ParleySession {
             outbox.send(ParleyWire.reply(id, error: .alreadyConnected))
 
         case (.join(let room, let cap), .connected(let session, let username)):
-            await hub.join(session, name: username, room: room, maxParticipants: cap) { result in
-                switch result {
-                case .success(let snapshot):
-                    outbox.send(ParleyWire.reply(id, result: ParleyWire.JoinResult(snapshot)))
-                case .failure(let error):
-                    outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
-                }
-            }
+            await hub.join(session, name: username, room: room, maxParticipants: cap,
+                           respond: replier(id, ParleyWire.JoinResult.init))
 
         case (.leave(let room), .connected(let session, _)):
-            await hub.leave(session, room: room) { result in
-                switch result {
-                case .success:
-                    outbox.send(ParleyWire.reply(id, result: ParleyWire.Empty()))
-                case .failure(let error):
-                    outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
-                }
-            }
+            await hub.leave(session, room: room, respond: replier(id) { _ in ParleyWire.Empty() })
 
         case (.message(let room, let text, let to), .connected(let session, _)):
-            await hub.post(session, room: room, text: text, to: to) { result in
-                switch result {
-                case .success(let message):
-                    outbox.send(ParleyWire.reply(id, result: ParleyWire.MessageResult(message)))
-                case .failure(let error):
-                    outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
-                }
-            }
+            await hub.post(session, room: room, text: text, to: to, respond: replier(id, ParleyWire.MessageResult.init))
 
         case (_, .awaitingConnect):
             outbox.send(ParleyWire.reply(id, error: .notConnected))
 
         case (_, .closed):
             break
+        }
+    }
+
+    /// Turns a hub result into this socket's reply: the encoded success payload, or the error.
+    private func replier<T, R: Encodable>(_ id: RequestID, _ payload: @escaping @Sendable (T) -> R)
+        -> @Sendable (Result<T, RoomError>) -> Void
+    {
+        let outbox = self.outbox
+        return { result in
+            switch result {
+            case .success(let value): outbox.send(ParleyWire.reply(id, result: payload(value)))
+            case .failure(let error): outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
+            }
         }
     }
 
