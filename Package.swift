@@ -27,6 +27,8 @@ let package = Package(
         ]),
         // STUN codec and the ICE-lite responder (no I/O).
         .target(name: "STUN", dependencies: ["COpenSSL"]),
+        // Zero-copy RTP/RTCP views over ByteBuffer, demultiplexing, sequence unwrapping.
+        .target(name: "RTP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // DTLS 1.2 over OpenSSL with datagram-per-write BIOs; SRTP keys from the exporter.
         .target(name: "DTLS", dependencies: ["COpenSSL", "SRTP"]),
         // Pure room logic: participants, names, caps, chat history. No I/O.
@@ -55,6 +57,7 @@ let package = Package(
         ], path: "bench/srtp"),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "SRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "RoomsTests", dependencies: ["Rooms"]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "Rooms"]),
