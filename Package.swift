@@ -31,6 +31,13 @@ let package = Package(
         .target(name: "RTP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // DTLS 1.2 over OpenSSL with datagram-per-write BIOs; SRTP keys from the exporter.
         .target(name: "DTLS", dependencies: ["COpenSSL", "SRTP"]),
+        // The media plane: one UDP port, WebRTC transports (ICE-lite + DTLS + SRTP), forwarding.
+        .target(name: "SFU", dependencies: [
+            "STUN", "DTLS", "SRTP", "RTP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Pure room logic: participants, names, caps, chat history. No I/O.
         .target(name: "Rooms"),
         // Wire messages and the per-connection session state machine; knows Rooms, not sockets.
@@ -58,6 +65,11 @@ let package = Package(
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "SFUTests", dependencies: [
+            "SFU", "STUN", "DTLS", "SRTP", "RTP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "SRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "RoomsTests", dependencies: ["Rooms"]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "Rooms"]),

@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import NIOCore
+import RTP
+import STUN
+
+/// The one UDP port every peer connection shares. Datagrams are demultiplexed by first byte (RFC 7983):
+/// STUN finds its transport by the USERNAME's ufrag, everything else by the source address ICE selected.
+/// All state is confined to the channel's event loop; writes are flushed once per read burst.
+final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to its event loop
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    let eventLoop: any EventLoop
+    let stats: MediaStats
+    private let logger: Logger
+    private var context: ChannelHandlerContext?
+    private var byUfrag: [String: WebRTCTransport] = [:]
+    private var byAddress: [SocketAddress: WebRTCTransport] = [:]
+    /// Media handlers, owned here so that a transport and its handler live and die together.
+    private var handlers: [String: any TransportMediaHandler] = [:]
+    private var pendingFlush = false
+    private let clock = ContinuousClock()
+    private let started = ContinuousClock.now
+
+    init(eventLoop: any EventLoop, stats: MediaStats, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.stats = stats
+        self.logger = logger
+    }
+
+    var now: Double {
+        let d = ContinuousClock.now - started
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // Consent freshness is checked every few seconds for every transport.
+        context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(2)) { [weak self] _ in
+            guard let self else { return }
+            let now = self.now
+            for transport in Array(self.byUfrag.values) { transport.checkConsent(now: now) }
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func add(_ transport: WebRTCTransport) {
+        byUfrag[transport.local.iceUfrag] = transport
+        stats.transports.add(1, ordering: .relaxed)
+    }
+
+    func remove(_ transport: WebRTCTransport) {
+        guard byUfrag.removeValue(forKey: transport.local.iceUfrag) != nil else { return }
+        if let address = transport.selectedAddress, byAddress[address] === transport { byAddress[address] = nil }
+        handlers[transport.local.iceUfrag] = nil
+        stats.transports.subtract(1, ordering: .relaxed)
+    }
+
+    func bind(_ transport: WebRTCTransport, to address: SocketAddress, replacing old: SocketAddress?) {
+        if let old, byAddress[old] === transport { byAddress[old] = nil }
+        byAddress[address] = transport
+    }
+
+    func transport(ufrag: String) -> WebRTCTransport? { byUfrag[ufrag] }
+
+    func retain(_ handler: any TransportMediaHandler, for transport: WebRTCTransport) {
+        handlers[transport.local.iceUfrag] = handler
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        var buffer = envelope.data
+        stats.received(buffer.readableBytes)
+        let kind = PacketKind.classify(buffer)
+        switch kind {
+        case .stun:
+            // The USERNAME's first half is our ufrag: that names the transport before any address is known.
+            guard let message = try? STUNMessage.parse(buffer.readableBytesView),
+                  let username = message.username,
+                  let ufrag = username.split(separator: ":").first.map(String.init),
+                  let transport = byUfrag[ufrag] else {
+                stats.dropped(.unknownAddress)
+                return
+            }
+            transport.handleSTUN(buffer, from: envelope.remoteAddress, now: now)
+        case .dtls:
+            guard let transport = byAddress[envelope.remoteAddress] else { return stats.dropped(.unknownAddress) }
+            transport.handleDTLS(buffer)
+        case .rtp, .rtcp:
+            guard let transport = byAddress[envelope.remoteAddress] else { return stats.dropped(.unknownAddress) }
+            transport.handleSRTP(&buffer, kind: kind)
+        case .unknown:
+            stats.dropped(.malformed)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // ICMP port unreachable and the like surface here; one peer's error must not stop the port.
+        logger.debug("media socket error", metadata: ["error": "\(error)"])
+    }
+
+    /// Queues a datagram; flushed at the end of the current read burst, or right away when sent from a timer.
+    func send(_ buffer: ByteBuffer, to address: SocketAddress) {
+        guard let context else { return }
+        stats.sent(buffer.readableBytes)
+        context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: address, data: buffer)), promise: nil)
+        if !pendingFlush {
+            pendingFlush = true
+            // Outside a read burst nothing else would flush: do it once the current task ends.
+            context.eventLoop.execute { [weak self] in self?.flushIfNeeded() }
+        }
+    }
+
+    private func flushIfNeeded() {
+        guard pendingFlush, let context else { return }
+        pendingFlush = false
+        context.flush()
+    }
+}

@@ -1,0 +1,222 @@
+import DTLS
+import NIOCore
+import RTP
+import SRTP
+import STUN
+
+/// What a transport learned from the peer's SDP.
+public struct RemoteTransportParameters: Sendable {
+    public let iceUfrag: String
+    public let icePassword: String
+    /// SHA-256 of the peer's DTLS certificate, from its `a=fingerprint`.
+    public let fingerprint: [UInt8]
+
+    public init(iceUfrag: String, icePassword: String, fingerprint: [UInt8]) {
+        self.iceUfrag = iceUfrag
+        self.icePassword = icePassword
+        self.fingerprint = fingerprint
+    }
+}
+
+/// What the answer SDP tells the peer about this side.
+public struct LocalTransportParameters: Sendable {
+    public let iceUfrag: String
+    public let icePassword: String
+    /// SHA-256 fingerprint, "AB:CD:…".
+    public let fingerprint: String
+    public let candidates: [(ip: String, port: Int)]
+}
+
+public enum TransportEvent: Sendable, Equatable {
+    case connected
+    case failed(String)
+    /// Consent expired or the peer closed DTLS: the transport is gone.
+    case closed(String)
+}
+
+/// Receives a transport's decrypted media, on the transport's event loop.
+public protocol TransportMediaHandler: AnyObject {
+    func transport(_ transport: WebRTCTransport, didReceiveRTP packet: RTPPacket)
+    func transport(_ transport: WebRTCTransport, didReceiveRTCP packet: ByteBuffer)
+    func transportDidConnect(_ transport: WebRTCTransport)
+}
+
+/// One peer connection on the shared UDP port: ICE-lite, DTLS, SRTP. Lives on its mux's event loop.
+public final class WebRTCTransport {
+    public let id: String
+    public let local: LocalTransportParameters
+    public weak var mediaHandler: (any TransportMediaHandler)?
+    let eventLoop: any EventLoop
+    private(set) var agent: ICELiteAgent
+    private let dtls: DTLSTransport
+    private var srtpIn: SRTPSession?
+    private var srtpOut: SRTPSession?
+    private(set) var selectedAddress: SocketAddress?
+    private weak var mux: UDPMux?
+    private var dtlsTimer: Scheduled<Void>?
+    private let onEvent: @Sendable (TransportEvent) -> Void
+    private(set) var isClosed = false
+
+    init(id: String, local: LocalTransportParameters, remote: RemoteTransportParameters, dtls: DTLSTransport,
+         mux: UDPMux, onEvent: @escaping @Sendable (TransportEvent) -> Void) {
+        self.id = id
+        self.local = local
+        self.agent = ICELiteAgent(localUfrag: local.iceUfrag, localPassword: local.icePassword, remoteUfrag: remote.iceUfrag)
+        self.dtls = dtls
+        self.mux = mux
+        self.eventLoop = mux.eventLoop
+        self.onEvent = onEvent
+    }
+
+    public var isConnected: Bool { srtpOut != nil && !isClosed }
+
+    // MARK: inbound, called by the mux
+
+    func handleSTUN(_ buffer: ByteBuffer, from address: SocketAddress, now: Double) {
+        guard let value = address.stunValue else { return }
+        switch agent.handle(Array(buffer.readableBytesView), from: value, now: now) {
+        case .respond(let response, let nominated):
+            if nominated || selectedAddress == nil {
+                // ICE-lite: the controlling peer's nomination picks the path; until then the first valid check does.
+                if selectedAddress != address { mux?.bind(self, to: address, replacing: selectedAddress) }
+                selectedAddress = address
+            }
+            mux?.send(ByteBuffer(bytes: response), to: address)
+        case .reject(let reason, let response):
+            mux?.stats.dropped(reason == .badIntegrity || reason == .unknownUsername ? .badSTUNIntegrity : .malformed)
+            if let response { mux?.send(ByteBuffer(bytes: response), to: address) }
+        case .ignore:
+            break
+        }
+    }
+
+    func handleDTLS(_ buffer: ByteBuffer) {
+        let wasConnected = srtpOut != nil
+        for datagram in dtls.receive(Array(buffer.readableBytesView)) { sendRaw(ByteBuffer(bytes: datagram)) }
+        afterDTLS(wasConnected: wasConnected)
+    }
+
+    func handleSRTP(_ buffer: inout ByteBuffer, kind: PacketKind) {
+        guard let srtpIn else { return }
+        do {
+            if kind == .rtcp {
+                try srtpIn.unprotectRTCP(&buffer)
+                mediaHandler?.transport(self, didReceiveRTCP: buffer)
+            } else {
+                try srtpIn.unprotectRTP(&buffer)
+                guard let packet = try? RTPPacket(buffer) else {
+                    mux?.stats.dropped(.malformed)
+                    return
+                }
+                mediaHandler?.transport(self, didReceiveRTP: packet)
+            }
+        } catch SRTPError.authenticationFailed {
+            mux?.stats.dropped(.badSRTPAuth)
+        } catch {
+            mux?.stats.dropped(.malformed)
+        }
+    }
+
+    /// Periodic check (RFC 7675): a peer silent for 30 s is gone.
+    func checkConsent(now: Double) {
+        if agent.consentExpired(now: now) { close(reason: "consent expired") }
+    }
+
+    // MARK: outbound
+
+    /// Protects and sends an RTP packet to the peer; the buffer is consumed.
+    public func sendRTP(_ buffer: inout ByteBuffer) {
+        guard let srtpOut, let selectedAddress else { return }
+        do {
+            try srtpOut.protectRTP(&buffer)
+            mux?.send(buffer, to: selectedAddress)
+        } catch {
+            mux?.stats.dropped(.malformed)
+        }
+    }
+
+    public func sendRTCP(_ buffer: inout ByteBuffer) {
+        guard let srtpOut, let selectedAddress else { return }
+        do {
+            try srtpOut.protectRTCP(&buffer)
+            mux?.send(buffer, to: selectedAddress)
+        } catch {
+            mux?.stats.dropped(.malformed)
+        }
+    }
+
+    /// Ends the transport: a DTLS close_notify to the peer, then it is forgotten.
+    public func close(reason: String = "closed") {
+        guard !isClosed else { return }
+        for datagram in dtls.close() { sendRaw(ByteBuffer(bytes: datagram)) }
+        isClosed = true
+        dtlsTimer?.cancel()
+        mux?.remove(self)
+        onEvent(.closed(reason))
+    }
+
+    private func sendRaw(_ buffer: ByteBuffer) {
+        guard let selectedAddress else { return }
+        mux?.send(buffer, to: selectedAddress)
+    }
+
+    private func afterDTLS(wasConnected: Bool) {
+        switch dtls.state {
+        case .connected where !wasConnected:
+            dtlsTimer?.cancel()
+            guard let keys = dtls.keys,
+                  let inbound = try? SRTPSession(profile: keys.profile, keys: keys.remote),
+                  let outbound = try? SRTPSession(profile: keys.profile, keys: keys.local) else {
+                fail("SRTP setup failed")
+                return
+            }
+            srtpIn = inbound
+            srtpOut = outbound
+            onEvent(.connected)
+            mediaHandler?.transportDidConnect(self)
+        case .failed(let error):
+            fail(error == .fingerprintMismatch
+                 ? "DTLS certificate does not match the fingerprint in the offer"
+                 : "DTLS handshake failed: \(error)")
+        case .closed:
+            close(reason: "peer closed DTLS")
+        case .handshaking:
+            scheduleDTLSTimer()
+        default:
+            break
+        }
+    }
+
+    private func fail(_ reason: String) {
+        guard !isClosed else { return }
+        isClosed = true
+        dtlsTimer?.cancel()
+        mux?.remove(self)
+        onEvent(.failed(reason))
+    }
+
+    private func scheduleDTLSTimer() {
+        dtlsTimer?.cancel()
+        guard let timeout = dtls.nextTimeout else { return }
+        dtlsTimer = eventLoop.scheduleTask(in: .microseconds(Int64(timeout * 1e6) + 1_000)) { [weak self] in
+            guard let self, !self.isClosed else { return }
+            for datagram in self.dtls.handleTimeout() { self.sendRaw(ByteBuffer(bytes: datagram)) }
+            self.afterDTLS(wasConnected: false)
+        }
+    }
+}
+
+extension SocketAddress {
+    /// The address as STUN's XOR-MAPPED-ADDRESS carries it.
+    var stunValue: SocketAddressValue? {
+        guard let port else { return nil }
+        switch self {
+        case .v4(let a):
+            return SocketAddressValue(ip: withUnsafeBytes(of: a.address.sin_addr) { Array($0) }, port: UInt16(port))
+        case .v6(let a):
+            return SocketAddressValue(ip: withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }, port: UInt16(port))
+        default:
+            return nil
+        }
+    }
+}

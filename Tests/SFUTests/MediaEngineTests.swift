@@ -1,0 +1,126 @@
+import DTLS
+import Foundation
+import Logging
+import NIOCore
+import RTP
+import Synchronization
+import Testing
+@testable import SFU
+
+/// The media engine on a real loopback UDP port, driven by an in-process WebRTC peer.
+@Suite(.serialized) struct MediaEngineTests {
+    func engine() async throws -> MediaEngine {
+        var logger = Logger(label: "media")
+        logger.logLevel = .warning
+        let engine = try MediaEngine(configuration: .init(host: "127.0.0.1", port: 0, announcedIPs: ["127.0.0.1"]), logger: logger)
+        try await engine.start()
+        return engine
+    }
+
+    final class Events: Sendable {
+        let list = Mutex<[TransportEvent]>([])
+        var all: [TransportEvent] { list.withLock { $0 } }
+        func add(_ e: TransportEvent) { list.withLock { $0.append(e) } }
+    }
+
+    @Test func echoesMediaBackUnderNewSSRCsAndAsksForAKeyframe() async throws {
+        let engine = try await engine()
+        let peer = try TestPeer()
+        let events = Events()
+        peer.serverPort = engine.port
+        peer.local = try await engine.createTransport(remote: peer.remoteParameters, onEvent: { events.add($0) }) { _ in EchoHandler() }
+        #expect(peer.local?.candidates.first?.port == engine.port)
+
+        let ice = try await offPool { try peer.checkConnectivity() }
+        #expect(ice)
+        let state = try await offPool { try peer.handshake() }
+        #expect(state == .connected(.aeadAes128Gcm))
+        try await waitFor { events.all.contains(.connected) }
+
+        try await offPool {
+            for i in 0..<20 { try peer.sendRTP(seq: UInt16(100 + i), ssrc: 0xAAAA, payload: [UInt8](repeating: UInt8(i), count: 300)) }
+            peer.collect(for: 0.5)
+        }
+        #expect(peer.receivedRTP.count == 20)
+        let echoed = try #require(peer.receivedRTP.first.map { try RTPPacket(ByteBuffer(bytes: $0)) })
+        #expect(echoed.ssrc != 0xAAAA)
+        #expect(echoed.sequenceNumber == 100)
+        #expect(Array(echoed.payload.readableBytesView) == [UInt8](repeating: 0, count: 300))
+        // The server asked for a keyframe of the new stream.
+        let pli = try #require(peer.receivedRTCP.first.map { ByteBuffer(bytes: $0) })
+        let packets = try RTCPCompound.packets(pli)
+        #expect(packets.first?.packetType == RTCPType.payloadFeedback)
+        #expect(RTCPCompound.mediaSSRC(of: packets[0], in: pli) == 0xAAAA)
+
+        // The peer's PLI for the echoed stream is turned into a PLI for its own stream.
+        peer.receivedRTCP = []
+        let echoedSSRC = echoed.ssrc
+        try await offPool {
+            try peer.sendRTCP(RTCPCompound.pli(senderSSRC: 1, mediaSSRC: echoedSSRC))
+            peer.collect(for: 0.3)
+        }
+        let translated = try #require(peer.receivedRTCP.first.map { ByteBuffer(bytes: $0) })
+        #expect(RTCPCompound.mediaSSRC(of: try RTCPCompound.packets(translated)[0], in: translated) == 0xAAAA)
+
+        let stats = engine.stats.snapshot
+        #expect(stats.peerConnections == 1)
+        #expect(stats.packetsIn > 20)
+        #expect(stats.packetsOut > 20)
+        await engine.stop()
+    }
+
+    @Test func wrongFingerprintFailsWithAClearEvent() async throws {
+        let engine = try await engine()
+        let peer = try TestPeer()
+        let events = Events()
+        peer.serverPort = engine.port
+        let wrong = RemoteTransportParameters(iceUfrag: peer.ufrag, icePassword: peer.password, fingerprint: [UInt8](repeating: 1, count: 32))
+        peer.local = try await engine.createTransport(remote: wrong, onEvent: { events.add($0) }) { _ in EchoHandler() }
+        #expect(try await offPool { try peer.checkConnectivity() })
+        _ = try await offPool { try peer.handshake() }
+        try await waitFor { events.all.contains { if case .failed(let r) = $0 { r.contains("fingerprint") } else { false } } }
+        try await waitFor { engine.stats.snapshot.peerConnections == 0 }
+        await engine.stop()
+    }
+
+    @Test func badInputIsDroppedAndCountedWhileOthersAreServed() async throws {
+        let engine = try await engine()
+        let peer = try TestPeer()
+        peer.serverPort = engine.port
+        peer.local = try await engine.createTransport(remote: peer.remoteParameters, onEvent: { _ in }) { _ in EchoHandler() }
+        // Wrong ICE password: refused with 401, counted.
+        #expect(try await offPool { try peer.checkConnectivity(password: "not-the-password-at-all") } == false)
+        #expect(engine.stats.snapshot.drops["bad_stun_integrity"] ?? 0 >= 1)
+        #expect(try await offPool { try peer.checkConnectivity() })
+        _ = try await offPool { try peer.handshake() }
+
+        // Garbage from a stranger, truncated and random datagrams of every kind, SRTP with bad tags.
+        let stranger = try UDPSocket()
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<2_000 {
+            var junk = (0..<Int.random(in: 1...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            junk[0] = [0x00, 0x01, 22, 0x80, 0x90, 0xFF][i % 6]
+            stranger.send(junk, port: engine.port)
+            if i % 4 == 0 { peer.socket.send(junk, port: engine.port) }  // from the peer's own address: bad SRTP
+        }
+        try await waitFor { (engine.stats.snapshot.drops["unknown_address"] ?? 0) > 0 && (engine.stats.snapshot.drops["bad_srtp_auth"] ?? 0) > 0 }
+
+        // The real peer is still served.
+        try await offPool {
+            peer.receivedRTP = []
+            for i in 0..<5 { try peer.sendRTP(seq: UInt16(i), ssrc: 5, payload: [1, 2, 3]) }
+            peer.collect(for: 0.5)
+        }
+        #expect(peer.receivedRTP.count == 5)
+        await engine.stop()
+    }
+}
+
+func waitFor(_ what: String = "condition", timeout: Double = 10, _ condition: () -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw PeerError("timed out waiting for \(what)")
+}
