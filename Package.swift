@@ -47,10 +47,11 @@ let package = Package(
         ]),
         // Configuration, HTTP routes, WebSocket glue, lifecycle.
         .target(name: "ParleyServer", dependencies: [
-            "Rooms", "Signaling",
+            "Rooms", "Signaling", "SFU",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -13,6 +13,12 @@ public struct ParleyConfiguration: Sendable {
     public var pingInterval: Duration
     public var maxFrameSize: Int
     public var requestsPerSecond: Int
+    /// UDP port shared by every peer connection; 0 picks a free one.
+    public var mediaPort: Int
+    /// Addresses put in SDP answers as host candidates; empty means every interface address plus 127.0.0.1.
+    public var announcedIPs: [String]
+    /// How long a shutdown waits for open connections before it cuts them.
+    public var shutdownGracePeriod: Duration
 
     public init(
         host: String = "0.0.0.0",
@@ -22,7 +28,10 @@ public struct ParleyConfiguration: Sendable {
         logLevel: Logger.Level = .info,
         pingInterval: Duration = .milliseconds(7500),
         maxFrameSize: Int = 64 * 1024,
-        requestsPerSecond: Int = 50
+        requestsPerSecond: Int = 50,
+        mediaPort: Int = 40000,
+        announcedIPs: [String] = [],
+        shutdownGracePeriod: Duration = .seconds(5)
     ) {
         self.host = host
         self.port = port
@@ -32,6 +41,9 @@ public struct ParleyConfiguration: Sendable {
         self.pingInterval = pingInterval
         self.maxFrameSize = maxFrameSize
         self.requestsPerSecond = requestsPerSecond
+        self.mediaPort = mediaPort
+        self.announcedIPs = announcedIPs
+        self.shutdownGracePeriod = shutdownGracePeriod
     }
 }
 

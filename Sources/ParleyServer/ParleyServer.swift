@@ -5,32 +5,59 @@ import Logging
 import NIOCore
 import Rooms
 import ServiceLifecycle
+import SFU
+import UnixSignals
 import Signaling
 
 /// Builds and runs the Parley application: static files, `/health`, and the `/ws` signaling endpoint.
 public struct ParleyServer: Sendable {
     public let configuration: ParleyConfiguration
     public let hub: SignalingHub
+    public let media: MediaEngine
     let startedAt: ContinuousClock.Instant
+    let logger: Logger
 
-    public init(configuration: ParleyConfiguration) {
+    public init(configuration: ParleyConfiguration) throws {
         self.configuration = configuration
         self.hub = SignalingHub(limits: .init(maxParticipants: configuration.maxParticipants))
         self.startedAt = .now
+        var logger = Logger(label: "parley")
+        logger.logLevel = configuration.logLevel
+        self.logger = logger
+        let announced = configuration.announcedIPs.isEmpty ? MediaEngine.defaultAnnouncedIPs() : configuration.announcedIPs
+        self.media = try MediaEngine(
+            configuration: .init(host: configuration.host, port: configuration.mediaPort, announcedIPs: announced), logger: logger)
     }
 
-    /// Runs until SIGINT/SIGTERM; open sockets get a close frame on the way out.
+    /// Runs until SIGINT/SIGTERM. Open sockets get a close frame; connections still open after the grace period
+    /// (e.g. a browser's idle pre-connect, which never sends a request) are cut so the process always exits.
     public func run() async throws {
-        try await makeApplication().runService()
+        try await media.start()
+        let group = ServiceGroup(configuration: .init(services: [.init(service: makeApplication())], logger: logger))
+        let grace = configuration.shutdownGracePeriod
+        let logger = self.logger
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    logger.info("shutting down", metadata: ["signal": "\(signal)"])
+                    await group.triggerGracefulShutdown()
+                    // Hummingbird waits for every connection, and one that never sent a request never ends.
+                    try await Task.sleep(for: grace)
+                    logger.notice("connections still open after the grace period; exiting")
+                    exit(0)
+                }
+            }
+            try await tasks.next()
+            tasks.cancelAll()
+        }
+        await media.stop()
     }
 
     /// The application, for callers that run it themselves (tests bind port 0 and learn the port from `onServerRunning`).
     public func makeApplication(
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        var logger = Logger(label: "parley")
-        logger.logLevel = configuration.logLevel
-
         let router = Router()
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
         router.get("/health") { _, _ -> Health in
@@ -67,6 +94,7 @@ public struct ParleyServer: Sendable {
         let sessions: Int
         let rooms: Int
         let participants: Int
+        let media: MediaStats.Snapshot
     }
 
     func health() async -> Health {
@@ -75,7 +103,8 @@ public struct ParleyServer: Sendable {
         return Health(
             status: "ok", version: ParleyVersion.current,
             uptime: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
-            sessions: stats.sessions, rooms: stats.rooms, participants: stats.participants
+            sessions: stats.sessions, rooms: stats.rooms, participants: stats.participants,
+            media: media.stats.snapshot
         )
     }
 
@@ -83,7 +112,7 @@ public struct ParleyServer: Sendable {
     func serveParleySocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
         let outbox = Outbox()
         let session = ParleySession(
-            hub: hub, outbox: outbox, version: ParleyVersion.current,
+            hub: hub, media: EchoService(engine: media), outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -9,6 +9,10 @@ public final class ParleySession {
     public static let closePolicyViolation: UInt16 = 1008
 
     private let hub: SignalingHub
+    private let media: (any MediaService)?
+    /// Media streams this socket started; stopped when it closes.
+    private var streams: Set<String> = []
+    public static let maxStreamsPerSession = 8
     private let outbox: Outbox
     private let version: String
     private let monotonicNow: @Sendable () -> Double
@@ -25,6 +29,7 @@ public final class ParleySession {
 
     public init(
         hub: SignalingHub,
+        media: (any MediaService)? = nil,
         outbox: Outbox,
         version: String,
         limiter: RateLimiter = RateLimiter(),
@@ -33,6 +38,7 @@ public final class ParleySession {
         wallNow: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
     ) {
         self.hub = hub
+        self.media = media
         self.outbox = outbox
         self.version = version
         self.limiter = limiter
@@ -63,6 +69,8 @@ public final class ParleySession {
         if case .connected(let id, _) = state {
             await hub.closeSession(id, reason: .disconnected)
         }
+        for stream in streams { await media?.stop(stream: stream) }
+        streams.removeAll()
         state = .closed
         outbox.finish()
     }
@@ -121,6 +129,37 @@ public final class ParleySession {
         case (.message(let room, let text, let to), .connected(let session, _)):
             await hub.post(session, room: room, text: text, to: to, respond: replier(id, ParleyWire.MessageResult.init))
 
+        case (.echo(let sdp), .connected):
+            guard let media else {
+                outbox.send(ParleyWire.reply(id, error: ProtocolError(code: "media_unavailable", message: "This server has no media plane")))
+                return
+            }
+            guard streams.count < Self.maxStreamsPerSession else {
+                outbox.send(ParleyWire.reply(id, error: ProtocolError(code: "too_many_streams", message: "At most \(Self.maxStreamsPerSession) streams per session")))
+                return
+            }
+            // Events may race the reply: they carry the stream id, which the client learns from the reply, so
+            // the SDK matches them once it has it (see docs/PROTOCOL.md).
+            let streamID = Box<String?>(nil)
+            do {
+                let (stream, answer) = try await media.startEcho(offer: sdp) { event in
+                    outbox.send(ParleyWire.streamEvent(stream: streamID.value ?? "", event))
+                }
+                streamID.value = stream
+                streams.insert(stream)
+                outbox.send(ParleyWire.reply(id, result: ParleyWire.StreamResult(stream: stream, sdp: answer)))
+            } catch {
+                outbox.send(ParleyWire.reply(id, error: ProtocolError(code: error.code, message: error.message)))
+            }
+
+        case (.stopStream(let stream), .connected):
+            guard streams.remove(stream) != nil else {
+                outbox.send(ParleyWire.reply(id, error: ProtocolError(code: "unknown_stream", message: "No stream '\(stream)' on this session")))
+                return
+            }
+            await media?.stop(stream: stream)
+            outbox.send(ParleyWire.reply(id, result: ParleyWire.Empty()))
+
         case (_, .awaitingConnect):
             outbox.send(ParleyWire.reply(id, error: .notConnected))
 
@@ -148,6 +187,17 @@ public final class ParleySession {
         case .request(let id, _): id
         case .invalid(let id, _): id
         }
+    }
+}
+
+/// A value set once after a closure that reads it was created.
+final class Box<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _value: T
+    init(_ value: T) { _value = value }
+    var value: T {
+        get { lock.lock(); defer { lock.unlock() }; return _value }
+        set { lock.lock(); _value = newValue; lock.unlock() }
     }
 }
 

@@ -35,6 +35,8 @@ public enum ClientRequest: Sendable, Equatable {
     case leave(room: String)
     case message(room: String, text: String, to: String?)
     case ping
+    case echo(sdp: String)
+    case stopStream(stream: String)
 }
 
 /// A refusal with a stable wire code.
@@ -102,6 +104,12 @@ public enum ParleyWire {
                 return .request(id, .message(room: b.room, text: b.text, to: b.to))
             case "ping":
                 return .request(id, .ping)
+            case "echo":
+                let b = try decoder.decode(EchoBody.self, from: data)
+                return .request(id, .echo(sdp: b.sdp))
+            case "stopStream":
+                let b = try decoder.decode(StopStreamBody.self, from: data)
+                return .request(id, .stopStream(stream: b.stream))
             default:
                 let shown = type.count > 32 ? String(type.prefix(32)) + "…" : type
                 return .invalid(id, ProtocolError(code: "unknown_type", message: "Unknown request type '\(shown)'"))
@@ -138,6 +146,8 @@ public enum ParleyWire {
         let maxParticipants: Int?
     }
     private struct LeaveBody: Decodable { let room: String }
+    private struct EchoBody: Decodable { let sdp: String }
+    private struct StopStreamBody: Decodable { let stream: String }
     private struct MessageBody: Decodable {
         let room: String
         let text: String
@@ -162,6 +172,15 @@ public enum ParleyWire {
             encode(LeftEvent(room: room, participant: .init(name: participant.name), reason: reason.rawValue))
         case .message(let message):
             encode(MessageEvent(room: message.room, from: message.from, to: message.to, text: message.text, time: message.time))
+        }
+    }
+
+    /// A stream's status change: `connected`, `failed` or `closed`, with a reason for the last two.
+    public static func streamEvent(stream: String, _ event: StreamEvent) -> String {
+        switch event {
+        case .connected: encode(StreamStatusEvent(stream: stream, status: "connected", reason: nil))
+        case .failed(let reason): encode(StreamStatusEvent(stream: stream, status: "failed", reason: reason))
+        case .closed(let reason): encode(StreamStatusEvent(stream: stream, status: "closed", reason: reason))
         }
     }
 
@@ -220,6 +239,14 @@ public enum ParleyWire {
         public init(_ m: ChatMessage) { message = m }
     }
     public struct Empty: Encodable, Sendable { public init() {} }
+    public struct StreamResult: Encodable, Sendable {
+        let stream: String
+        let sdp: String
+        public init(stream: String, sdp: String) {
+            self.stream = stream
+            self.sdp = sdp
+        }
+    }
     public struct PingResult: Encodable, Sendable {
         let time: Int64
         public init(time: Int64) { self.time = time }
@@ -264,6 +291,12 @@ public enum ParleyWire {
         let room: String
         let participant: NameOnly
         let reason: String
+    }
+    private struct StreamStatusEvent: Encodable {
+        let event = "stream"
+        let stream: String
+        let status: String
+        let reason: String?
     }
     private struct MessageEvent: Encodable {
         let event = "message"

@@ -24,11 +24,19 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "Folder of the web apps and SDK to serve. (env: PARLEY_WEB_ROOT)")
     var webRoot: String = env("PARLEY_WEB_ROOT") ?? defaultWebRoot()
 
+    @Option(help: "UDP port for all media (WebRTC). (env: PARLEY_MEDIA_PORT)")
+    var mediaPort: Int = env("PARLEY_MEDIA_PORT").flatMap { Int($0) } ?? 40000
+
+    @Option(name: .customLong("announced-ip"), help: ArgumentHelp(
+        "Address given to browsers as a media candidate; repeat for several. Default: every interface address plus 127.0.0.1. (env: PARLEY_ANNOUNCED_IPS, comma-separated)"))
+    var announcedIPs: [String] = env("PARLEY_ANNOUNCED_IPS")?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } ?? []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
+        guard (0...65535).contains(mediaPort) else { throw ValidationError("--media-port must be 0–65535") }
         guard maxParticipants >= 1 else { throw ValidationError("--max-participants must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
     }
@@ -41,7 +49,8 @@ struct Parley: AsyncParsableCommand {
             return handler
         }
         let config = ParleyConfiguration(
-            host: host, port: port, maxParticipants: maxParticipants, webRoot: webRoot, logLevel: level
+            host: host, port: port, maxParticipants: maxParticipants, webRoot: webRoot, logLevel: level,
+            mediaPort: mediaPort, announcedIPs: announcedIPs
         )
         try await ParleyServer(configuration: config).run()
     }

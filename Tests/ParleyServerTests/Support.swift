@@ -19,9 +19,11 @@ struct RunningServer {
     let task: Task<Void, any Error>
 
     static func start(_ configure: (inout ParleyConfiguration) -> Void = { _ in }) async throws -> RunningServer {
-        var config = ParleyConfiguration(host: "127.0.0.1", port: 0, webRoot: fixtureWebRoot(), logLevel: .warning)
+        var config = ParleyConfiguration(host: "127.0.0.1", port: 0, webRoot: fixtureWebRoot(), logLevel: .warning,
+                                         mediaPort: 0, announcedIPs: ["127.0.0.1"])
         configure(&config)
-        let server = ParleyServer(configuration: config)
+        let server = try ParleyServer(configuration: config)
+        try await server.media.start()
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = server.makeApplication { channel in
             portContinuation.yield(channel.localAddress?.port ?? 0)
@@ -39,6 +41,7 @@ struct RunningServer {
     func stop() async throws {
         await group.triggerGracefulShutdown()
         try await task.value
+        await server.media.stop()
     }
 
     var url: String { "ws://127.0.0.1:\(port)/ws" }
