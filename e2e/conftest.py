@@ -66,7 +66,9 @@ def parley_server(request):
     log_path = OUTPUT / f"server-{request.node.name}.log"
     log = open(log_path, "w")
     process = subprocess.Popen(
-        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--web-root", str(REPO / "Web"), "--log-level", "info"],
+        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--web-root", str(REPO / "Web"), "--log-level", "info",
+         # Media on a free UDP port, offered to browsers on loopback only: no packet leaves this machine.
+         "--media-port", "0", "--announced-ip", "127.0.0.1"],
         stdout=log, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", port, process, log_path)
 

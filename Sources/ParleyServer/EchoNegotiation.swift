@@ -40,7 +40,7 @@ struct EchoNegotiation {
     static func parse(_ sdp: String) throws(Failure) -> Offer {
         var session: [(String, String)] = []
         var sections: [Section] = []
-        let lines = sdp.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+        let lines = sdp.split(whereSeparator: \.isNewline)  // "\r\n" is one Character in Swift
         guard lines.first?.hasPrefix("v=0") == true else { throw .malformed("an SDP offer starts with v=0") }
         guard lines.count < 2_000 else { throw .malformed("too many lines") }
         for line in lines {

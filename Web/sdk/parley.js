@@ -19,6 +19,13 @@ export const ROOM_EVENT = Object.freeze({
   FAILED: "FAILED",   // the join was refused (room_full, name_taken, …)
 });
 
+export const STREAM_STATUS = Object.freeze({
+  PENDING: "PENDING",     // media requested, negotiating
+  PLAYING: "PLAYING",     // media flows (for an echo test: your own media is coming back)
+  STOPPED: "STOPPED",     // stopped by the application or the server
+  FAILED: "FAILED",       // refused (camera denied, bad SDP, DTLS failure, …); info says why
+});
+
 const DEFAULT_RECONNECT = { maxAttempts: 10, initialDelay: 500, maxDelay: 10000 };
 
 /** Delay before retry number `attempt` (0-based): doubling, capped, with jitter in [½, 1] of it so that
@@ -218,6 +225,7 @@ export class Session extends Emitter {
   #nextId = 1;
   #pending = new Map();
   #rooms = new Set();
+  #streams = new Map();
   #closedByUser = false;
   #wasEstablished = false;
   #attempt = 0;
@@ -254,7 +262,13 @@ export class Session extends Emitter {
     return room;
   }
 
-  // Media (later issue): echoTest(...) sends local media through the server and back.
+  /** Echo test: sends camera/microphone through the server and plays what comes back.
+   *  `{display: <video element>, constraints: {audio, video}}` → a Stream with STREAM_STATUS events. */
+  echoTest({ display, constraints = { audio: true, video: true } } = {}) {
+    const stream = new Stream(this, display);
+    queueMicrotask(() => stream._startEcho(constraints));
+    return stream;
+  }
 
   /** Closes the session for good: no reconnection. The server makes us leave every room. */
   disconnect() {
@@ -280,6 +294,10 @@ export class Session extends Emitter {
   }
 
   _forget(room) { this.#rooms.delete(room); }
+
+  _trackStream(id, stream) {
+    if (stream) this.#streams.set(id, stream); else this.#streams.delete(id);
+  }
 
   /** Schedules a rejoin of `room` with backoff; false when retries are off or used up. */
   _retryLater(room, attempt) {
@@ -359,6 +377,10 @@ export class Session extends Emitter {
       else pending.reject(new ParleyError(frame.error?.code ?? "error", frame.error?.message));
       return;
     }
+    if (frame.event === "stream") {
+      this.#streams.get(frame.stream)?._status(frame.status, frame.reason);
+      return;
+    }
     if (frame.event && frame.room) {
       for (const room of this.#rooms) if (room.name() === frame.room) room._event(frame);
     }
@@ -369,6 +391,8 @@ export class Session extends Emitter {
     for (const { reject } of this.#pending.values()) reject(new ParleyError("connection_lost", message));
     this.#pending.clear();
     for (const room of this.#rooms) room._socketLost();
+    // Media transports belong to the server session that made them: they end with the socket.
+    for (const stream of [...this.#streams.values()]) stream._status("failed", "connection to the server lost");
     if (this.#closedByUser) return;
     const info = { code: "connection_lost", message, closeCode: event?.code };
     // Retry only a session that was up: a server that cannot be reached at all is reported at once.
@@ -380,6 +404,86 @@ export class Session extends Emitter {
     this.#attempt += 1;
     this.#setStatus(SESSION_STATUS.RECONNECTING, { ...info, attempt: this.#attempt, delay });
     this.#retryTimer = this.#timers.setTimeout(() => this.#open(), delay);
+  }
+}
+
+/** A media stream: for now the echo test's round trip (publish and play come with the SFU). */
+export class Stream extends Emitter {
+  #session;
+  #display;
+  #id = null;
+  #status = STREAM_STATUS.PENDING;
+  #pc = null;
+  #local = null;
+
+  constructor(session, display) {
+    super();
+    this.#session = session;
+    this.#display = display;
+  }
+
+  id() { return this.#id; }
+  status() { return this.#status; }
+  /** The RTCPeerConnection, e.g. for getStats(). */
+  peerConnection() { return this.#pc; }
+  localStream() { return this.#local; }
+
+  async _startEcho(constraints) {
+    try {
+      this.#local = await navigator.mediaDevices.getUserMedia(constraints);
+    } catch (error) {
+      this.#set(STREAM_STATUS.FAILED, { code: "media_denied", message: `Camera or microphone unavailable: ${error.name}` });
+      return;
+    }
+    // Parley is ICE-lite with its candidates in the answer, so no STUN or TURN server is needed.
+    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    this.#pc = pc;
+    for (const track of this.#local.getTracks()) pc.addTrack(track, this.#local);
+    pc.ontrack = (event) => {
+      if (!this.#display) return;
+      if (!(this.#display.srcObject instanceof MediaStream)) this.#display.srcObject = new MediaStream();
+      this.#display.srcObject.addTrack(event.track);
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed") this.#set(STREAM_STATUS.FAILED, { code: "ice_failed", message: "The media connection failed" });
+    };
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      const { stream, sdp } = await this.#session._request("echo", { sdp: pc.localDescription.sdp });
+      this.#id = stream;
+      this.#session._trackStream(stream, this);
+      await pc.setRemoteDescription({ type: "answer", sdp });
+    } catch (error) {
+      this.#set(STREAM_STATUS.FAILED, { code: error.code ?? "negotiation_failed", message: error.message });
+      this.#teardown();
+    }
+  }
+
+  /** Stops the stream and releases the camera. */
+  async stop() {
+    if (this.#id && this.#status !== STREAM_STATUS.FAILED) {
+      await this.#session._request("stopStream", { stream: this.#id }).catch(() => {});
+    }
+    this.#teardown();
+    this.#set(STREAM_STATUS.STOPPED, { code: "stopped", message: "Stopped" });
+  }
+
+  _status(status, reason) {
+    if (status === "connected") this.#set(STREAM_STATUS.PLAYING);
+    else if (status === "failed") { this.#set(STREAM_STATUS.FAILED, { code: "failed", message: reason }); this.#teardown(); }
+    else if (status === "closed") { this.#set(STREAM_STATUS.STOPPED, { code: "closed", message: reason }); this.#teardown(); }
+  }
+
+  #set(status, info) {
+    if (this.#status === status) return;
+    this.#status = status;
+    this.emit(status, this, info);
+  }
+
+  #teardown() {
+    if (this.#id) this.#session._trackStream(this.#id, null);
+    this.#pc?.close();
+    for (const track of this.#local?.getTracks() ?? []) track.stop();
   }
 }
 
