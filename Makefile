@@ -8,7 +8,7 @@ SWIFT ?= swift
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_RUN_PACKAGES := pkg-config libssl-dev
-APT_TEST_PACKAGES := chromium chromium-driver libsrtp2-dev
+APT_TEST_PACKAGES := chromium chromium-driver libsrtp2-dev iproute2 util-linux
 export DEBIAN_FRONTEND := noninteractive
 
 .PHONY: help run build build-release test test-swift test-sdk test-e2e bench deps-run deps-test clean
