@@ -59,7 +59,9 @@ public struct ParleyServer: Sendable {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
-        router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
+        // `.ts` defaults to MPEG transport stream; the SDK's type declarations are TypeScript text.
+        router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger)
+            .withAdditionalMediaTypes(forFileExtensions: ["ts": MediaType(type: .text, subType: "plain", parameter: ("charset", "utf-8"))]))
         router.get("/health") { _, _ -> Health in
             await self.health()
         }

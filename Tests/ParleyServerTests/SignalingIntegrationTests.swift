@@ -137,7 +137,8 @@ import Testing
     }
 
     @Test func silentOrVanishedSocketsLeaveTheirRooms() async throws {
-        let server = try await RunningServer.start { $0.pingInterval = .milliseconds(200) }
+        // One second: short enough for a quick test, long enough that a loaded machine still answers in time.
+        let server = try await RunningServer.start { $0.pingInterval = .seconds(1) }
         let alice = try await TestClient.connected(server, as: "alice")
         _ = try await alice.request("join", ["room": "r"])
 
@@ -147,7 +148,7 @@ import Testing
         silent.sendText(#"{"id":1,"type":"connect","username":"silent"}"#)
         silent.sendText(#"{"id":2,"type":"join","room":"r"}"#)
         #expect(try await alice.nextEvent("joined")["participant"].flatMap { ($0 as? [String: Any])?["name"] as? String } == "silent")
-        let left = try await alice.nextEvent("left", timeout: .seconds(5))
+        let left = try await alice.nextEvent("left", timeout: .seconds(10))
         #expect((left["participant"] as? [String: Any])?["name"] as? String == "silent")
 
         // A client whose TCP connection just goes away.
@@ -208,6 +209,8 @@ import Testing
         #expect(sdk.status == 200)
         #expect(sdk.body.contains("fixture"))
         #expect(try await RawSocket.get(port: server.port, path: "/").status == 200)
+        let types = try await RawSocket.get(port: server.port, path: "/sdk/parley.d.ts")
+        #expect(types.head.lowercased().contains("content-type: text/plain"))
         #expect(try await RawSocket.get(port: server.port, path: "/nothing-here").status == 404)
         #expect(try await RawSocket.get(port: server.port, path: "/../../etc/passwd").status != 200)
         client.close()

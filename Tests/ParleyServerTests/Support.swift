@@ -74,6 +74,7 @@ func fixtureWebRoot() -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-web-fixture")
     try? FileManager.default.createDirectory(at: dir.appendingPathComponent("sdk"), withIntermediateDirectories: true)
     try? "export const fixture = 1;\n".write(to: dir.appendingPathComponent("sdk/parley.js"), atomically: true, encoding: .utf8)
+    try? "export declare const fixture: number;\n".write(to: dir.appendingPathComponent("sdk/parley.d.ts"), atomically: true, encoding: .utf8)
     try? "<!doctype html><title>Parley</title>\n".write(to: dir.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
     return dir.path
 }
@@ -289,11 +290,11 @@ final class RawSocket: @unchecked Sendable {
     }
 
     /// A plain HTTP GET; returns status line and body.
-    static func get(port: Int, path: String) async throws -> (status: Int, body: String) {
+    static func get(port: Int, path: String) async throws -> (status: Int, body: String, head: String) {
         try await offPool { try getBlocking(port: port, path: path) }
     }
 
-    private static func getBlocking(port: Int, path: String) throws -> (status: Int, body: String) {
+    private static func getBlocking(port: Int, path: String) throws -> (status: Int, body: String, head: String) {
         let socket = try RawSocket(port: port)
         socket.write(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8))
         var bytes: [UInt8] = []
@@ -304,7 +305,7 @@ final class RawSocket: @unchecked Sendable {
         }
         let text = String(decoding: bytes, as: UTF8.self)
         let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
-        let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
-        return (status, body)
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        return (status, parts.dropFirst().joined(separator: "\r\n\r\n"), parts.first ?? "")
     }
 }
