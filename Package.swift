@@ -25,6 +25,8 @@ let package = Package(
             "COpenSSL",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        // SDP model, parser/writer and offer/answer negotiation against Parley's capabilities (no dependencies).
+        .target(name: "SDP"),
         // STUN codec and the ICE-lite responder (no I/O).
         .target(name: "STUN", dependencies: ["COpenSSL"]),
         // Zero-copy RTP/RTCP views over ByteBuffer, demultiplexing, sequence unwrapping.
@@ -65,6 +67,7 @@ let package = Package(
         ], path: "bench/srtp"),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
+        .testTarget(name: "SDPTests", dependencies: ["SDP"], exclude: ["Fixtures"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SFUTests", dependencies: [
             "SFU", "STUN", "DTLS", "SRTP", "RTP",
