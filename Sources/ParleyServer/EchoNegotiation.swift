@@ -1,4 +1,5 @@
 import Foundation
+import DTLS
 import SFU
 
 /// Reads what an echo test needs from a browser's offer and writes the answer.
@@ -70,21 +71,10 @@ struct EchoNegotiation {
         guard let fp = find("fingerprint") else { throw .malformed("missing a=fingerprint") }
         let fpParts = fp.split(separator: " ")
         guard fpParts.count == 2, fpParts[0].lowercased() == "sha-256",
-              let bytes = parseFingerprint(String(fpParts[1])) else { throw .malformed("Parley needs a sha-256 fingerprint") }
+              let bytes = DTLSCertificate.parseFingerprint(String(fpParts[1])), bytes.count == 32 else { throw .malformed("Parley needs a sha-256 fingerprint") }
         if let setup = find("setup"), setup == "passive" { throw .malformed("a=setup:passive: Parley is always the DTLS server") }
         return Offer(session: session, sections: sections,
                      remote: RemoteTransportParameters(iceUfrag: ufrag, icePassword: pwd, fingerprint: bytes))
-    }
-
-    static func parseFingerprint(_ text: String) -> [UInt8]? {
-        let parts = text.split(separator: ":")
-        guard parts.count == 32 else { return nil }
-        var out: [UInt8] = []
-        for p in parts {
-            guard p.count == 2, let b = UInt8(p, radix: 16) else { return nil }
-            out.append(b)
-        }
-        return out
     }
 
     /// Picks a codec per audio/video section: Opus, then PCMU, PCMA; VP8, then H.264 packetization-mode 1.
@@ -156,8 +146,7 @@ struct EchoNegotiation {
             sdp.append("a=ssrc:\(c.ssrc) cname:parley")
             sdp.append("a=ssrc:\(c.ssrc) msid:parley-echo \(section.kind)-echo")
             for (i, candidate) in local.candidates.enumerated() {
-                let v6 = candidate.ip.contains(":")
-                sdp.append("a=candidate:\(i + 1) 1 udp \(2_130_706_431 - i) \(candidate.ip) \(candidate.port) typ host\(v6 ? "" : "")")
+                sdp.append("a=candidate:\(i + 1) 1 udp \(2_130_706_431 - i) \(candidate.ip) \(candidate.port) typ host")
             }
             sdp.append("a=end-of-candidates")
         }

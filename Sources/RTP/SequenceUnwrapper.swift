@@ -1,34 +1,24 @@
-/// Extends 16-bit sequence numbers (or 32-bit timestamps) to 64 bits across wraps, tolerating reordering.
-public struct SequenceUnwrapper: Sendable {
+/// Extends wrapping counters to 64 bits across wraps, tolerating reordering: 16-bit RTP sequence numbers
+/// (`SequenceUnwrapper`) and 32-bit RTP timestamps (`TimestampUnwrapper`).
+public struct Unwrapper<Value: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable {
     private var last: Int64?
 
     public init() {}
 
-    public mutating func unwrap(_ seq: UInt16) -> Int64 {
+    public mutating func unwrap(_ value: Value) -> Int64 {
         guard let last else {
-            self.last = Int64(seq)
-            return Int64(seq)
+            self.last = Int64(value)
+            return Int64(value)
         }
-        let delta = Int64(Int16(bitPattern: seq &- UInt16(truncatingIfNeeded: last)))
-        let value = last + delta
-        if value > last { self.last = value }
-        return value
+        // The shortest signed distance from the last value: a jump of more than half the range is a wrap.
+        let diff = value &- Value(truncatingIfNeeded: last)
+        let half = Value(1) << (Value.bitWidth - 1)
+        let delta = diff < half ? Int64(diff) : Int64(diff) - (Int64(1) << Value.bitWidth)
+        let unwrapped = last + delta
+        if unwrapped > last { self.last = unwrapped }
+        return unwrapped
     }
 }
 
-public struct TimestampUnwrapper: Sendable {
-    private var last: Int64?
-
-    public init() {}
-
-    public mutating func unwrap(_ ts: UInt32) -> Int64 {
-        guard let last else {
-            self.last = Int64(ts)
-            return Int64(ts)
-        }
-        let delta = Int64(Int32(bitPattern: ts &- UInt32(truncatingIfNeeded: last)))
-        let value = last + delta
-        if value > last { self.last = value }
-        return value
-    }
-}
+public typealias SequenceUnwrapper = Unwrapper<UInt16>
+public typealias TimestampUnwrapper = Unwrapper<UInt32>

@@ -20,7 +20,6 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     /// Media handlers, owned here so that a transport and its handler live and die together.
     private var handlers: [String: any TransportMediaHandler] = [:]
     private var pendingFlush = false
-    private let clock = ContinuousClock()
     private let started = ContinuousClock.now
 
     init(eventLoop: any EventLoop, stats: MediaStats, logger: Logger) {
