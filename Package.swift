@@ -49,7 +49,7 @@ let package = Package(
         ]),
         // Configuration, HTTP routes, WebSocket glue, lifecycle.
         .target(name: "ParleyServer", dependencies: [
-            "Rooms", "Signaling", "SFU", "DTLS",
+            "Rooms", "Signaling", "SFU", "SDP", "DTLS",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

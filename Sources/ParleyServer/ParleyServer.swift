@@ -14,6 +14,7 @@ public struct ParleyServer: Sendable {
     public let configuration: ParleyConfiguration
     public let hub: SignalingHub
     public let media: MediaEngine
+    let mediaSessions: MediaSessions
     let startedAt: ContinuousClock.Instant
     let logger: Logger
 
@@ -27,6 +28,7 @@ public struct ParleyServer: Sendable {
         let announced = configuration.announcedIPs.isEmpty ? MediaEngine.defaultAnnouncedIPs() : configuration.announcedIPs
         self.media = try MediaEngine(
             configuration: .init(host: configuration.host, port: configuration.mediaPort, announcedIPs: announced), logger: logger)
+        self.mediaSessions = MediaSessions(engine: media, logger: logger)
     }
 
     /// Runs until SIGINT/SIGTERM. Open sockets get a close frame; connections still open after the grace period
@@ -114,7 +116,7 @@ public struct ParleyServer: Sendable {
     func serveParleySocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
         let outbox = Outbox()
         let session = ParleySession(
-            hub: hub, media: EchoService(engine: media), outbox: outbox, version: ParleyVersion.current,
+            hub: hub, media: mediaSessions, outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
         try await withThrowingTaskGroup(of: Void.self) { group in

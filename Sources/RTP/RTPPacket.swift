@@ -4,6 +4,10 @@ public enum RTPError: Error, Sendable, Equatable {
     case tooShort
     case badVersion
     case badLength
+    /// The packet type or feedback format is not the one the parser reads.
+    case unexpectedType
+    /// A field holds a value the format forbids (a reserved symbol, a wrong identifier).
+    case malformed
 }
 
 /// RFC 7983 demultiplexing of what arrives on the one media port, by the first byte.
@@ -87,24 +91,5 @@ public struct RTPPacket {
     /// The payload bytes (without padding), as a slice of the same storage.
     public var payload: ByteBuffer {
         buffer.getSlice(at: base + payloadOffset, length: payloadLength) ?? ByteBuffer()
-    }
-
-    /// The value of a one-byte (0xBEDE, RFC 8285) header extension element with `id`, if present.
-    public func extensionElement(id: UInt8) -> ByteBuffer? {
-        guard let first = buffer.getInteger(at: base, as: UInt8.self), first & 0x10 != 0 else { return nil }
-        let start = base + 12 + 4 * Int(first & 0x0F)
-        guard let profile = buffer.getInteger(at: start, as: UInt16.self), profile == 0xBEDE,
-              let words = buffer.getInteger(at: start + 2, as: UInt16.self) else { return nil }
-        var p = start + 4
-        let end = p + 4 * Int(words)
-        while p < end, let byte = buffer.getInteger(at: p, as: UInt8.self) {
-            if byte == 0 { p += 1; continue }  // padding
-            let elementID = byte >> 4
-            let length = Int(byte & 0x0F) + 1
-            if elementID == 15 { return nil }
-            if elementID == id { return buffer.getSlice(at: p + 1, length: min(length, end - p - 1)) }
-            p += 1 + length
-        }
-        return nil
     }
 }

@@ -9,6 +9,9 @@ public enum RoomError: Error, Equatable, Sendable {
     case alreadyInRoom(room: String)
     case notInRoom(room: String)
     case unknownParticipant(room: String, name: String)
+    case unknownStream(String)
+    case tooManyStreams(limit: Int)
+    case invalidDisplay
 
     public var code: String {
         switch self {
@@ -21,6 +24,9 @@ public enum RoomError: Error, Equatable, Sendable {
         case .alreadyInRoom: "already_in_room"
         case .notInRoom: "not_in_room"
         case .unknownParticipant: "unknown_participant"
+        case .unknownStream: "unknown_stream"
+        case .tooManyStreams: "too_many_streams"
+        case .invalidDisplay: "bad_request"
         }
     }
 
@@ -44,6 +50,12 @@ public enum RoomError: Error, Equatable, Sendable {
             "Not in room '\(room)'"
         case .unknownParticipant(let room, let name):
             "No participant named '\(name)' in room '\(room)'"
+        case .unknownStream(let id):
+            "No stream '\(id)'"
+        case .tooManyStreams(let limit):
+            "At most \(limit) published streams per participant"
+        case .invalidDisplay:
+            "display must be 1–\(Validation.maxDisplayLength) printable characters"
         }
     }
 }

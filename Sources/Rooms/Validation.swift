@@ -3,6 +3,16 @@ public enum Validation {
     public static let maxUsernameLength = 64
     public static let maxRoomNameLength = 64
     public static let maxTextLength = 4096
+    public static let maxDisplayLength = 64
+
+    /// A stream's label (`camera`, `screen`): 1–64 printable characters after trimming.
+    public static func display(_ raw: String) throws(RoomError) -> String {
+        let label = raw.trimmingWhitespace()
+        guard !label.isEmpty, label.count <= maxDisplayLength, label.unicodeScalars.allSatisfy(isPrintable) else {
+            throw .invalidDisplay
+        }
+        return label
+    }
 
     /// Trims white space; 1–64 characters, none of them control or format characters.
     public static func username(_ raw: String) throws(RoomError) -> String {

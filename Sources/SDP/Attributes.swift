@@ -313,6 +313,8 @@ public enum HeaderExtensionURI {
     public static let absSendTime = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
     public static let transportWideCC = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
     public static let audioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+    /// CVO (3GPP TS 26.114): a phone's camera rotation, so the receiver turns the picture instead of the sender.
+    public static let videoOrientation = "urn:3gpp:video-orientation"
     public static let rtpStreamID = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
     public static let repairedRTPStreamID = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 }

@@ -100,7 +100,8 @@ public struct ServerCapabilities: Sendable, Hashable {
         codecs: [.opus, .pcmu, .pcma, .vp8, .h264],
         rtcpFeedback: [.nack, .pli, .fir, .remb, .transportCC],
         headerExtensions: [HeaderExtensionURI.mid, HeaderExtensionURI.absSendTime,
-                           HeaderExtensionURI.transportWideCC, HeaderExtensionURI.audioLevel])
+                           HeaderExtensionURI.transportWideCC, HeaderExtensionURI.audioLevel,
+                           HeaderExtensionURI.videoOrientation])
 }
 
 /// One of Parley's host candidates (UDP).

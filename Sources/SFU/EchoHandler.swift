@@ -20,6 +20,7 @@ public final class EchoHandler: TransportMediaHandler {
     public var ssrcForPayloadType: [UInt8: UInt32] = [:]
 
     public func transportDidConnect(_ transport: WebRTCTransport) {}
+    public func transportDidClose(_ transport: WebRTCTransport) {}
 
     public func transport(_ transport: WebRTCTransport, didReceiveRTP packet: RTPPacket) {
         var packet = packet

@@ -28,6 +28,7 @@ public final class MediaEngine: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let state: Mutex<(channel: (any Channel)?, mux: UDPMux?, port: Int)>
+    private let router = Router()
 
     public init(configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) throws {
         self.configuration = configuration
@@ -63,33 +64,83 @@ public final class MediaEngine: Sendable {
         try? await channel?.close()
     }
 
+    /// Fresh ICE credentials with this engine's fingerprint and candidates, for an answer written before the
+    /// transport exists (`createTransport(local:…)` then uses them).
+    public func makeLocalParameters() -> LocalTransportParameters {
+        var rng = SystemRandomNumberGenerator()
+        // 48 random bits of ufrag: a clash with a live transport is refused by createTransport.
+        return LocalTransportParameters(iceUfrag: Self.randomToken(8, using: &rng),
+                                        icePassword: Self.randomToken(24, using: &rng),
+                                        fingerprint: certificate.fingerprint,
+                                        candidates: configuration.announcedIPs.map { (ip: $0, port: port) })
+    }
+
     /// Creates a transport for a peer whose SDP gave `remote`; media goes to `handler`, events to `onEvent`.
     /// `makeHandler` runs on the media loop and returns the object that receives the transport's media.
     public func createTransport(
+        local: LocalTransportParameters? = nil,
         remote: RemoteTransportParameters,
         onEvent: @escaping @Sendable (TransportEvent) -> Void,
-        makeHandler: @escaping @Sendable (WebRTCTransport) -> any TransportMediaHandler
+        makeHandler: @escaping @Sendable (WebRTCTransport) throws -> any TransportMediaHandler
     ) async throws -> LocalTransportParameters {
         guard let mux = state.withLock({ $0.mux }) else { throw MediaEngineError.notStarted }
         let dtlsContext = context
-        let port = self.port
-        let candidates = configuration.announcedIPs.map { (ip: $0, port: port) }
-        let fingerprint = certificate.fingerprint
+        let local = local ?? makeLocalParameters()
         return try await mux.eventLoop.submit {
-            var rng = SystemRandomNumberGenerator()
-            var ufrag: String
-            repeat { ufrag = Self.randomToken(8, using: &rng) } while mux.transport(ufrag: ufrag) != nil
-            let local = LocalTransportParameters(iceUfrag: ufrag, icePassword: Self.randomToken(24, using: &rng),
-                                                 fingerprint: fingerprint, candidates: candidates)
+            guard mux.transport(ufrag: local.iceUfrag) == nil else { throw MediaEngineError.ufragInUse }
             let dtls = try DTLSTransport(context: dtlsContext, expectedRemoteFingerprint: remote.fingerprint)
-            let transport = WebRTCTransport(id: ufrag, local: local, remote: remote, dtls: dtls, mux: mux, onEvent: onEvent)
-            let handler = makeHandler(transport)
+            let transport = WebRTCTransport(id: local.iceUfrag, local: local, remote: remote, dtls: dtls, mux: mux, onEvent: onEvent)
+            let handler = try makeHandler(transport)
             transport.mediaHandler = handler
             mux.add(transport)
             // The transport holds its handler weakly; the mux's table keeps the pair alive together.
             mux.retain(handler, for: transport)
             return local
         }.get()
+    }
+
+    // MARK: SFU
+
+    /// Receives a published stream on a new transport: one producer per negotiated track. Its id is the
+    /// transport's (`local.iceUfrag`); players find it by that id.
+    public func publish(local: LocalTransportParameters, remote: RemoteTransportParameters,
+                        tracks: [ProducerParameters], extensions: HeaderExtensionIDs, rembBitrate: UInt64?,
+                        onEvent: @escaping @Sendable (TransportEvent) -> Void) async throws {
+        let router = self.router
+        let id = local.iceUfrag
+        _ = try await createTransport(local: local, remote: remote, onEvent: onEvent) { transport in
+            let producers = tracks.map { Producer(parameters: $0) }
+            let handler = PublisherHandler(producers: producers, extensions: extensions, rembBitrate: rembBitrate)
+            handler.attach(transport)
+            router.streams[id] = PublishedStream(producers: producers, extensions: extensions)
+            handler.onClose = { router.streams[id] = nil }
+            return handler
+        }
+    }
+
+    /// Sends the published stream `source` to a subscriber on a new transport.
+    public func play(source: String, local: LocalTransportParameters, remote: RemoteTransportParameters,
+                     tracks: [ConsumerParameters], extensions: HeaderExtensionIDs,
+                     onEvent: @escaping @Sendable (TransportEvent) -> Void) async throws {
+        let router = self.router
+        _ = try await createTransport(local: local, remote: remote, onEvent: onEvent) { transport in
+            guard let stream = router.streams[source] else { throw MediaEngineError.unknownStream }
+            var consumers: [Consumer] = []
+            for track in tracks where stream.producers.indices.contains(track.producerIndex) {
+                consumers.append(Consumer(parameters: track, producer: stream.producers[track.producerIndex],
+                                          extensions: extensions, producerExtensions: stream.extensions))
+            }
+            let handler = SubscriberHandler()
+            handler.attach(transport, consumers: consumers)
+            return handler
+        }
+    }
+
+    /// Whether `id` is a stream being published now.
+    public func isPublished(_ id: String) async -> Bool {
+        guard let mux = state.withLock({ $0.mux }) else { return false }
+        let router = self.router
+        return (try? await mux.eventLoop.submit { router.streams[id] != nil }.get()) ?? false
     }
 
     /// Closes the transport created with local ufrag `id`.
@@ -121,4 +172,16 @@ public final class MediaEngine: Sendable {
 
 public enum MediaEngineError: Error {
     case notStarted
+    case ufragInUse
+    case unknownStream
+}
+
+/// The published streams of the media loop, by id (mediasoup's Router). Touched only on that loop.
+final class Router: @unchecked Sendable {
+    var streams: [String: PublishedStream] = [:]
+}
+
+struct PublishedStream {
+    let producers: [Producer]
+    let extensions: HeaderExtensionIDs
 }

@@ -39,6 +39,8 @@ public protocol TransportMediaHandler: AnyObject {
     func transport(_ transport: WebRTCTransport, didReceiveRTP packet: RTPPacket)
     func transport(_ transport: WebRTCTransport, didReceiveRTCP packet: ByteBuffer)
     func transportDidConnect(_ transport: WebRTCTransport)
+    /// The transport closed or failed; called once, before it is forgotten.
+    func transportDidClose(_ transport: WebRTCTransport)
 }
 
 /// One peer connection on the shared UDP port: ICE-lite, DTLS, SRTP. Lives on its mux's event loop.
@@ -69,6 +71,10 @@ public final class WebRTCTransport {
     }
 
     public var isConnected: Bool { srtpOut != nil && !isClosed }
+
+    /// Seconds on the media plane's monotonic clock.
+    var now: Double { mux?.now ?? 0 }
+    var stats: MediaStats? { mux?.stats }
 
     // MARK: inbound, called by the mux
 
@@ -151,6 +157,7 @@ public final class WebRTCTransport {
         for datagram in dtls.close() { sendRaw(ByteBuffer(bytes: datagram)) }
         isClosed = true
         dtlsTimer?.cancel()
+        mediaHandler?.transportDidClose(self)
         mux?.remove(self)
         onEvent(.closed(reason))
     }
@@ -191,6 +198,7 @@ public final class WebRTCTransport {
         guard !isClosed else { return }
         isClosed = true
         dtlsTimer?.cancel()
+        mediaHandler?.transportDidClose(self)
         mux?.remove(self)
         onEvent(.failed(reason))
     }

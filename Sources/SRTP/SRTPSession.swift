@@ -10,7 +10,8 @@ public final class SRTPSession {
     private let rtp: DirectionKeys
     private let rtcp: DirectionKeys
     private var rtpStreams: [UInt32: RTPStreamState] = [:]
-    private var rtcpStreams: [UInt32: RTCPStreamState] = [:]
+    /// Internal so tests can start SRTCP at a published vector's index.
+    var rtcpStreams: [UInt32: RTCPStreamState] = [:]
 
     public init(profile: SRTPProfile, keys: SRTPKeyingMaterial) throws(SRTPError) {
         guard keys.masterKey.count == profile.keyLength, keys.masterSalt.count == profile.saltLength else {
@@ -20,6 +21,13 @@ public final class SRTPSession {
         let kdf = try AESCounterMode(key: keys.masterKey)
         rtp = try DirectionKeys(profile: profile, kdf: kdf, masterSalt: keys.masterSalt, labels: (0, 1, 2))
         rtcp = try DirectionKeys(profile: profile, kdf: kdf, masterSalt: keys.masterSalt, labels: (3, 4, 5))
+    }
+
+    /// A session from already derived session keys (RFC 7714 §16 vectors start there).
+    init(profile: SRTPProfile, rtp: DirectionKeys, rtcp: DirectionKeys) {
+        self.profile = profile
+        self.rtp = rtp
+        self.rtcp = rtcp
     }
 
     // MARK: RTP
@@ -214,12 +222,19 @@ struct DirectionKeys {
         func derive(_ label: UInt8, _ count: Int) throws(SRTPError) -> [UInt8] {
             try Self.deriveSessionKey(kdf: kdf, masterSalt: masterSalt, label: label, count: count)
         }
-        let key = try derive(labels.0, profile.keyLength)
-        let saltBytes = try derive(labels.2, profile.saltLength) + [UInt8](repeating: 0, count: 16 - profile.saltLength)
+        try self.init(profile: profile, sessionKey: try derive(labels.0, profile.keyLength),
+                      sessionSalt: try derive(labels.2, profile.saltLength),
+                      authKey: profile == .aes128CmHmacSha1_80 ? try derive(labels.1, 20) : [])
+    }
+
+    /// Keys as the KDF would derive them; `authKey` is used by AES-CM only.
+    init(profile: SRTPProfile, sessionKey key: [UInt8], sessionSalt: [UInt8], authKey: [UInt8]) throws(SRTPError) {
+        guard key.count == profile.keyLength, sessionSalt.count == profile.saltLength else { throw .invalidKeyLength }
+        let saltBytes = sessionSalt + [UInt8](repeating: 0, count: 16 - profile.saltLength)
         salt = saltBytes.withUnsafeBytes { ($0.loadUnaligned(fromByteOffset: 0, as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
         switch profile {
         case .aes128CmHmacSha1_80:
-            cipher = .counterMode(try AESCounterMode(key: key), HMACSHA1(key: try derive(labels.1, 20)))
+            cipher = .counterMode(try AESCounterMode(key: key), HMACSHA1(key: authKey))
         case .aeadAes128Gcm:
             cipher = .gcm(try AESGCM(key: key))
         }

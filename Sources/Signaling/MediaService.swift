@@ -3,7 +3,26 @@
 public protocol MediaService: Sendable {
     /// Starts an echo test for an SDP offer; returns the stream's id and the SDP answer.
     func startEcho(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String)
+    /// Receives a published stream: audio and/or video sections the browser sends.
+    func publish(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia
+    /// Sends the published stream `source` to a player whose offer receives it.
+    func play(source: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String)
+    /// Ends any stream (echo, publish or play); a publish's players get `closed("unpublished")`.
     func stop(stream id: String) async
+}
+
+public struct PublishedMedia: Sendable, Equatable {
+    public let id: String
+    public let answer: String
+    public let audio: Bool
+    public let video: Bool
+
+    public init(id: String, answer: String, audio: Bool, video: Bool) {
+        self.id = id
+        self.answer = answer
+        self.audio = audio
+        self.video = video
+    }
 }
 
 public enum StreamEvent: Sendable, Equatable {
@@ -13,7 +32,7 @@ public enum StreamEvent: Sendable, Equatable {
 }
 
 public struct MediaServiceError: Error, Sendable, Equatable {
-    /// A stable wire code: `bad_sdp`, `no_common_codec`, `media_unavailable`.
+    /// A stable wire code: `bad_sdp`, `no_common_codec`, `media_unavailable`, `unknown_stream`.
     public let code: String
     public let message: String
 

@@ -10,8 +10,8 @@ public final class ParleySession {
 
     private let hub: SignalingHub
     private let media: (any MediaService)?
-    /// Media streams this socket started; stopped when it closes.
-    private var streams: Set<String> = []
+    /// Media streams this socket started; stopped when it leaves their room or closes.
+    private let streams = StreamTable()
     public static let maxStreamsPerSession = 8
     private let outbox: Outbox
     private let version: String
@@ -69,8 +69,7 @@ public final class ParleySession {
         if case .connected(let id, _) = state {
             await hub.closeSession(id, reason: .disconnected)
         }
-        for stream in streams { await media?.stop(stream: stream) }
-        streams.removeAll()
+        for stream in streams.removeAll(inRoom: nil) { await media?.stop(stream: stream) }
         state = .closed
         outbox.finish()
     }
@@ -125,46 +124,143 @@ public final class ParleySession {
 
         case (.leave(let room), .connected(let session, _)):
             await hub.leave(session, room: room, respond: replier(id) { _ in ParleyWire.Empty() })
+            // The hub told the others (unpublished, then left); now end the media of that room.
+            if !(await hub.isMember(session, room: room)) {
+                for stream in streams.removeAll(inRoom: room) { await media?.stop(stream: stream) }
+            }
 
         case (.message(let room, let text, let to), .connected(let session, _)):
             await hub.post(session, room: room, text: text, to: to, respond: replier(id, ParleyWire.MessageResult.init))
 
         case (.echo(let sdp), .connected):
-            guard let media else {
-                outbox.send(ParleyWire.reply(id, error: ProtocolError(code: "media_unavailable", message: "This server has no media plane")))
-                return
-            }
-            guard streams.count < Self.maxStreamsPerSession else {
-                outbox.send(ParleyWire.reply(id, error: ProtocolError(code: "too_many_streams", message: "At most \(Self.maxStreamsPerSession) streams per session")))
-                return
-            }
-            // Events may race the reply: they carry the stream id, which the client learns from the reply, so
-            // the SDK matches them once it has it (see docs/PROTOCOL.md).
-            let streamID = Box<String?>(nil)
+            guard let media = mediaOrRefuse(id) else { return }
+            let pipe = StreamPipe()
             do {
-                let (stream, answer) = try await media.startEcho(offer: sdp) { event in
-                    outbox.send(ParleyWire.streamEvent(stream: streamID.value ?? "", event))
-                }
-                streamID.value = stream
-                streams.insert(stream)
+                let (stream, answer) = try await media.startEcho(offer: sdp, onEvent: pipe.yield)
+                streams.insert(stream, .echo)
                 outbox.send(ParleyWire.reply(id, result: ParleyWire.StreamResult(stream: stream, sdp: answer)))
+                follow(stream, pipe)
             } catch {
                 outbox.send(ParleyWire.reply(id, error: ProtocolError(code: error.code, message: error.message)))
             }
 
-        case (.stopStream(let stream), .connected):
-            guard streams.remove(stream) != nil else {
+        case (.publish(let room, let sdp, let display, let audioMuted, let videoMuted), .connected(let session, _)):
+            guard let media = mediaOrRefuse(id) else { return }
+            var label: String?
+            do throws(RoomError) {
+                label = try display.map(Validation.display)
+            } catch {
+                outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
+                return
+            }
+            guard await hub.isMember(session, room: room) else {
+                outbox.send(ParleyWire.reply(id, error: ProtocolError(RoomError.notInRoom(room: room))))
+                return
+            }
+            let pipe = StreamPipe()
+            do {
+                let published = try await media.publish(offer: sdp, onEvent: pipe.yield)
+                let description = StreamDescription(id: published.id, display: label, audio: published.audio,
+                                                    video: published.video, audioMuted: audioMuted, videoMuted: videoMuted)
+                streams.insert(published.id, .publish(room: room, description))
+                outbox.send(ParleyWire.reply(id, result: ParleyWire.PublishResult(
+                    stream: published.id, sdp: published.answer, audio: published.audio, video: published.video)))
+                follow(published.id, pipe)
+            } catch {
+                outbox.send(ParleyWire.reply(id, error: ProtocolError(code: error.code, message: error.message)))
+            }
+
+        case (.play(let room, let source, let sdp), .connected(let session, _)):
+            guard let media = mediaOrRefuse(id) else { return }
+            do throws(RoomError) {
+                _ = try await hub.playable(session, room: room, stream: source)
+            } catch {
+                outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
+                return
+            }
+            let pipe = StreamPipe()
+            do {
+                let (stream, answer) = try await media.play(source: source, offer: sdp, onEvent: pipe.yield)
+                streams.insert(stream, .play(room: room))
+                outbox.send(ParleyWire.reply(id, result: ParleyWire.StreamResult(stream: stream, sdp: answer)))
+                follow(stream, pipe)
+            } catch {
+                outbox.send(ParleyWire.reply(id, error: ProtocolError(code: error.code, message: error.message)))
+            }
+
+        case (.mute(let stream, let audioMuted, let videoMuted), .connected(let session, _)):
+            guard case .publish = streams.role(of: stream) else {
+                outbox.send(ParleyWire.reply(id, error: ProtocolError(RoomError.unknownStream(stream))))
+                return
+            }
+            streams.updateMute(stream, audio: audioMuted, video: videoMuted)
+            await hub.updateStream(session, stream: stream, audioMuted: audioMuted, videoMuted: videoMuted) { result in
+                switch result {
+                case .success, .failure(.unknownStream):
+                    // Not announced yet (still connecting): the table's state goes out with `published`.
+                    outbox.send(ParleyWire.reply(id, result: ParleyWire.Empty()))
+                case .failure(let error):
+                    outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
+                }
+            }
+
+        case (.stopStream(let stream), .connected(let session, _)):
+            guard let role = streams.remove(stream) else {
                 outbox.send(ParleyWire.reply(id, error: ProtocolError(code: "unknown_stream", message: "No stream '\(stream)' on this session")))
                 return
             }
-            await media?.stop(stream: stream)
+            if case .publish = role { await hub.unpublish(session, stream: stream, reason: .unpublished) }
             outbox.send(ParleyWire.reply(id, result: ParleyWire.Empty()))
+            await media?.stop(stream: stream)
 
         case (_, .awaitingConnect):
             outbox.send(ParleyWire.reply(id, error: .notConnected))
 
         case (_, .closed):
             break
+        }
+    }
+
+    private func mediaOrRefuse(_ id: RequestID) -> (any MediaService)? {
+        guard let media else {
+            outbox.send(ParleyWire.reply(id, error: ProtocolError(code: "media_unavailable", message: "This server has no media plane")))
+            return nil
+        }
+        guard streams.count < Self.maxStreamsPerSession else {
+            outbox.send(ParleyWire.reply(id, error: ProtocolError(code: "too_many_streams", message: "At most \(Self.maxStreamsPerSession) streams per session")))
+            return nil
+        }
+        return media
+    }
+
+    /// Relays a stream's events to the socket, in order and after its reply, and keeps the room in step: a
+    /// publish is announced once its transport is up and withdrawn when it fails or goes silent.
+    private func follow(_ stream: String, _ pipe: StreamPipe) {
+        let outbox = self.outbox, hub = self.hub, media = self.media, streams = self.streams
+        let session = sessionID
+        Task {
+            for await event in pipe.events {
+                outbox.send(ParleyWire.streamEvent(stream: stream, event))
+                let role = streams.role(of: stream)
+                switch event {
+                case .connected:
+                    guard case .publish(let room, let description) = role, let session else { continue }
+                    do throws(RoomError) {
+                        try await hub.publish(session, room: room, stream: description)
+                    } catch {
+                        // Left the room (or hit the stream cap) while connecting: the stream has nowhere to go.
+                        streams.remove(stream)
+                        await media?.stop(stream: stream)
+                    }
+                case .failed, .closed:
+                    streams.remove(stream)
+                    if case .publish = role, let session {
+                        let reason: UnpublishReason = if case .failed = event { .failed } else { .disconnected }
+                        await hub.unpublish(session, stream: stream, reason: reason)
+                    }
+                    pipe.finish()
+                }
+            }
         }
     }
 
@@ -190,14 +286,58 @@ public final class ParleySession {
     }
 }
 
-/// A value set once after a closure that reads it was created.
-final class Box<T: Sendable>: @unchecked Sendable {
+/// A stream's events from the media plane (any thread) to the task that relays them in order.
+final class StreamPipe: Sendable {
+    let events: AsyncStream<StreamEvent>
+    private let continuation: AsyncStream<StreamEvent>.Continuation
+
+    init() {
+        (events, continuation) = AsyncStream.makeStream(of: StreamEvent.self)
+    }
+
+    @Sendable func yield(_ event: StreamEvent) { continuation.yield(event) }
+    func finish() { continuation.finish() }
+}
+
+/// The streams one socket owns, by id. Touched by the socket's task and by its stream relays, hence the lock.
+final class StreamTable: @unchecked Sendable {
+    enum Role {
+        case echo
+        case publish(room: String, StreamDescription)
+        case play(room: String)
+
+        var room: String? {
+            switch self {
+            case .echo: nil
+            case .publish(let room, _), .play(let room): room
+            }
+        }
+    }
+
     private let lock = NSLock()
-    private var _value: T
-    init(_ value: T) { _value = value }
-    var value: T {
-        get { lock.lock(); defer { lock.unlock() }; return _value }
-        set { lock.lock(); _value = newValue; lock.unlock() }
+    private var roles: [String: Role] = [:]
+
+    var count: Int { lock.withLock { roles.count } }
+    func insert(_ id: String, _ role: Role) { lock.withLock { roles[id] = role } }
+    func role(of id: String) -> Role? { lock.withLock { roles[id] } }
+    @discardableResult func remove(_ id: String) -> Role? { lock.withLock { roles.removeValue(forKey: id) } }
+
+    func updateMute(_ id: String, audio: Bool?, video: Bool?) {
+        lock.withLock {
+            guard case .publish(let room, var d) = roles[id] else { return }
+            if let audio { d.audioMuted = audio }
+            if let video { d.videoMuted = video }
+            roles[id] = .publish(room: room, d)
+        }
+    }
+
+    /// Removes and returns the streams of `room` (every stream when nil).
+    func removeAll(inRoom room: String?) -> [String] {
+        lock.withLock {
+            let ids = roles.filter { room == nil || $0.value.room == room }.map(\.key)
+            for id in ids { roles[id] = nil }
+            return ids
+        }
     }
 }
 

@@ -37,6 +37,9 @@ public enum ClientRequest: Sendable, Equatable {
     case ping
     case echo(sdp: String)
     case stopStream(stream: String)
+    case publish(room: String, sdp: String, display: String?, audioMuted: Bool, videoMuted: Bool)
+    case play(room: String, stream: String, sdp: String)
+    case mute(stream: String, audioMuted: Bool?, videoMuted: Bool?)
 }
 
 /// A refusal with a stable wire code.
@@ -107,9 +110,22 @@ public enum ParleyWire {
             case "echo":
                 let b = try decoder.decode(EchoBody.self, from: data)
                 return .request(id, .echo(sdp: b.sdp))
-            case "stopStream":
+            case "stopStream", "stop", "unpublish":
                 let b = try decoder.decode(StopStreamBody.self, from: data)
                 return .request(id, .stopStream(stream: b.stream))
+            case "publish":
+                let b = try decoder.decode(PublishBody.self, from: data)
+                return .request(id, .publish(room: b.room, sdp: b.sdp, display: b.display,
+                                             audioMuted: b.audioMuted ?? false, videoMuted: b.videoMuted ?? false))
+            case "play":
+                let b = try decoder.decode(PlayBody.self, from: data)
+                return .request(id, .play(room: b.room, stream: b.stream, sdp: b.sdp))
+            case "mute":
+                let b = try decoder.decode(MuteBody.self, from: data)
+                guard b.audioMuted != nil || b.videoMuted != nil else {
+                    return .invalid(id, .badRequest("Give 'audioMuted' and/or 'videoMuted'"))
+                }
+                return .request(id, .mute(stream: b.stream, audioMuted: b.audioMuted, videoMuted: b.videoMuted))
             default:
                 let shown = type.count > 32 ? String(type.prefix(32)) + "…" : type
                 return .invalid(id, ProtocolError(code: "unknown_type", message: "Unknown request type '\(shown)'"))
@@ -148,6 +164,23 @@ public enum ParleyWire {
     private struct LeaveBody: Decodable { let room: String }
     private struct EchoBody: Decodable { let sdp: String }
     private struct StopStreamBody: Decodable { let stream: String }
+    private struct PublishBody: Decodable {
+        let room: String
+        let sdp: String
+        let display: String?
+        let audioMuted: Bool?
+        let videoMuted: Bool?
+    }
+    private struct PlayBody: Decodable {
+        let room: String
+        let stream: String
+        let sdp: String
+    }
+    private struct MuteBody: Decodable {
+        let stream: String
+        let audioMuted: Bool?
+        let videoMuted: Bool?
+    }
     private struct MessageBody: Decodable {
         let room: String
         let text: String
@@ -172,6 +205,13 @@ public enum ParleyWire {
             encode(LeftEvent(room: room, participant: .init(name: participant.name), reason: reason.rawValue))
         case .message(let message):
             encode(MessageEvent(room: message.room, from: message.from, to: message.to, text: message.text, time: message.time))
+        case .published(let room, let participant, let stream):
+            encode(StreamChangeEvent(event: "published", room: room, participant: .init(name: participant), stream: stream))
+        case .updated(let room, let participant, let stream):
+            encode(StreamChangeEvent(event: "updated", room: room, participant: .init(name: participant), stream: stream))
+        case .unpublished(let room, let participant, let stream, let reason):
+            encode(UnpublishedEvent(room: room, participant: .init(name: participant), stream: .init(id: stream),
+                                    reason: reason.rawValue))
         }
     }
 
@@ -247,6 +287,18 @@ public enum ParleyWire {
             self.sdp = sdp
         }
     }
+    public struct PublishResult: Encodable, Sendable {
+        let stream: String
+        let sdp: String
+        let audio: Bool
+        let video: Bool
+        public init(stream: String, sdp: String, audio: Bool, video: Bool) {
+            self.stream = stream
+            self.sdp = sdp
+            self.audio = audio
+            self.video = video
+        }
+    }
     public struct PingResult: Encodable, Sendable {
         let time: Int64
         public init(time: Int64) { self.time = time }
@@ -290,6 +342,20 @@ public enum ParleyWire {
         let event = "left"
         let room: String
         let participant: NameOnly
+        let reason: String
+    }
+    private struct StreamChangeEvent: Encodable {
+        let event: String
+        let room: String
+        let participant: NameOnly
+        let stream: StreamDescription
+    }
+    private struct IDOnly: Encodable { let id: String }
+    private struct UnpublishedEvent: Encodable {
+        let event = "unpublished"
+        let room: String
+        let participant: NameOnly
+        let stream: IDOnly
         let reason: String
     }
     private struct StreamStatusEvent: Encodable {

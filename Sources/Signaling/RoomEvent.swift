@@ -5,6 +5,20 @@ public enum RoomEvent: Sendable, Equatable {
     case joined(room: String, participant: Participant)
     case left(room: String, participant: Participant, reason: LeaveReason)
     case message(ChatMessage)
+    case published(room: String, participant: String, stream: StreamDescription)
+    case unpublished(room: String, participant: String, stream: String, reason: UnpublishReason)
+    case updated(room: String, participant: String, stream: StreamDescription)
+}
+
+public enum UnpublishReason: String, Sendable, Equatable {
+    /// The publisher stopped it.
+    case unpublished
+    /// The publisher left the room.
+    case left
+    /// The publisher's socket closed, or its media went silent.
+    case disconnected
+    /// Its transport failed.
+    case failed
 }
 
 public enum LeaveReason: String, Sendable, Equatable {

@@ -51,7 +51,7 @@ public actor SignalingHub {
     public func closeSession(_ session: SessionID, reason: LeaveReason = .disconnected) {
         guard sessions.removeValue(forKey: session) != nil else { return }
         for outcome in registry.removeSession(session) {
-            broadcast(.left(room: outcome.room, participant: outcome.participant, reason: reason), to: outcome.notify)
+            announceDeparture(outcome, reason: reason)
         }
     }
 
@@ -74,7 +74,7 @@ public actor SignalingHub {
         do {
             let outcome = try registry.leave(session: session, room: room)
             respond(.success(()))
-            broadcast(.left(room: room, participant: outcome.participant, reason: .left), to: outcome.notify)
+            announceDeparture(outcome, reason: .left)
         } catch {
             respond(.failure(error))
         }
@@ -91,6 +91,54 @@ public actor SignalingHub {
         } catch {
             respond(.failure(error))
         }
+    }
+
+    // MARK: Streams
+
+    /// Announces a stream whose transport is up; fails if the session left the room meanwhile.
+    public func publish(_ session: SessionID, room: String, stream: StreamDescription) throws(RoomError) {
+        guard sessions[session] != nil else { throw .notInRoom(room: room) }
+        let outcome = try registry.publish(session: session, room: room, stream: stream)
+        broadcast(.published(room: room, participant: outcome.participant.name, stream: outcome.stream), to: outcome.notify)
+    }
+
+    /// Withdraws a stream; false if it was not (or no longer) published.
+    @discardableResult
+    public func unpublish(_ session: SessionID, stream: String, reason: UnpublishReason) -> Bool {
+        guard let outcome = try? registry.unpublish(session: session, stream: stream) else { return false }
+        broadcast(.unpublished(room: outcome.room, participant: outcome.participant.name, stream: stream, reason: reason),
+                  to: outcome.notify)
+        return true
+    }
+
+    public func updateStream(_ session: SessionID, stream: String, audioMuted: Bool?, videoMuted: Bool?,
+                             respond: (Result<Void, RoomError>) -> Void) {
+        do {
+            let outcome = try registry.updateStream(session: session, stream: stream, audioMuted: audioMuted, videoMuted: videoMuted)
+            respond(.success(()))
+            broadcast(.updated(room: outcome.room, participant: outcome.participant.name, stream: outcome.stream), to: outcome.notify)
+        } catch {
+            respond(.failure(error))
+        }
+    }
+
+    /// The stream `session` asks to play, if it is published in a room the session is in.
+    public func playable(_ session: SessionID, room: String, stream: String) throws(RoomError) -> StreamDescription {
+        try registry.playable(session: session, room: room, stream: stream)
+    }
+
+    public func isMember(_ session: SessionID, room: String) -> Bool {
+        registry.isMember(session: session, room: room)
+    }
+
+    /// The others hear of each stream going, then of the participant.
+    private func announceDeparture(_ outcome: RoomRegistry.LeaveOutcome, reason: LeaveReason) {
+        let streamReason: UnpublishReason = reason == .left ? .left : .disconnected
+        for stream in outcome.participant.streams {
+            broadcast(.unpublished(room: outcome.room, participant: outcome.participant.name, stream: stream.id,
+                                   reason: streamReason), to: outcome.notify)
+        }
+        broadcast(.left(room: outcome.room, participant: outcome.participant, reason: reason), to: outcome.notify)
     }
 
     private func broadcast(_ event: RoomEvent, to recipients: [SessionID]) {

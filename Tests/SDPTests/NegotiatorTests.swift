@@ -48,6 +48,7 @@ struct NegotiatorTests {
         #expect(video.rtxPayloadType == 97)
         #expect(video.rtcpFeedback == [.remb, .transportCC, .fir, .nack, .pli])
         #expect(video.headerExtensions == [NegotiatedExtension(uri: HeaderExtensionURI.absSendTime, id: 2),
+                                           NegotiatedExtension(uri: HeaderExtensionURI.videoOrientation, id: 13),
                                            NegotiatedExtension(uri: HeaderExtensionURI.transportWideCC, id: 3),
                                            NegotiatedExtension(uri: HeaderExtensionURI.mid, id: 4)])
         #expect(video.remoteSSRC == 1084669544 && video.remoteRTXSSRC == 704315794)
@@ -69,6 +70,7 @@ struct NegotiatorTests {
             "a=ice-pwd:parleyPasswordPassword+/", "a=fingerprint:sha-256 \(Parley.fingerprint.hexDigest)",
             "a=setup:passive", "a=rtcp-mux", "a=rtcp-rsize",
             "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+            "a=extmap:13 urn:3gpp:video-orientation",
             "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
             "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid",
             "a=rtpmap:96 VP8/90000", "a=rtcp-fb:96 goog-remb", "a=rtcp-fb:96 transport-cc", "a=rtcp-fb:96 ccm fir",

@@ -69,6 +69,10 @@ final class TestPeer: @unchecked Sendable {
     /// Everything received after the handshake, classified.
     var receivedRTP: [[UInt8]] = []
     var receivedRTCP: [[UInt8]] = []
+    /// Drops the RTP datagram with this index (counted from 0 over the peer's life), as a lossy path would.
+    var dropRTPIndex: Int?
+    private(set) var droppedSequence: UInt16?
+    private var rtpIndex = 0
 
     init() throws {
         socket = try UDPSocket()
@@ -140,7 +144,13 @@ final class TestPeer: @unchecked Sendable {
             guard let datagram = socket.receive() else { continue }
             var b = ByteBuffer(bytes: datagram)
             switch PacketKind.classify(b) {
-            case .rtp: if (try? srtpIn.unprotectRTP(&b)) != nil { receivedRTP.append(Array(b.readableBytesView)) }
+            case .rtp:
+                defer { rtpIndex += 1 }
+                if rtpIndex == dropRTPIndex {
+                    droppedSequence = b.getInteger(at: b.readerIndex + 2, as: UInt16.self)  // the header is in clear
+                    continue
+                }
+                if (try? srtpIn.unprotectRTP(&b)) != nil { receivedRTP.append(Array(b.readableBytesView)) }
             case .rtcp: if (try? srtpIn.unprotectRTCP(&b)) != nil { receivedRTCP.append(Array(b.readableBytesView)) }
             default: break
             }

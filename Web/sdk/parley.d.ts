@@ -25,10 +25,32 @@ export declare const ROOM_EVENT: {
   readonly LEFT: "LEFT";
   /** A chat message from another participant, to the room or privately to us. */
   readonly MESSAGE: "MESSAGE";
+  /** Another participant published a stream (handler: participant, stream description). */
+  readonly PUBLISHED: "PUBLISHED";
+  /** Another participant's stream ended (handler: participant, stream description, reason). */
+  readonly UNPUBLISHED: "UNPUBLISHED";
+  /** Another participant's stream changed, e.g. its mute state (handler: participant, stream description). */
+  readonly UPDATED: "UPDATED";
   /** The join was refused (`room_full`, `name_taken`, `invalid_room`, …). The room object is then dropped. */
   readonly FAILED: "FAILED";
 };
 export type RoomEvent = (typeof ROOM_EVENT)[keyof typeof ROOM_EVENT];
+
+export declare const STREAM_STATUS: {
+  /** Getting the camera or screen, negotiating. */
+  readonly PENDING: "PENDING";
+  /** A publish: the server receives our media (its transport connected). */
+  readonly PUBLISHING: "PUBLISHING";
+  /** A play or an echo test: media flows to us. */
+  readonly PLAYING: "PLAYING";
+  /** A publish ended: `stop()`, the browser's "Stop sharing", `room.leave()`, `session.disconnect()`, or the server. Final. */
+  readonly UNPUBLISHED: "UNPUBLISHED";
+  /** A play or echo test ended the same ways, or its publisher stopped (info `{code: "closed", reason: "unpublished"}`). Final. */
+  readonly STOPPED: "STOPPED";
+  /** Camera denied, refused by the server, transport failure, or the socket dropped (`connection_lost`). Final. */
+  readonly FAILED: "FAILED";
+};
+export type StreamStatus = (typeof STREAM_STATUS)[keyof typeof STREAM_STATUS];
 
 /**
  * A refused or failed request. `code` is a server code from docs/PROTOCOL.md (`room_full`, `invalid_text`, …)
@@ -52,16 +74,131 @@ export interface ErrorInfo {
   delay?: number;
 }
 
-/** A participant's published stream; its fields arrive with media publishing (a later issue). */
-export type StreamDescription = Record<string, unknown>;
+/** A stream a participant publishes, as the server describes it (`join` reply, PUBLISHED, UPDATED). */
+export interface StreamDescription {
+  /** The published stream's id; pass it as `participant.play(display, {stream: id})`. */
+  id: string;
+  /** Its label, e.g. `camera` or `screen`. */
+  display?: string;
+  /** Which kinds it carries. */
+  audio: boolean;
+  video: boolean;
+  /** The publisher's mute state; UPDATED tells of changes. */
+  audioMuted: boolean;
+  videoMuted: boolean;
+}
 
 /** Someone else in a room. */
 export declare class Participant {
   name(): string;
+  /** Kept up to date by PUBLISHED, UPDATED and UNPUBLISHED. */
   readonly streams: StreamDescription[];
+  /** What the participant publishes now (a copy of `streams`): a camera and a screen may be both there. */
   getStreams(): StreamDescription[];
   /** A private chat message to this participant only. */
   sendMessage(text: string): Promise<ChatMessage>;
+  /**
+   * Plays one of this participant's streams: the first, or the one `options.stream` (id) or `options.name`
+   * (label) names. The media shows in `display`: a <video> is created in a container (autoplay, playsinline, not
+   * muted unless `options.muted`; browsers may hold autoplay with sound until the user interacts), or `display`
+   * is used if it is a <video>; `null` for no element (use `getMediaStream()`). Statuses: PLAYING, STOPPED, FAILED
+   * (`unknown_stream` when there is no such stream, `no_common_codec` when the browser cannot decode it, …).
+   */
+  play(display: HTMLElement | null, options?: PlayOptions): Stream;
+}
+
+export interface PlayOptions {
+  /** The published stream's id (from getStreams() or PUBLISHED). */
+  stream?: string;
+  /** Or its label, e.g. `screen`. */
+  name?: string;
+  /** Mute the <video> (lets autoplay start without a user gesture). Default false. */
+  muted?: boolean;
+  /** `false`: do not receive this kind. Default: the room's (see PublishOptions), else true. */
+  receiveAudio?: boolean;
+  receiveVideo?: boolean;
+}
+
+/** getUserMedia constraints; a `deviceId` string means exactly that device (see `navigator.mediaDevices.enumerateDevices()`). */
+export interface CameraConstraints {
+  /** Default false when `constraints` is given, true when it is omitted. */
+  audio?: boolean | MediaTrackConstraints;
+  /** e.g. `{width: 1280, height: 720, frameRate: 30, deviceId}`. */
+  video?: boolean | MediaTrackConstraints;
+}
+
+/** The screen (getDisplayMedia): the browser asks the user what to share. */
+export interface ScreenConstraints {
+  screen: true;
+  /** Also the system or tab audio, where the browser offers it (the user may still decline). Default false. */
+  audio?: boolean;
+  /** e.g. `{frameRate: 5}`. Default true. */
+  video?: boolean | MediaTrackConstraints;
+}
+
+export interface PublishOptions {
+  /** Where the muted local preview goes: a container (a <video> is created in it) or a <video>. Optional. */
+  display?: HTMLElement | null;
+  /** The label others see (`display` on the wire): default `camera`, or `screen` for `{screen: true}`. */
+  name?: string;
+  /** Default `{audio: true, video: true}`. */
+  constraints?: CameraConstraints | ScreenConstraints;
+  /** Not supported by the server yet: ignored, with one console.warn. */
+  record?: boolean;
+  /** `false`: this room's later `participant.play()` calls skip that kind (unless their options say otherwise). */
+  receiveAudio?: boolean;
+  receiveVideo?: boolean;
+}
+
+/** Passed with a stream's statuses (not with PUBLISHING/PLAYING). */
+export interface StreamStatusInfo {
+  /**
+   * `stopped` (stop(), or the browser's "Stop sharing"), `left` (room.leave()), `disconnected`
+   * (session.disconnect()), `closed` (ended by the server; see `reason`), `failed` (the server's transport
+   * failed, e.g. DTLS), `connection_lost` (the socket dropped), `media_denied` (camera, microphone or screen
+   * refused or missing), `not_in_room`, `unknown_stream`, `nothing_to_play`, `ice_failed`, `negotiation_failed`,
+   * or a server error code (`no_common_codec`, `bad_sdp`, `too_many_streams`, `media_unavailable`, …).
+   */
+  code: string;
+  message: string;
+  /** With `closed`: the server's reason, e.g. `unpublished` when a played stream's publisher stopped. */
+  reason?: string;
+}
+
+/**
+ * A publish, a play or an echo test, each over its own RTCPeerConnection. Emits its status with
+ * `(stream, info)`. Streams end with the socket: after a drop they are FAILED (`connection_lost`); once the
+ * room is joined again (ROOM_EVENT.STATE) the app publishes and plays again if it wants to (publishing from a
+ * STATE handler does that by itself).
+ */
+export declare class Stream {
+  /** The server's id (a publish's id is what others play); `null` until the server answered. */
+  id(): string | null;
+  status(): StreamStatus;
+  /** A publish's local media; a play's or echo test's received media (tracks arrive after PENDING). */
+  getMediaStream(): MediaStream | null;
+  /** The peer connection, e.g. for `getStats()`; `null` before negotiation starts. */
+  getPeerConnection(): RTCPeerConnection | null;
+  /** Same as getPeerConnection(). */
+  peerConnection(): RTCPeerConnection | null;
+  /** The local camera, microphone or screen of a publish or an echo test. */
+  localStream(): MediaStream | null;
+  isAudioMuted(): boolean;
+  isVideoMuted(): boolean;
+  /**
+   * Disable (mute) or enable the tracks of this kind: a publish's local tracks, whose new state the room's other
+   * members get as UPDATED (may be called before PUBLISHING: the state goes with the publish); a play's received
+   * tracks, only here. Resolves when the server has it; rejects with a ParleyError (e.g. `not_connected`).
+   */
+  muteAudio(): Promise<Record<string, never>>;
+  unmuteAudio(): Promise<Record<string, never>>;
+  muteVideo(): Promise<Record<string, never>>;
+  unmuteVideo(): Promise<Record<string, never>>;
+  /** Releases the camera, the connection and a created <video> at once (→ UNPUBLISHED or STOPPED), then tells the server; resolves when it replied. */
+  stop(): Promise<Record<string, never>>;
+  on(event: StreamStatus, handler: (stream: Stream, info?: StreamStatusInfo) => void): this;
+  /** Removes one handler, or every handler of `event` when `handler` is omitted. */
+  off(event: StreamStatus, handler?: (...args: any[]) => void): this;
 }
 
 export interface ChatMessage {
@@ -96,12 +233,24 @@ export declare class Room {
   isJoined(): boolean;
   /** To the whole room, or privately to the participant named `to`. Rejects with a ParleyError. */
   sendMessage(text: string, to?: string): Promise<ChatMessage>;
-  /** Leaves (a join still in flight is undone); resolves with the reply's result (`{}`). */
+  /**
+   * Leaves (a join still in flight is undone); resolves with the reply's result (`{}`). Our publishes and plays
+   * in this room end at once (UNPUBLISHED / STOPPED, code `left`); the server stops them on its side.
+   */
   leave(): Promise<Record<string, never>>;
+  /**
+   * Publishes the camera and microphone, or the screen (`constraints: {screen: true}`), into the room once it is
+   * joined (else FAILED `not_in_room`): PENDING → PUBLISHING → UNPUBLISHED, or FAILED. Call it more than once to
+   * publish a camera and a screen at the same time. Mute calls made right away go with the publish request.
+   */
+  publish(options?: PublishOptions): Stream;
   on(event: "STATE", handler: (room: Room) => void): this;
   on(event: "JOINED", handler: (participant: Participant) => void): this;
   on(event: "LEFT", handler: (participant: Participant, reason: "left" | "disconnected") => void): this;
   on(event: "MESSAGE", handler: (message: ChatMessage) => void): this;
+  on(event: "PUBLISHED" | "UPDATED", handler: (participant: Participant, stream: StreamDescription) => void): this;
+  on(event: "UNPUBLISHED", handler: (participant: Participant, stream: StreamDescription,
+    reason: "unpublished" | "left" | "disconnected" | "failed") => void): this;
   on(event: "FAILED", handler: (room: Room, info: ErrorInfo) => void): this;
   /** Removes one handler, or every handler of `event` when `handler` is omitted. */
   off(event: RoomEvent, handler?: (...args: any[]) => void): this;
@@ -148,7 +297,12 @@ export declare class Session {
   rooms(): Room[];
   /** Joins or creates a room; may be called before ESTABLISHED (the join is queued). */
   join(options?: JoinOptions): Room;
-  /** Closes the session for good; no reconnection. The server removes it from every room. */
+  /**
+   * Echo test: the camera and microphone go through the server and come back into `display` (a <video>, or a
+   * container for one): PENDING → PLAYING → STOPPED, or FAILED. `localStream()` is the camera.
+   */
+  echoTest(options?: { display?: HTMLElement | null; constraints?: CameraConstraints }): Stream;
+  /** Closes the session for good; no reconnection. The server removes it from every room. Our streams end (code `disconnected`). */
   disconnect(): void;
   on(event: SessionStatus, handler: (session: Session, info?: ErrorInfo) => void): this;
   /** Removes one handler, or every handler of `event` when `handler` is omitted. */

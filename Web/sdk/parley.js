@@ -1,6 +1,10 @@
 // Parley JavaScript SDK: a plain ES module (no build step, no dependency). Types: parley.d.ts.
 // Wire protocol: docs/PROTOCOL.md. Room API shaped like the video-chat room APIs web developers know:
 //   Parley.roomApi.connect({urlServer, username}) → session; session.join({name}) → room; room.sendMessage(text)
+//   room.publish({display, constraints}) → stream; participant.play(display) → stream; stream.stop()
+// Media streams do not survive a dropped socket (the server ends them with the session): they become FAILED
+// (code `connection_lost`), and after the session is ESTABLISHED and the room is rejoined (STATE) the app
+// publishes and plays again if it wants to.
 
 export const SESSION_STATUS = Object.freeze({
   PENDING: "PENDING",           // created, socket not open yet
@@ -12,21 +16,27 @@ export const SESSION_STATUS = Object.freeze({
 });
 
 export const ROOM_EVENT = Object.freeze({
-  STATE: "STATE",     // joined (again): the room's participants and chat history are known
-  JOINED: "JOINED",   // another participant joined
-  LEFT: "LEFT",       // another participant left
-  MESSAGE: "MESSAGE", // a chat message from another participant
-  FAILED: "FAILED",   // the join was refused (room_full, name_taken, …)
+  STATE: "STATE",             // joined (again): the room's participants and chat history are known
+  JOINED: "JOINED",           // another participant joined
+  LEFT: "LEFT",               // another participant left
+  MESSAGE: "MESSAGE",         // a chat message from another participant
+  PUBLISHED: "PUBLISHED",     // another participant published a stream (camera, screen…)
+  UNPUBLISHED: "UNPUBLISHED", // … and stopped it (or left)
+  UPDATED: "UPDATED",         // … or changed its mute state
+  FAILED: "FAILED",           // the join was refused (room_full, name_taken, …)
 });
 
 export const STREAM_STATUS = Object.freeze({
-  PENDING: "PENDING",     // media requested, negotiating
-  PLAYING: "PLAYING",     // media flows (for an echo test: your own media is coming back)
-  STOPPED: "STOPPED",     // stopped by the application or the server
-  FAILED: "FAILED",       // refused (camera denied, bad SDP, DTLS failure, …); info says why
+  PENDING: "PENDING",         // media requested, negotiating
+  PUBLISHING: "PUBLISHING",   // a publish: the server receives our media
+  PLAYING: "PLAYING",         // a play: media flows to us (for an echo test: your own media is coming back)
+  UNPUBLISHED: "UNPUBLISHED", // a publish ended: stop(), leave, or closed by the server
+  STOPPED: "STOPPED",         // a play or echo test ended: stop(), leave, or closed by the server
+  FAILED: "FAILED",           // refused (camera denied, bad SDP, DTLS failure, socket lost…); info says why
 });
 
 const DEFAULT_RECONNECT = { maxAttempts: 10, initialDelay: 500, maxDelay: 10000 };
+let warnedRecord = false;
 
 /** Delay before retry number `attempt` (0-based): doubling, capped, with jitter in [½, 1] of it so that
  *  the clients of a restarted server do not all come back in the same millisecond. */
@@ -76,13 +86,16 @@ export class Participant {
   constructor(room, data) {
     this.#room = room;
     this.#name = data.name;
-    this.streams = data.streams ?? [];
+    /** What this participant publishes: `{id, display, audio, video, audioMuted, videoMuted}` each. */
+    this.streams = (data.streams ?? []).map((info) => ({ ...info }));
   }
   name() { return this.#name; }
-  getStreams() { return this.streams; }
+  getStreams() { return [...this.streams]; }
   /** A private chat message to this participant. */
   sendMessage(text) { return this.#room.sendMessage(text, this.#name); }
-  // Media (later issue): play(...) subscribes to this participant's streams.
+  /** Plays one of this participant's streams (the first, or `options.stream` id / `options.name` label) in
+   *  `display` (a container, where a <video> is created, or a <video>). → a Stream: PLAYING, STOPPED, FAILED. */
+  play(display, options = {}) { return this.#room._play(this, display, options); }
 }
 
 export class Room extends Emitter {
@@ -96,6 +109,7 @@ export class Room extends Emitter {
   #wasJoined = false; // joined once: a later join is a rejoin after a reconnect
   #left = false;      // leave() was called: never join again
   #retries = 0;       // rejoins refused with name_taken since the last success
+  #receive = { audio: true, video: true };  // kinds participant.play() asks for, unless its options say
 
   constructor(session, options) {
     super();
@@ -129,12 +143,44 @@ export class Room extends Emitter {
     if (this.#left) return {};
     this.#left = true;
     this.#session._forget(this);
+    // The server stops our publishes and plays of the room when we leave: end them here without a request.
+    this.#session._endStreams(this, { code: "left", message: "Left the room" });
     if (!this.#joined) return {};
     this.#joined = false;
     return this.#session._request("leave", { room: this.#name });
   }
 
-  // Media (later issue): publish(...) sends local camera/microphone/screen to the room.
+  /** Sends camera and microphone (`constraints: {audio, video}`) or the screen (`{screen: true, audio}`) to the
+   *  room, with a muted preview in `display`. → a Stream: PUBLISHING, UNPUBLISHED, FAILED. `name` is the label
+   *  others see (default "camera", or "screen"). `receiveAudio`/`receiveVideo: false` make this room's
+   *  participant.play() skip that kind. `record` is not supported by the server yet. */
+  publish({ display, name, constraints = { audio: true, video: true }, record, receiveAudio, receiveVideo } = {}) {
+    if (record && !warnedRecord) {
+      warnedRecord = true;
+      console.warn("Parley: publish({record}) is not supported by the server yet; ignored");
+    }
+    if (receiveAudio !== undefined) this.#receive.audio = receiveAudio;
+    if (receiveVideo !== undefined) this.#receive.video = receiveVideo;
+    const label = name ?? (constraints.screen ? "screen" : "camera");
+    const stream = new Stream(this.#session, "publish", display, this);
+    queueMicrotask(() => stream._publish(constraints, label));
+    return stream;
+  }
+
+  /** participant.play(): picks the published stream and the kinds to receive. */
+  _play(participant, display, options) {
+    const streams = participant.streams;
+    const info = options.stream !== undefined ? streams.find((s) => s.id === options.stream)
+      : options.name !== undefined ? streams.find((s) => s.display === options.name)
+      : streams[0];
+    const kinds = {
+      audio: info?.audio !== false && (options.receiveAudio ?? this.#receive.audio),
+      video: info?.video !== false && (options.receiveVideo ?? this.#receive.video),
+    };
+    const stream = new Stream(this.#session, "play", display, this);
+    queueMicrotask(() => stream._play(participant, info, kinds, options.muted === true));
+    return stream;
+  }
 
   // ---- called by the session ----
 
@@ -202,6 +248,24 @@ export class Room extends Emitter {
         this.emit(ROOM_EVENT.MESSAGE, message);
         break;
       }
+      case "published":
+      case "updated": {
+        const participant = this.#participants.get(frame.participant.name);
+        if (!participant) break;
+        const i = participant.streams.findIndex((s) => s.id === frame.stream.id);
+        const info = { ...participant.streams[i], ...frame.stream };
+        if (i >= 0) participant.streams[i] = info; else participant.streams.push(info);
+        this.emit(frame.event === "published" ? ROOM_EVENT.PUBLISHED : ROOM_EVENT.UPDATED, participant, info);
+        break;
+      }
+      case "unpublished": {
+        const participant = this.#participants.get(frame.participant.name);
+        if (!participant) break;
+        const i = participant.streams.findIndex((s) => s.id === frame.stream.id);
+        const info = i >= 0 ? participant.streams.splice(i, 1)[0] : { ...frame.stream };
+        this.emit(ROOM_EVENT.UNPUBLISHED, participant, info, frame.reason);
+        break;
+      }
     }
   }
 
@@ -225,7 +289,8 @@ export class Session extends Emitter {
   #nextId = 1;
   #pending = new Map();
   #rooms = new Set();
-  #streams = new Map();
+  #streams = new Set();  // live media streams (echo tests, publishes, plays)
+  #early = [];           // `stream` events that came before the reply naming their stream
   #closedByUser = false;
   #wasEstablished = false;
   #attempt = 0;
@@ -265,15 +330,16 @@ export class Session extends Emitter {
   /** Echo test: sends camera/microphone through the server and plays what comes back.
    *  `{display: <video element>, constraints: {audio, video}}` → a Stream with STREAM_STATUS events. */
   echoTest({ display, constraints = { audio: true, video: true } } = {}) {
-    const stream = new Stream(this, display);
-    queueMicrotask(() => stream._startEcho(constraints));
+    const stream = new Stream(this, "echo", display, null);
+    queueMicrotask(() => stream._echo(constraints));
     return stream;
   }
 
-  /** Closes the session for good: no reconnection. The server makes us leave every room. */
+  /** Closes the session for good: no reconnection. The server makes us leave every room and ends our streams. */
   disconnect() {
     this.#closedByUser = true;
     this.#timers.clearTimeout(this.#retryTimer);
+    this._endStreams(undefined, { code: "disconnected", message: "The session was closed" });
     this.#socket?.close(1000);
     this.#setStatus(SESSION_STATUS.DISCONNECTED);
   }
@@ -295,8 +361,19 @@ export class Session extends Emitter {
 
   _forget(room) { this.#rooms.delete(room); }
 
-  _trackStream(id, stream) {
-    if (stream) this.#streams.set(id, stream); else this.#streams.delete(id);
+  _addStream(stream) { this.#streams.add(stream); }
+  _dropStream(stream) { this.#streams.delete(stream); }
+
+  /** The reply named `stream`: hand it the events that overtook the reply. */
+  _streamNamed(stream) {
+    const early = this.#early.filter((frame) => frame.stream === stream.id());
+    this.#early = this.#early.filter((frame) => !early.includes(frame));
+    for (const frame of early) stream._status(frame.status, frame.reason);
+  }
+
+  /** Ends the live streams of `room` (all streams when `room` is undefined) without telling the server. */
+  _endStreams(room, info, failed = false) {
+    for (const stream of [...this.#streams]) if (room === undefined || stream._room() === room) stream._end(info, failed);
   }
 
   /** Schedules a rejoin of `room` with backoff; false when retries are off or used up. */
@@ -378,7 +455,11 @@ export class Session extends Emitter {
       return;
     }
     if (frame.event === "stream") {
-      this.#streams.get(frame.stream)?._status(frame.status, frame.reason);
+      const streams = [...this.#streams];
+      const stream = streams.find((s) => s.id() === frame.stream);
+      if (stream) stream._status(frame.status, frame.reason);
+      // Kept only while a reply is awaited (a stream without id), and only the last few.
+      else if (streams.some((s) => s.id() === null)) this.#early = [...this.#early, frame].slice(-16);
       return;
     }
     if (frame.event && frame.room) {
@@ -392,7 +473,8 @@ export class Session extends Emitter {
     this.#pending.clear();
     for (const room of this.#rooms) room._socketLost();
     // Media transports belong to the server session that made them: they end with the socket.
-    for (const stream of [...this.#streams.values()]) stream._status("failed", "connection to the server lost");
+    this.#early = [];
+    this._endStreams(undefined, { code: "connection_lost", message: `Connection to the server lost: ${message}` }, true);
     if (this.#closedByUser) return;
     const info = { code: "connection_lost", message, closeCode: event?.code };
     // Retry only a session that was up: a server that cannot be reached at all is reported at once.
@@ -407,83 +489,240 @@ export class Session extends Emitter {
   }
 }
 
-/** A media stream: for now the echo test's round trip (publish and play come with the SFU). */
+/** getUserMedia constraints from `{audio, video}`; a plain deviceId means that device, not a preference. */
+function userMedia({ audio = false, video = false }) {
+  const exact = (c) => (typeof c?.deviceId === "string" ? { ...c, deviceId: { exact: c.deviceId } } : c);
+  return { audio: exact(audio), video: exact(video) };
+}
+
+/** One media stream over its own RTCPeerConnection: a publish (our camera, microphone or screen into a room),
+ *  a play (someone's published stream) or an echo test. Emits its STREAM_STATUS with (stream, info). */
 export class Stream extends Emitter {
   #session;
-  #display;
+  #kind;              // "publish", "play" or "echo"
+  #room;              // null for an echo test
+  #display;           // the app's element: a <video>, or a container for one
+  #video = null;      // the <video> showing the media
+  #ownVideo = false;  // we created #video, so we remove it at the end
   #id = null;
   #status = STREAM_STATUS.PENDING;
+  #ended = false;
   #pc = null;
-  #local = null;
+  #local = null;      // camera, microphone or screen (publish, echo)
+  #remote = null;     // what the server sends (play, echo)
+  #audioMuted = false;
+  #videoMuted = false;
 
-  constructor(session, display) {
+  constructor(session, kind, display, room) {
     super();
     this.#session = session;
-    this.#display = display;
+    this.#kind = kind;
+    this.#display = display ?? null;
+    this.#room = room;
+    session._addStream(this);
   }
 
+  /** The server's id of the stream, known once it answered; `null` before. */
   id() { return this.#id; }
   status() { return this.#status; }
+  /** What the stream shows: the local media for a publish, the received media for a play or an echo test. */
+  getMediaStream() { return this.#kind === "publish" ? this.#local : this.#remote; }
   /** The RTCPeerConnection, e.g. for getStats(). */
+  getPeerConnection() { return this.#pc; }
   peerConnection() { return this.#pc; }
+  /** The local camera, microphone or screen (publish, echo test). */
   localStream() { return this.#local; }
+  isAudioMuted() { return this.#audioMuted; }
+  isVideoMuted() { return this.#videoMuted; }
 
-  async _startEcho(constraints) {
-    try {
-      this.#local = await navigator.mediaDevices.getUserMedia(constraints);
-    } catch (error) {
-      this.#set(STREAM_STATUS.FAILED, { code: "media_denied", message: `Camera or microphone unavailable: ${error.name}` });
-      return;
-    }
-    // Parley is ICE-lite with its candidates in the answer, so no STUN or TURN server is needed.
-    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
-    this.#pc = pc;
-    for (const track of this.#local.getTracks()) pc.addTrack(track, this.#local);
-    pc.ontrack = (event) => {
-      if (!this.#display) return;
-      if (!(this.#display.srcObject instanceof MediaStream)) this.#display.srcObject = new MediaStream();
-      this.#display.srcObject.addTrack(event.track);
-    };
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "failed") this.#set(STREAM_STATUS.FAILED, { code: "ice_failed", message: "The media connection failed" });
-    };
-    try {
-      await pc.setLocalDescription(await pc.createOffer());
-      const { stream, sdp } = await this.#session._request("echo", { sdp: pc.localDescription.sdp });
-      this.#id = stream;
-      this.#session._trackStream(stream, this);
-      await pc.setRemoteDescription({ type: "answer", sdp });
-    } catch (error) {
-      this.#set(STREAM_STATUS.FAILED, { code: error.code ?? "negotiation_failed", message: error.message });
-      this.#teardown();
-    }
+  /** Mute disables tracks: a publish's local ones (and the room's other members see the new state through
+   *  ROOM_EVENT.UPDATED), a play's received ones (only here). Resolves when the server has it. */
+  muteAudio() { return this.#mute("audio", true); }
+  unmuteAudio() { return this.#mute("audio", false); }
+  muteVideo() { return this.#mute("video", true); }
+  unmuteVideo() { return this.#mute("video", false); }
+
+  /** Releases camera and connection at once (→ UNPUBLISHED or STOPPED), then tells the server. */
+  stop() {
+    if (this.#ended) return Promise.resolve({});
+    this.#end(this.#stopped(), { code: "stopped", message: "Stopped by the application" });
+    return this.#sendStop();
   }
 
-  /** Stops the stream and releases the camera. */
-  async stop() {
-    if (this.#id && this.#status !== STREAM_STATUS.FAILED) {
-      await this.#session._request("stopStream", { stream: this.#id }).catch(() => {});
-    }
-    this.#teardown();
-    this.#set(STREAM_STATUS.STOPPED, { code: "stopped", message: "Stopped" });
+  // ---- called by the session and rooms ----
+
+  _room() { return this.#room; }
+
+  async _echo(constraints) {
+    if (this.#ended) return;
+    if (!(await this.#capture((devices) => devices.getUserMedia(userMedia(constraints)), "Camera or microphone"))) return;
+    const pc = this.#connect();
+    for (const track of this.#local.getTracks()) pc.addTrack(track, this.#local);  // sendrecv: it comes back
+    this.#showIn(false);
+    await this.#negotiate("echo", {});
+  }
+
+  async _publish(constraints, label) {
+    if (this.#ended) return;
+    if (!this.#room.isJoined()) return this.#fail("not_in_room", "The room is not joined (yet)");
+    const screen = constraints.screen === true;
+    const captured = screen
+      ? await this.#capture((devices) => devices.getDisplayMedia({ video: constraints.video ?? true, audio: constraints.audio ?? false }), "Screen capture")
+      : await this.#capture((devices) => devices.getUserMedia(userMedia(constraints)), "Camera or microphone");
+    if (!captured) return;
+    // The browser's own "Stop sharing" button ends the screen track: unpublish then.
+    if (screen) for (const track of this.#local.getVideoTracks()) track.addEventListener("ended", () => this.stop());
+    this.#showIn(true);  // the preview is muted: never play our own microphone back
+    if (this.#video) this.#video.srcObject = this.#local;
+    const pc = this.#connect();
+    for (const track of this.#local.getTracks()) pc.addTransceiver(track, { direction: "sendonly", streams: [this.#local] });
+    await this.#negotiate("publish", { room: this.#room.name(), display: label, audioMuted: this.#audioMuted, videoMuted: this.#videoMuted });
+  }
+
+  async _play(participant, info, kinds, muted) {
+    if (this.#ended) return;
+    if (!this.#room.isJoined()) return this.#fail("not_in_room", "The room is not joined (yet)");
+    if (!info) return this.#fail("unknown_stream", `${participant.name()} publishes no such stream`);
+    if (!kinds.audio && !kinds.video) return this.#fail("nothing_to_play", "Neither audio nor video is to be received");
+    const pc = this.#connect();
+    for (const kind of ["audio", "video"]) if (kinds[kind]) pc.addTransceiver(kind, { direction: "recvonly" });
+    // Sound is on unless asked: browsers may then hold autoplay until the user interacts with the page.
+    this.#showIn(muted);
+    await this.#negotiate("play", { room: this.#room.name(), stream: info.id });
   }
 
   _status(status, reason) {
-    if (status === "connected") this.#set(STREAM_STATUS.PLAYING);
-    else if (status === "failed") { this.#set(STREAM_STATUS.FAILED, { code: "failed", message: reason }); this.#teardown(); }
-    else if (status === "closed") { this.#set(STREAM_STATUS.STOPPED, { code: "closed", message: reason }); this.#teardown(); }
+    if (status === "connected" && !this.#ended) this.#set(this.#kind === "publish" ? STREAM_STATUS.PUBLISHING : STREAM_STATUS.PLAYING);
+    else if (status === "failed") this.#end(STREAM_STATUS.FAILED, { code: "failed", message: reason ?? "The media connection failed" });
+    else if (status === "closed") this.#end(this.#stopped(), { code: "closed", reason, message: reason ?? "Closed by the server" });
+  }
+
+  /** Ended on the server's side already (leave, disconnect, lost socket): no request. */
+  _end(info, failed) { this.#end(failed ? STREAM_STATUS.FAILED : this.#stopped(), info); }
+
+  // ---- inside ----
+
+  #stopped() { return this.#kind === "publish" ? STREAM_STATUS.UNPUBLISHED : STREAM_STATUS.STOPPED; }
+
+  /** Gets local media into #local; false (and FAILED) when refused, e.g. permission denied or no camera. */
+  async #capture(getMedia, what) {
+    try {
+      const devices = globalThis.navigator?.mediaDevices;
+      if (!devices) throw new TypeError("navigator.mediaDevices is missing: the page must be https:// or localhost");
+      this.#local = await getMedia(devices);
+    } catch (error) {
+      this.#fail("media_denied", `${what} unavailable: ${error.name}${error.message ? ` (${error.message})` : ""}`);
+      return false;
+    }
+    if (this.#ended) {  // stopped while the browser was asking the user
+      for (const track of this.#local.getTracks()) track.stop();
+      return false;
+    }
+    this.#applyMute();  // muted before the camera was there
+    return true;
+  }
+
+  /** Parley is ICE-lite with its candidates in the answer, so no STUN or TURN server is needed. */
+  #connect() {
+    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    this.#pc = pc;
+    if (this.#kind !== "publish") {
+      this.#remote = new MediaStream();
+      pc.ontrack = (event) => {
+        this.#remote.addTrack(event.track);
+        this.#applyMute();
+        // Set once the first track is there: the <video> starts playing when srcObject is set.
+        if (this.#video && this.#video.srcObject !== this.#remote) this.#video.srcObject = this.#remote;
+      };
+    }
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed") this.#fail("ice_failed", "The media connection failed");
+    };
+    return pc;
+  }
+
+  /** Offer → request → answer. The offer goes out at once: Parley's answer carries its candidates, and the
+   *  browser's own candidates are not needed (no trickle). */
+  async #negotiate(type, fields) {
+    const pc = this.#pc;
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      if (this.#ended) return;
+      const result = await this.#session._request(type, { ...fields, sdp: pc.localDescription.sdp });
+      this.#id = result.stream;
+      // Stopped while the request was in flight: the server has the stream now, so end it there.
+      if (this.#ended) return this.#sendStop();
+      if (type === "publish" && (this.#audioMuted !== fields.audioMuted || this.#videoMuted !== fields.videoMuted)) {
+        this.#session._request("mute", { stream: this.#id, audioMuted: this.#audioMuted, videoMuted: this.#videoMuted }).catch(() => {});
+      }
+      this.#session._streamNamed(this);
+      if (this.#ended) return;  // an early `failed` or `closed`
+      await pc.setRemoteDescription({ type: "answer", sdp: result.sdp });
+    } catch (error) {
+      // Server refusals carry their code (no_common_codec…); browser errors (bad answer…) do not.
+      this.#fail(error instanceof ParleyError ? error.code : "negotiation_failed", error.message);
+    }
+  }
+
+  #mute(kind, muted) {
+    if (kind === "audio") this.#audioMuted = muted; else this.#videoMuted = muted;
+    this.#applyMute();
+    // Without an id yet, #negotiate sends the state with (or right after) the publish request.
+    if (this.#kind !== "publish" || !this.#id || this.#ended) return Promise.resolve({});
+    return this.#session._request("mute", { stream: this.#id, [`${kind}Muted`]: muted });
+  }
+
+  #applyMute() {
+    const media = this.#kind === "play" ? this.#remote : this.#local;
+    for (const track of media?.getTracks() ?? []) track.enabled = !(track.kind === "audio" ? this.#audioMuted : this.#videoMuted);
+  }
+
+  /** The display itself if it is a <video>, else a new <video> inside it (as a container). */
+  #showIn(muted) {
+    const display = this.#display;
+    if (!display) return;
+    this.#video = display;
+    if (display.tagName !== "VIDEO") {
+      this.#video = (display.ownerDocument ?? document).createElement("video");
+      this.#ownVideo = true;
+      display.appendChild(this.#video);
+    }
+    this.#video.autoplay = true;
+    this.#video.playsInline = true;  // iOS Safari would go full screen otherwise
+    if (muted) this.#video.muted = true;
+  }
+
+  /** The SDK gave up on a stream: end it, and tell the server if it has it. */
+  #fail(code, message) {
+    if (this.#ended) return;
+    this.#end(STREAM_STATUS.FAILED, { code, message });
+    this.#sendStop();
+  }
+
+  #sendStop() {
+    if (!this.#id) return Promise.resolve({});  // no reply yet: #negotiate sends it when the reply comes
+    // Echo tests keep `stopStream`, which every Parley version understands.
+    return this.#session._request(this.#kind === "echo" ? "stopStream" : "stop", { stream: this.#id }).catch(() => ({}));
+  }
+
+  /** Ends the stream once: releases camera and connection, takes the media off the page, reports `status`. */
+  #end(status, info) {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#session._dropStream(this);
+    this.#pc?.close();
+    for (const track of this.#local?.getTracks() ?? []) track.stop();
+    if (this.#video) {
+      this.#video.srcObject = null;
+      if (this.#ownVideo) this.#video.remove();
+    }
+    this.#set(status, info);
   }
 
   #set(status, info) {
     if (this.#status === status) return;
     this.#status = status;
     this.emit(status, this, info);
-  }
-
-  #teardown() {
-    if (this.#id) this.#session._trackStream(this.#id, null);
-    this.#pc?.close();
-    for (const track of this.#local?.getTracks() ?? []) track.stop();
   }
 }
 

@@ -2,67 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Parley, SESSION_STATUS, ROOM_EVENT, ParleyError } from "../parley.js";
+import { FakeSocket, socket, serve, tick, until, fakeTimers, connect } from "./fakes.mjs";
 
-/** A fake WebSocket whose "server" side is driven by the test. */
-class FakeSocket {
-  static instances = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    FakeSocket.instances.push(this);
-  }
-  send(text) { const request = JSON.parse(text); this.sent.push(request); this.onsend?.(request); }
-  close(code = 1000) { this.readyState = 3; this.onclose?.({ code, reason: "" }); }
-  // server side
-  open() { this.readyState = 1; this.onopen?.(); }
-  push(frame) { this.onmessage?.({ data: typeof frame === "string" ? frame : JSON.stringify(frame) }); }
-  drop(code = 1006) { this.readyState = 3; this.onclose?.({ code, reason: "" }); }
-}
-const socket = (i) => FakeSocket.instances[i];
-
-/** A tiny server on one socket: answers connect, join, message and leave like docs/PROTOCOL.md says. */
-function serve(ws, { username = "test", others = [], history = [], refuseJoin, hold = [] } = {}) {
-  ws.held = [];
-  ws.onsend = (req) => {
-    const send = (frame) => (hold.includes(req.type) ? ws.held.push(frame) : queueMicrotask(() => ws.push(frame)));
-    const reply = (result) => send({ id: req.id, ok: true, result });
-    const fail = (code) => send({ id: req.id, ok: false, error: { code, message: `refused: ${code}` } });
-    if (req.type === "connect") reply({ sessionId: `s${FakeSocket.instances.indexOf(ws)}`, username, server: { name: "parley", version: "t" } });
-    if (req.type === "join") {
-      const refusal = typeof refuseJoin === "function" ? refuseJoin(req) : refuseJoin;
-      if (refusal) fail(refusal);
-      else reply({ room: { name: req.room ?? "random123", maxParticipants: req.maxParticipants ?? 10, participants: others, history } });
-    }
-    if (req.type === "message") {
-      const message = { room: req.room, from: username, text: req.text, time: 5 };
-      if (req.to) message.to = req.to;
-      reply({ message });
-    }
-    if (req.type === "leave") reply({});
-  };
-  ws.open();
-}
-
-const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
-async function until(condition, what = "condition") {
-  for (let i = 0; i < 200 && !condition(); i++) await tick();
-  assert.ok(condition(), `${what} not reached`);
-}
-/** Timers the test fires by hand: `timers.queue` holds {fn, ms}. */
-function fakeTimers() {
-  const queue = [];
-  return {
-    queue,
-    setTimeout: (fn, ms) => { const t = { fn, ms }; queue.push(t); return t; },
-    clearTimeout: (t) => { const i = queue.indexOf(t); if (i >= 0) queue.splice(i, 1); },
-    fire() { queue.shift().fn(); },
-  };
-}
-function connect(options = {}) {
-  FakeSocket.instances = [];
-  return Parley.roomApi.connect({ urlServer: "ws://x/ws", username: "test", WebSocket: FakeSocket, ...options });
-}
 function record(session) {
   const statuses = [];
   for (const s of Object.values(SESSION_STATUS)) session.on(s, (_session, info) => statuses.push(info?.code ? `${s} ${info.code}` : s));

@@ -1,0 +1,224 @@
+import DTLS
+import Foundation
+import Logging
+import SDP
+import SFU
+import Signaling
+import Synchronization
+
+/// The media service the signaling adapters use: SDP offers in, answers out, transports and SFU tracks made on
+/// the media engine. Negotiation lives here; the media plane only sees numbers (payload types, SSRCs, ids).
+final class MediaSessions: MediaService {
+    let engine: MediaEngine
+    private let logger: Logger
+    /// What each published stream negotiated, so players are answered with the publisher's codecs.
+    private let published = Mutex<[String: [NegotiatedMedia]]>([:])
+    /// The ceiling Parley announces by REMB to publishers that negotiated it (transport-cc finds the real rate).
+    static let publishBitrateCeiling: UInt64 = 4_000_000
+
+    init(engine: MediaEngine, logger: Logger) {
+        self.engine = engine
+        self.logger = logger
+    }
+
+    // MARK: echo
+
+    func startEcho(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String) {
+        let local = engine.makeLocalParameters()
+        var rng = SystemRandomNumberGenerator()
+        let negotiation = try negotiate(offer, local: local) { offered in
+            .accept(direction: .sendrecv, outgoing: OutgoingTrack(
+                ssrc: UInt32.random(in: 1...UInt32.max, using: &rng), cname: "parley",
+                streamID: "parley-echo", trackID: "\(offered.kind)-echo"))
+        }
+        let ssrcByPT = Dictionary(negotiation.media.compactMap { m in m.outgoing.map { (m.codec.payloadType, $0.ssrc) } },
+                                  uniquingKeysWith: { a, _ in a })
+        do {
+            _ = try await engine.createTransport(local: local, remote: remote(negotiation), onEvent: Self.relay(onEvent)) { _ in
+                let handler = EchoHandler()
+                handler.ssrcForPayloadType = ssrcByPT
+                return handler
+            }
+        } catch {
+            throw unavailable(error)
+        }
+        return (local.iceUfrag, negotiation.answerSDP)
+    }
+
+    // MARK: publish
+
+    func publish(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
+        let local = engine.makeLocalParameters()
+        // Parley only receives on a publish: a sendrecv section is answered recvonly, a recvonly one rejected.
+        let negotiation = try negotiate(offer, local: local) { offered in
+            offered.direction.sends ? .accept(direction: .recvonly) : .reject
+        }
+        let id = local.iceUfrag
+        let tracks = negotiation.media.map { m in
+            ProducerParameters(
+                kind: m.kind == .video ? .video : .audio, codec: Self.keyframeCodec(m.codec.codec),
+                clockRate: m.codec.clockRate, payloadType: m.codec.payloadType, rtxPayloadType: m.rtxPayloadType,
+                ssrc: m.remoteSSRC, rtxSSRC: m.remoteRTXSSRC, mid: m.mid,
+                nack: m.hasFeedback(.nack), pli: m.hasFeedback(.pli), fir: m.hasFeedback(.fir))
+        }
+        let remb = negotiation.media.contains { $0.hasFeedback(.remb) } ? Self.publishBitrateCeiling : nil
+        published.withLock { $0[id] = negotiation.media }
+        do {
+            try await engine.publish(local: local, remote: remote(negotiation), tracks: tracks,
+                                     extensions: Self.extensionIDs(negotiation.media), rembBitrate: remb,
+                                     onEvent: Self.relay { [weak self] event in
+                                         if case .connected = event {} else { self?.published.withLock { $0[id] = nil } }
+                                         onEvent(event)
+                                     })
+        } catch {
+            published.withLock { $0[id] = nil }
+            throw unavailable(error)
+        }
+        return PublishedMedia(id: id, answer: negotiation.answerSDP,
+                              audio: negotiation.media.contains { $0.kind == .audio },
+                              video: negotiation.media.contains { $0.kind == .video })
+    }
+
+    // MARK: play
+
+    func play(source: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String) {
+        guard let tracks = published.withLock({ $0[source] }) else {
+            throw MediaServiceError(code: "unknown_stream", message: "Stream '\(source)' is not being published")
+        }
+        let local = engine.makeLocalParameters()
+        var rng = SystemRandomNumberGenerator()
+        var assigned: [Int: Int] = [:]  // offer section index → producer index
+        let negotiation = try negotiate(offer, local: local, capabilities: Self.playCapabilities) { offered in
+            // Each offered section takes the next published track of its kind, in the codec the publisher sends.
+            guard let index = tracks.indices.first(where: { i in
+                tracks[i].kind == offered.kind && !assigned.values.contains(i)
+            }) else { return .reject }
+            assigned[offered.index] = index
+            let track = tracks[index]
+            let ssrc = UInt32.random(in: 1...UInt32.max, using: &rng)
+            return .accept(direction: .sendonly, codecs: [Self.preference(for: track.codec)], outgoing: OutgoingTrack(
+                ssrc: ssrc, rtxSSRC: UInt32.random(in: 1...UInt32.max, using: &rng), cname: "parley-\(source)",
+                streamID: Self.msidToken(source), trackID: "\(track.kind)-\(index)"))
+        } refuse: { (rejected) throws(MediaServiceError) in
+            // A track the browser cannot decode fails the play with the reason, rather than playing without it.
+            if case .noCommonCodec = rejected.reason, let index = assigned[rejected.index] {
+                throw MediaServiceError(code: "no_common_codec", message:
+                    "This browser cannot receive \(tracks[index].codec.name) \(tracks[index].kind), which the publisher sends")
+            }
+        }
+        let consumers = negotiation.media.compactMap { m -> ConsumerParameters? in
+            guard let index = assigned[m.index], let out = m.outgoing else { return nil }
+            return ConsumerParameters(producerIndex: index, ssrc: out.ssrc, rtxSSRC: out.rtxSSRC,
+                                      payloadType: m.codec.payloadType, rtxPayloadType: m.rtxPayloadType, mid: m.mid)
+        }
+        guard !consumers.isEmpty else {
+            throw MediaServiceError(code: "bad_sdp", message: "The offer receives none of the stream's tracks")
+        }
+        do {
+            try await engine.play(source: source, local: local, remote: remote(negotiation), tracks: consumers,
+                                  extensions: Self.extensionIDs(negotiation.media), onEvent: Self.relay(onEvent))
+        } catch MediaEngineError.unknownStream {
+            throw MediaServiceError(code: "unknown_stream", message: "Stream '\(source)' is not being published")
+        } catch {
+            throw unavailable(error)
+        }
+        return (local.iceUfrag, negotiation.answerSDP)
+    }
+
+    func stop(stream id: String) async {
+        published.withLock { $0[id] = nil }
+        await engine.closeTransport(id: id)
+    }
+
+    // MARK: negotiation
+
+    /// What players negotiate: no transport-cc or abs-send-time, since Parley does not estimate the subscriber's
+    /// bandwidth from them (yet); everything else as for publishers.
+    static let playCapabilities = ServerCapabilities(
+        codecs: ServerCapabilities.parley.codecs,
+        rtcpFeedback: [.nack, .pli, .fir],
+        headerExtensions: [HeaderExtensionURI.mid, HeaderExtensionURI.audioLevel, HeaderExtensionURI.videoOrientation])
+
+    private func negotiate(_ offer: String, local: LocalTransportParameters,
+                           capabilities: ServerCapabilities = .parley,
+                           plan: (OfferedMedia) -> MediaPlan,
+                           refuse: (RejectedMedia) throws(MediaServiceError) -> Void = { _ in }) throws(MediaServiceError) -> Negotiation {
+        guard let fingerprint = DTLSCertificate.parseFingerprint(local.fingerprint) else {
+            throw MediaServiceError(code: "media_unavailable", message: "The media plane has no usable certificate")
+        }
+        let parameters = AnswerParameters(
+            iceUsernameFragment: local.iceUfrag, icePassword: local.icePassword,
+            fingerprint: Fingerprint(algorithm: "sha-256", bytes: fingerprint),
+            candidates: local.candidates.map { HostCandidate(ip: $0.ip, port: UInt16(clamping: $0.port)) })
+        let negotiation: Negotiation
+        do {
+            negotiation = try SDPNegotiator(capabilities: capabilities).answer(offer, parameters: parameters, plan: plan)
+        } catch .noCommonCodec(let detail) {
+            throw MediaServiceError(code: "no_common_codec", message: "No codec Parley can use: \(detail)")
+        } catch {
+            throw MediaServiceError(code: "bad_sdp", message: "The SDP offer cannot be used: \(error)")
+        }
+        for rejected in negotiation.rejected { try refuse(rejected) }
+        guard negotiation.remoteTransport.fingerprints.contains(where: { $0.algorithm == "sha-256" && $0.bytes.count == 32 }) else {
+            throw MediaServiceError(code: "bad_sdp", message: "Parley needs a sha-256 fingerprint in the offer")
+        }
+        return negotiation
+    }
+
+    private func remote(_ negotiation: Negotiation) -> RemoteTransportParameters {
+        let t = negotiation.remoteTransport
+        let fingerprint = t.fingerprints.first { $0.algorithm == "sha-256" }?.bytes ?? []
+        return RemoteTransportParameters(iceUfrag: t.iceUsernameFragment, icePassword: t.icePassword, fingerprint: fingerprint)
+    }
+
+    private func unavailable(_ error: any Error) -> MediaServiceError {
+        logger.warning("media transport refused", metadata: ["error": "\(error)"])
+        return MediaServiceError(code: "media_unavailable", message: "The media plane could not open a transport")
+    }
+
+    private static func relay(_ onEvent: @escaping @Sendable (StreamEvent) -> Void) -> @Sendable (TransportEvent) -> Void {
+        { event in
+            switch event {
+            case .connected: onEvent(.connected)
+            case .failed(let reason): onEvent(.failed(reason))
+            case .closed(let reason): onEvent(.closed(reason))
+            }
+        }
+    }
+
+    static func extensionIDs(_ media: [NegotiatedMedia]) -> HeaderExtensionIDs {
+        // Under BUNDLE one id means one extension across sections, so the first section that has it decides.
+        func id(_ uri: String) -> UInt8 {
+            media.lazy.compactMap { $0.extensionID(uri) }.first.map { UInt8(clamping: $0) } ?? 0
+        }
+        return HeaderExtensionIDs(mid: id(HeaderExtensionURI.mid), absSendTime: id(HeaderExtensionURI.absSendTime),
+                                  transportWideCC: id(HeaderExtensionURI.transportWideCC),
+                                  audioLevel: id(HeaderExtensionURI.audioLevel),
+                                  videoOrientation: id(HeaderExtensionURI.videoOrientation))
+    }
+
+    static func keyframeCodec(_ codec: Codec) -> KeyframeDetector.Codec {
+        switch codec {
+        case .vp8: .vp8
+        case .h264: .h264
+        default: .other
+        }
+    }
+
+    /// The publisher's codec as the only choice for a player (H.264: the same profile, RFC 6184).
+    static func preference(for codec: NegotiatedCodec) -> CodecPreference {
+        switch codec.codec {
+        case .opus: .opus
+        case .pcmu: .pcmu
+        case .pcma: .pcma
+        case .vp8: .vp8
+        case .h264:
+            if let h264 = codec.h264 { .h264(H264Constraints(profiles: [h264.profile])) } else { .h264 }
+        }
+    }
+
+    /// Stream ids may hold '+' and '/', which msid tokens allow; anything else is replaced.
+    static func msidToken(_ id: String) -> String {
+        String(id.map { $0.isLetter || $0.isNumber || $0 == "+" || $0 == "/" || $0 == "-" ? $0 : "-" })
+    }
+}

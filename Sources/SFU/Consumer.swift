@@ -1,0 +1,178 @@
+import NIOCore
+import RTP
+
+/// Where a consumer's packets go: the subscriber's transport in production; a recorder in tests.
+protocol ConsumerDownstream: AnyObject {
+    var isConnected: Bool { get }
+    func sendRTP(_ packet: inout ByteBuffer)
+    func sendRTCP(_ packet: inout ByteBuffer)
+    /// The producer ended: the subscriber's transport closes.
+    func consumerDidEnd(_ consumer: Consumer)
+}
+
+/// One producer's track as one subscriber receives it (mediasoup's Consumer): its own SSRC, payload type and
+/// header extension ids, and sequence numbers and timestamps that stay continuous when the source changes.
+final class Consumer {
+    let parameters: ConsumerParameters
+    let producer: Producer
+    let extensions: HeaderExtensionIDs
+    let producerExtensions: HeaderExtensionIDs
+    weak var downstream: (any ConsumerDownstream)?
+
+    /// The numbering of the current source: out = in + delta.
+    private var epoch = -1
+    private var sequenceDelta: Int64 = 0
+    private var timestampDelta: UInt32 = 0
+    /// Packets older than the one this source started at are not sent (they precede the keyframe).
+    private var startSequence: Int64 = 0
+    private var started = false
+    private var lastOut: (sequence: Int64, timestamp: UInt32, time: Double)?
+    private var rtxSequence: UInt16
+    private(set) var packetsSent: UInt32 = 0
+    private(set) var octetsSent: UInt32 = 0
+    private(set) var retransmissionsSent = 0
+
+    init(parameters: ConsumerParameters, producer: Producer, extensions: HeaderExtensionIDs,
+         producerExtensions: HeaderExtensionIDs) {
+        self.parameters = parameters
+        self.producer = producer
+        self.extensions = extensions
+        self.producerExtensions = producerExtensions
+        var rng = SystemRandomNumberGenerator()
+        rtxSequence = UInt16.random(in: 0...UInt16.max, using: &rng)
+        // A random first sequence number (RFC 3550 §5.1); continuity across sources matters, not the start.
+        lastOut = nil
+        sequenceDelta = Int64(UInt16.random(in: 0...0x7FFF, using: &rng))
+    }
+
+    var isWaitingForKeyframe: Bool { producer.isVideo && !started }
+
+    /// The subscriber's transport is up: video needs a keyframe to start.
+    func connected(now: Double) {
+        if producer.isVideo && !started { producer.requestKeyframe(now: now) }
+    }
+
+    // MARK: forwarding
+
+    func forward(_ packet: RTPPacket, sequence: Int64, epoch: Int, keyframe: Bool, now: Double) {
+        guard let downstream, downstream.isConnected else { return }
+        if epoch != self.epoch {
+            // New source: video waits for its keyframe; numbering continues from what this subscriber last got.
+            guard !producer.isVideo || keyframe else {
+                if started { started = false }
+                producer.requestKeyframe(now: now)
+                return
+            }
+            rebase(to: packet, sequence: sequence, epoch: epoch, now: now)
+        } else if !started {
+            guard !producer.isVideo || keyframe else { return }
+            rebase(to: packet, sequence: sequence, epoch: epoch, now: now)
+        }
+        guard sequence >= startSequence else { return }
+        let outSequence = sequence + sequenceDelta
+        let outTimestamp = packet.timestamp &+ timestampDelta
+        var out = write(packet, sequence: UInt16(truncatingIfNeeded: outSequence), timestamp: outTimestamp,
+                        payloadType: parameters.payloadType, ssrc: parameters.ssrc)
+        if outSequence > lastOut?.sequence ?? .min {
+            lastOut = (outSequence, outTimestamp, now)
+        }
+        packetsSent &+= 1
+        octetsSent &+= UInt32(truncatingIfNeeded: packet.payloadLength)
+        downstream.sendRTP(&out)
+    }
+
+    private func rebase(to packet: RTPPacket, sequence: Int64, epoch: Int, now: Double) {
+        if let lastOut {
+            sequenceDelta = lastOut.sequence + 1 - sequence
+            // Time moves on by the wall-clock gap (at least one tick), so the receiver's jitter buffer and lip
+            // sync see a pause, not a jump.
+            let elapsed = max(1, UInt32(clamping: Int64((now - lastOut.time) * Double(producer.parameters.clockRate))))
+            timestampDelta = lastOut.timestamp &+ elapsed &- packet.timestamp
+        } else {
+            sequenceDelta = sequenceDelta - sequence
+            timestampDelta = 0
+        }
+        startSequence = sequence
+        self.epoch = epoch
+        started = true
+    }
+
+    /// Writes the packet afresh for this subscriber: its SSRC, numbering and payload type, and only the header
+    /// extensions it negotiated, under its ids.
+    private func write(_ packet: RTPPacket, sequence: UInt16, timestamp: UInt32, payloadType: UInt8, ssrc: UInt32,
+                       rtxOriginalSequence: UInt16? = nil) -> ByteBuffer {
+        var extensions: [(id: UInt8, value: ByteBuffer)] = []
+        if packet.hasExtension {
+            for element in packet.extensionElements() {
+                let target = mapExtension(element.id)
+                guard target != 0,
+                      let value = packet.buffer.getSlice(at: packet.buffer.readerIndex + element.offset, length: element.length)
+                else { continue }
+                extensions.append((target, value))
+            }
+        }
+        if let mid = parameters.mid, self.extensions.mid != 0 {
+            extensions.append((self.extensions.mid, ByteBuffer(string: mid)))
+        }
+        var payload = packet.payload
+        var out = ByteBufferAllocator().buffer(capacity: packet.buffer.readableBytes + 64)
+        if let rtxOriginalSequence {
+            var rtxPayload = ByteBufferAllocator().buffer(capacity: payload.readableBytes + 2)
+            rtxPayload.writeInteger(rtxOriginalSequence)
+            rtxPayload.writeBuffer(&payload)
+            payload = rtxPayload
+        }
+        RTPPacketWriter.write(into: &out, marker: packet.marker, payloadType: payloadType, sequenceNumber: sequence,
+                              timestamp: timestamp, ssrc: ssrc, extensions: extensions, payload: payload)
+        return out
+    }
+
+    private func mapExtension(_ id: UInt8) -> UInt8 {
+        switch id {
+        case producerExtensions.audioLevel where producerExtensions.audioLevel != 0: extensions.audioLevel
+        case producerExtensions.videoOrientation where producerExtensions.videoOrientation != 0: extensions.videoOrientation
+        default: 0  // mid is rewritten, transport-wide sequence numbers belong to the publisher's leg
+        }
+    }
+
+    // MARK: feedback from the subscriber
+
+    /// Answers a NACK from the stored packets (as RTX when the subscriber negotiated it).
+    func retransmit(_ lost: [UInt16], now: Double) {
+        guard let downstream, downstream.isConnected, started, let lastOut else { return }
+        for seq in lost {
+            // The NACKed number as an extended one: the nearest at or before the newest sent.
+            let back = Int64(UInt16(truncatingIfNeeded: lastOut.sequence) &- seq)
+            let outSequence = lastOut.sequence - back
+            let inSequence = outSequence - sequenceDelta
+            guard inSequence >= startSequence, let stored = producer.stored(sequence: inSequence, now: now),
+                  let packet = try? RTPPacket(stored) else { continue }
+            let timestamp = packet.timestamp &+ timestampDelta
+            var out: ByteBuffer
+            if let rtxSSRC = parameters.rtxSSRC, let rtxPT = parameters.rtxPayloadType {
+                rtxSequence &+= 1
+                out = write(packet, sequence: rtxSequence, timestamp: timestamp, payloadType: rtxPT, ssrc: rtxSSRC,
+                            rtxOriginalSequence: seq)
+            } else {
+                out = write(packet, sequence: seq, timestamp: timestamp, payloadType: parameters.payloadType,
+                            ssrc: parameters.ssrc)
+            }
+            retransmissionsSent += 1
+            downstream.sendRTP(&out)
+        }
+    }
+
+    /// The publisher's Sender Report in this subscriber's terms: same wall clock, its SSRC and timestamps, so
+    /// audio and video stay in sync.
+    func forwardSenderReport(_ report: RTCPSenderReport, now: Double) {
+        guard let downstream, downstream.isConnected, started else { return }
+        var sr = RTCPCompound.senderReport(RTCPSenderReport(
+            ssrc: parameters.ssrc, ntpTimestamp: report.ntpTimestamp, rtpTimestamp: report.rtpTimestamp &+ timestampDelta,
+            packetCount: packetsSent, octetCount: octetsSent, reports: []))
+        downstream.sendRTCP(&sr)
+    }
+
+    func producerClosed() {
+        downstream?.consumerDidEnd(self)
+    }
+}

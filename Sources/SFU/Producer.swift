@@ -1,0 +1,154 @@
+import NIOCore
+import RTP
+
+/// Where a producer's requests to its publisher go (keyframe requests, NACKs). The publisher's transport
+/// handler in production; a recorder in tests.
+protocol ProducerUpstream: AnyObject {
+    func sendRTCP(_ packet: inout ByteBuffer)
+    var feedbackSSRC: UInt32 { get }
+}
+
+/// One incoming track (mediasoup's Producer): receives the publisher's packets, keeps what late subscribers and
+/// retransmissions need, and hands each packet to its consumers. Lives on its transport's event loop.
+final class Producer {
+    let parameters: ProducerParameters
+    private(set) var ssrc: UInt32?
+    /// Bumped when the publisher's source changes (new SSRC): consumers then re-base their numbering.
+    private(set) var epoch = 0
+    private(set) var consumers: [Consumer] = []
+    weak var upstream: (any ProducerUpstream)?
+
+    private var unwrapper = SequenceUnwrapper()
+    private(set) var statistics: ReceiveStatistics
+    private var nacks = NackGenerator()
+    private var buffer: RetransmissionBuffer
+    private(set) var lastSenderReport: RTCPSenderReport?
+
+    /// Keyframe requests upstream are limited to one per `keyframeInterval`; one asked within it is sent when
+    /// it ends, so a burst of new subscribers costs the publisher one keyframe.
+    let keyframeInterval: Double
+    private var lastKeyframeRequest: Double?
+    private(set) var keyframeRequestPending = false
+    private(set) var keyframeRequestsSent = 0
+    private var firSequence: UInt8 = 0
+    private(set) var packetsReceived = 0
+    private(set) var retransmissionsReceived = 0
+
+    init(parameters: ProducerParameters, keyframeInterval: Double = 0.5) {
+        self.parameters = parameters
+        self.ssrc = parameters.ssrc
+        self.keyframeInterval = keyframeInterval
+        statistics = ReceiveStatistics(clockRate: parameters.clockRate)
+        buffer = RetransmissionBuffer(capacity: parameters.kind == .video ? 1024 : 128)
+    }
+
+    var isVideo: Bool { parameters.kind == .video }
+
+    func add(_ consumer: Consumer) { consumers.append(consumer) }
+    func remove(_ consumer: Consumer) { consumers.removeAll { $0 === consumer } }
+
+    // MARK: packets in
+
+    /// A media packet from the publisher (already decrypted). `isRetransmission` for RTX-recovered packets.
+    func receive(_ packet: RTPPacket, now: Double, isRetransmission: Bool = false) {
+        if packet.ssrc != ssrc {
+            // A new source (first packet, or the publisher restarted its encoder): start numbering afresh.
+            ssrc = packet.ssrc
+            epoch += 1
+            unwrapper = SequenceUnwrapper()
+            statistics = ReceiveStatistics(clockRate: parameters.clockRate)
+            nacks = NackGenerator()
+            buffer = RetransmissionBuffer(capacity: parameters.kind == .video ? 1024 : 128)
+        }
+        if keyframeRequestPending, lastKeyframeRequest.map({ now - $0 >= keyframeInterval }) ?? true {
+            sendKeyframeRequest(now: now)
+        }
+        let seq = unwrapper.unwrap(packet.sequenceNumber)
+        // RTX also carries the browser's bandwidth probes: copies of packets that already arrived.
+        if isRetransmission, buffer.packet(sequence: seq, now: now) != nil { return }
+        packetsReceived += 1
+        if isRetransmission {
+            retransmissionsReceived += 1
+        } else {
+            statistics.record(extendedSequence: seq, timestamp: packet.timestamp, now: now)
+        }
+        if parameters.nack, isVideo, !nacks.received(seq, now: now) { requestKeyframe(now: now) }
+        buffer.store(packet.buffer, sequence: seq, now: now)
+        let keyframe = isVideo && packet.payloadLength > 0 && KeyframeDetector.isKeyframe(packet.payload, codec: parameters.codec)
+        if keyframe { keyframeRequestPending = false }
+        for consumer in consumers {
+            consumer.forward(packet, sequence: seq, epoch: epoch, keyframe: keyframe, now: now)
+        }
+    }
+
+    func receiveSenderReport(_ report: RTCPSenderReport, now: Double) {
+        guard report.ssrc == ssrc else { return }
+        lastSenderReport = report
+        statistics.recordSenderReport(report, now: now)
+        for consumer in consumers { consumer.forwardSenderReport(report, now: now) }
+    }
+
+    /// The stored packet with extended sequence `seq` of the current source, for a consumer's retransmission.
+    func stored(sequence seq: Int64, now: Double) -> ByteBuffer? {
+        buffer.packet(sequence: seq, now: now)
+    }
+
+    // MARK: requests upstream
+
+    func requestKeyframe(now: Double) {
+        guard isVideo else { return }
+        if let last = lastKeyframeRequest, now - last < keyframeInterval {
+            keyframeRequestPending = true
+            return
+        }
+        sendKeyframeRequest(now: now)
+    }
+
+    /// Periodic work: deferred keyframe requests and NACKs for holes in the publisher's stream.
+    func tick(now: Double) {
+        if keyframeRequestPending, let last = lastKeyframeRequest, now - last >= keyframeInterval {
+            sendKeyframeRequest(now: now)
+        }
+        guard parameters.nack, let ssrc, let upstream else { return }
+        let due = nacks.due(now: now)
+        guard !due.isEmpty else { return }
+        var compound = RTCPCompound.emptyReceiverReport(senderSSRC: upstream.feedbackSSRC)
+        var nack = RTCPCompound.nack(senderSSRC: upstream.feedbackSSRC, mediaSSRC: ssrc,
+                                     lost: due.map { UInt16(truncatingIfNeeded: $0) })
+        compound.writeBuffer(&nack)
+        upstream.sendRTCP(&compound)
+    }
+
+    private func sendKeyframeRequest(now: Double) {
+        guard let ssrc, let upstream else {
+            keyframeRequestPending = true  // nothing received yet: ask as soon as the source is known
+            return
+        }
+        lastKeyframeRequest = now
+        keyframeRequestPending = false
+        keyframeRequestsSent += 1
+        var compound = RTCPCompound.emptyReceiverReport(senderSSRC: upstream.feedbackSSRC)
+        var request: ByteBuffer
+        if parameters.pli || !parameters.fir {
+            request = RTCPCompound.pli(senderSSRC: upstream.feedbackSSRC, mediaSSRC: ssrc)
+        } else {
+            firSequence &+= 1
+            request = RTCPCompound.fir(senderSSRC: upstream.feedbackSSRC, mediaSSRC: ssrc, sequence: firSequence)
+        }
+        compound.writeBuffer(&request)
+        upstream.sendRTCP(&compound)
+    }
+
+    /// This track's block for a Receiver Report to the publisher.
+    func reportBlock(now: Double) -> RTCPReportBlock? {
+        guard let ssrc else { return nil }
+        return statistics.reportBlock(ssrc: ssrc, now: now)
+    }
+
+    /// The publisher is gone: every consumer ends.
+    func close() {
+        let all = consumers
+        consumers.removeAll()
+        for consumer in all { consumer.producerClosed() }
+    }
+}

@@ -1,0 +1,202 @@
+import NIOCore
+import RTP
+
+/// The media side of a publisher's peer connection: routes its packets to the right producer, answers with
+/// RTCP (receiver reports, NACKs, keyframe requests, transport-cc and REMB feedback). On the transport's loop.
+final class PublisherHandler: TransportMediaHandler, ProducerUpstream {
+    let producers: [Producer]
+    let extensions: HeaderExtensionIDs
+    let feedbackSSRC: UInt32
+    /// Sent as REMB when the publisher negotiated it: a ceiling for its send rate (transport-cc finds the rate).
+    let rembBitrate: UInt64?
+    private weak var transport: WebRTCTransport?
+    private var bySSRC: [UInt32: (producer: Producer, rtx: Bool)] = [:]
+    private var feedback = TransportFeedbackRecorder()
+    private var timer: RepeatedTask?
+    private var ticks = 0
+    var onClose: (() -> Void)?
+
+    init(producers: [Producer], extensions: HeaderExtensionIDs, rembBitrate: UInt64?) {
+        self.producers = producers
+        self.extensions = extensions
+        self.rembBitrate = rembBitrate
+        var rng = SystemRandomNumberGenerator()
+        feedbackSSRC = UInt32.random(in: 1...UInt32.max, using: &rng)
+        for p in producers {
+            if let ssrc = p.parameters.ssrc { bySSRC[ssrc] = (p, false) }
+            if let rtx = p.parameters.rtxSSRC { bySSRC[rtx] = (p, true) }
+        }
+    }
+
+    func attach(_ transport: WebRTCTransport) {
+        self.transport = transport
+        for p in producers { p.upstream = self }
+    }
+
+    func sendRTCP(_ packet: inout ByteBuffer) { transport?.sendRTCP(&packet) }
+
+    func transportDidConnect(_ transport: WebRTCTransport) {
+        // Transport-cc wants feedback every ~50–100 ms; NACK retries and deferred keyframe requests share the beat.
+        timer = transport.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(50), delay: .milliseconds(50)) {
+            [weak self] _ in self?.tick()
+        }
+        for p in producers where p.isVideo { p.requestKeyframe(now: transport.now) }
+    }
+
+    func transportDidClose(_ transport: WebRTCTransport) {
+        timer?.cancel()
+        timer = nil
+        for p in producers { p.close() }
+        onClose?()
+        onClose = nil
+    }
+
+    func transport(_ transport: WebRTCTransport, didReceiveRTP packet: RTPPacket) {
+        let now = transport.now
+        if extensions.transportWideCC != 0, let value = packet.extensionElement(id: extensions.transportWideCC),
+           let seq = value.getInteger(at: value.readerIndex, as: UInt16.self) {
+            feedback.record(sequence: seq, arrivalMicros: Int64(now * 1e6))
+        }
+        guard let (producer, isRTX) = route(packet) else {
+            transport.stats?.dropped(.malformed)
+            return
+        }
+        if isRTX {
+            // RFC 4588: the original sequence number leads the payload; a bare RTX packet is padding (a probe).
+            guard packet.payloadLength >= 2, let original = packet.payload.getInteger(at: packet.payload.readerIndex, as: UInt16.self),
+                  let media = producer.ssrc else { return }
+            var payload = packet.payload
+            payload.moveReaderIndex(forwardBy: 2)
+            var restored = ByteBufferAllocator().buffer(capacity: packet.buffer.readableBytes)
+            var extensions: [(id: UInt8, value: ByteBuffer)] = []
+            for element in packet.extensionElements() {
+                if let v = packet.buffer.getSlice(at: packet.buffer.readerIndex + element.offset, length: element.length) {
+                    extensions.append((element.id, v))
+                }
+            }
+            RTPPacketWriter.write(into: &restored, marker: packet.marker, payloadType: producer.parameters.payloadType,
+                                  sequenceNumber: original, timestamp: packet.timestamp, ssrc: media,
+                                  extensions: extensions, payload: payload)
+            guard let recovered = try? RTPPacket(restored) else { return }
+            producer.receive(recovered, now: now, isRetransmission: true)
+        } else {
+            producer.receive(packet, now: now)
+        }
+    }
+
+    /// The producer for a packet: by SSRC once known; a new SSRC is matched by the mid extension, else by
+    /// payload type (each section has its own payload types under BUNDLE).
+    private func route(_ packet: RTPPacket) -> (Producer, Bool)? {
+        let ssrc = packet.ssrc
+        if let known = bySSRC[ssrc] { return known }
+        guard bySSRC.count < 32 else { return nil }  // a flood of random SSRCs must not grow the table
+        var candidates = producers
+        if extensions.mid != 0, let value = packet.extensionElement(id: extensions.mid) {
+            let mid = String(buffer: value)
+            candidates = producers.filter { $0.parameters.mid == mid }
+        }
+        let pt = packet.payloadType
+        if let p = candidates.first(where: { $0.parameters.payloadType == pt }) {
+            bySSRC[ssrc] = (p, false)
+            return (p, false)
+        }
+        if let p = candidates.first(where: { $0.parameters.rtxPayloadType == pt }) {
+            bySSRC[ssrc] = (p, true)
+            return (p, true)
+        }
+        return nil
+    }
+
+    func transport(_ transport: WebRTCTransport, didReceiveRTCP packet: ByteBuffer) {
+        guard let headers = try? RTCPCompound.packets(packet) else { return }
+        let now = transport.now
+        for header in headers where header.packetType == RTCPType.senderReport {
+            guard let report = try? RTCPSenderReport(packet, header: header) else { continue }
+            for p in producers where p.ssrc == report.ssrc { p.receiveSenderReport(report, now: now) }
+        }
+    }
+
+    private func tick() {
+        guard let transport, transport.isConnected else { return }
+        let now = transport.now
+        ticks += 1
+        for p in producers { p.tick(now: now) }
+        if !feedback.isEmpty {
+            let media = producers.first?.ssrc ?? 0
+            for var packet in feedback.feedback(senderSSRC: feedbackSSRC, mediaSSRC: media) {
+                transport.sendRTCP(&packet)
+            }
+        }
+        if ticks % 20 == 0 {  // once a second: receiver reports, and the REMB ceiling
+            let blocks = producers.compactMap { $0.reportBlock(now: now) }
+            var compound = RTCPCompound.receiverReport(senderSSRC: feedbackSSRC, reports: blocks)
+            let ssrcs = producers.compactMap(\.ssrc)
+            if let rembBitrate, !ssrcs.isEmpty {
+                var remb = RTCPCompound.remb(senderSSRC: feedbackSSRC, bitrate: rembBitrate, ssrcs: ssrcs)
+                compound.writeBuffer(&remb)
+            }
+            transport.sendRTCP(&compound)
+        }
+    }
+}
+
+/// The media side of a subscriber's peer connection: its consumers, and its feedback (NACK, PLI/FIR).
+final class SubscriberHandler: TransportMediaHandler, ConsumerDownstream {
+    private(set) var consumers: [Consumer] = []
+    private weak var transport: WebRTCTransport?
+    var onClose: (() -> Void)?
+
+    init() {}
+
+    func attach(_ transport: WebRTCTransport, consumers: [Consumer]) {
+        self.transport = transport
+        self.consumers = consumers
+        for c in consumers {
+            c.downstream = self
+            c.producer.add(c)
+        }
+    }
+
+    var isConnected: Bool { transport?.isConnected ?? false }
+    func sendRTP(_ packet: inout ByteBuffer) { transport?.sendRTP(&packet) }
+    func sendRTCP(_ packet: inout ByteBuffer) { transport?.sendRTCP(&packet) }
+
+    func consumerDidEnd(_ consumer: Consumer) {
+        transport?.close(reason: "unpublished")
+    }
+
+    func transportDidConnect(_ transport: WebRTCTransport) {
+        for c in consumers { c.connected(now: transport.now) }
+    }
+
+    func transportDidClose(_ transport: WebRTCTransport) {
+        for c in consumers { c.producer.remove(c) }
+        consumers.removeAll()
+        onClose?()
+        onClose = nil
+    }
+
+    func transport(_ transport: WebRTCTransport, didReceiveRTP packet: RTPPacket) {
+        // A subscriber sends nothing; whatever comes is ignored.
+    }
+
+    func transport(_ transport: WebRTCTransport, didReceiveRTCP packet: ByteBuffer) {
+        guard let headers = try? RTCPCompound.packets(packet) else { return }
+        let now = transport.now
+        for header in headers {
+            if header.isPLI || header.isFIR {
+                // A slow or lossy subscriber's requests are rate-limited by the producer, so it cannot make the
+                // publisher send keyframes for everyone all the time.
+                let targets: [UInt32]
+                if header.isFIR, let fir = try? RTCPFir(packet, header: header) {
+                    targets = fir.entries.map(\.ssrc)
+                } else {
+                    targets = RTCPCompound.mediaSSRC(of: header, in: packet).map { [$0] } ?? []
+                }
+                for c in consumers where targets.contains(c.parameters.ssrc) { c.producer.requestKeyframe(now: now) }
+            } else if header.isNACK, let nack = try? RTCPNack(packet, header: header) {
+                for c in consumers where c.parameters.ssrc == nack.mediaSSRC { c.retransmit(nack.lost, now: now) }
+            }
+        }
+    }
+}

@@ -1,0 +1,247 @@
+import NIOCore
+import RTP
+import Testing
+@testable import SFU
+
+/// Producer → Consumer logic with a fake clock and fake transports: numbering, payload types, keyframes,
+/// retransmissions, keyframe requests and sender reports.
+final class FakeUpstream: ProducerUpstream {
+    let feedbackSSRC: UInt32 = 0xFEED
+    var sent: [ByteBuffer] = []
+    func sendRTCP(_ packet: inout ByteBuffer) { sent.append(packet) }
+
+    /// The feedback packets sent, by kind.
+    var plis: Int { count { $0.isPLI } }
+    var nacks: [RTCPNack] {
+        sent.flatMap { b in
+            ((try? RTCPCompound.packets(b)) ?? []).compactMap { h in h.isNACK ? try? RTCPNack(b, header: h) : nil }
+        }
+    }
+    private func count(_ match: (RTCPHeader) -> Bool) -> Int {
+        sent.reduce(0) { $0 + ((try? RTCPCompound.packets($1)) ?? []).filter(match).count }
+    }
+}
+
+final class FakeDownstream: ConsumerDownstream {
+    var isConnected = true
+    var rtp: [RTPPacket] = []
+    var rtcp: [ByteBuffer] = []
+    var ended = false
+    func sendRTP(_ packet: inout ByteBuffer) { if let p = try? RTPPacket(packet) { rtp.append(p) } }
+    func sendRTCP(_ packet: inout ByteBuffer) { rtcp.append(packet) }
+    func consumerDidEnd(_ consumer: Consumer) { ended = true }
+}
+
+/// A VP8 payload: descriptor with S=1, PID 0, then the VP8 header whose bit 0 says key (0) or delta (1).
+func vp8Payload(keyframe: Bool, size: Int = 100) -> ByteBuffer {
+    var b = ByteBuffer()
+    b.writeInteger(UInt8(0x10))
+    b.writeInteger(UInt8(keyframe ? 0x00 : 0x01))
+    b.writeRepeatingByte(0xAB, count: size)
+    return b
+}
+
+func rtp(seq: UInt16, ts: UInt32, ssrc: UInt32 = 1111, pt: UInt8 = 96, marker: Bool = false,
+         payload: ByteBuffer = vp8Payload(keyframe: false), extensions: [(id: UInt8, value: ByteBuffer)] = []) -> RTPPacket {
+    var b = ByteBuffer()
+    RTPPacketWriter.write(into: &b, marker: marker, payloadType: pt, sequenceNumber: seq, timestamp: ts, ssrc: ssrc,
+                          extensions: extensions, payload: payload)
+    return try! RTPPacket(b)
+}
+
+struct Pair {
+    let producer: Producer
+    let consumer: Consumer
+    let up = FakeUpstream()
+    let down = FakeDownstream()
+
+    init(kind: TrackKind = .video, consumerRTX: Bool = false, audioLevel: (UInt8, UInt8)? = nil) {
+        producer = Producer(parameters: ProducerParameters(kind: kind, codec: kind == .video ? .vp8 : .other,
+                                                           clockRate: kind == .video ? 90000 : 48000, payloadType: 96),
+                            keyframeInterval: 0.5)
+        producer.upstream = up
+        consumer = Consumer(parameters: ConsumerParameters(producerIndex: 0, ssrc: 2222, rtxSSRC: consumerRTX ? 3333 : nil,
+                                                           payloadType: 100, rtxPayloadType: consumerRTX ? 101 : nil),
+                            producer: producer,
+                            extensions: HeaderExtensionIDs(audioLevel: audioLevel?.1 ?? 0),
+                            producerExtensions: HeaderExtensionIDs(audioLevel: audioLevel?.0 ?? 0))
+        consumer.downstream = down
+        producer.add(consumer)
+    }
+}
+
+@Suite struct ForwardingTests {
+    @Test func rewritesSSRCAndPayloadTypeAndStartsAtAKeyframe() {
+        let pair = Pair()
+        pair.producer.receive(rtp(seq: 10, ts: 1000), now: 0)  // delta frame: not forwarded yet
+        #expect(pair.down.rtp.isEmpty)
+        pair.producer.receive(rtp(seq: 11, ts: 4000, payload: vp8Payload(keyframe: true)), now: 0.03)
+        pair.producer.receive(rtp(seq: 12, ts: 4000, marker: true), now: 0.031)
+        #expect(pair.down.rtp.count == 2)
+        let first = pair.down.rtp[0], second = pair.down.rtp[1]
+        #expect(first.ssrc == 2222 && first.payloadType == 100)
+        #expect(second.sequenceNumber == first.sequenceNumber &+ 1)
+        #expect(second.timestamp == first.timestamp && second.marker)
+        #expect(Array(second.payload.readableBytesView) == Array(rtp(seq: 12, ts: 4000).payload.readableBytesView))
+    }
+
+    @Test func numberingStaysContinuousAcrossAPublisherRestart() {
+        let pair = Pair()
+        pair.producer.receive(rtp(seq: 65534, ts: 90_000, payload: vp8Payload(keyframe: true)), now: 1.0)
+        pair.producer.receive(rtp(seq: 65535, ts: 93_000), now: 1.033)
+        pair.producer.receive(rtp(seq: 0, ts: 96_000), now: 1.066)  // wraps: still continuous
+        // The publisher restarts: new SSRC, unrelated numbers. Delta frames wait; the keyframe re-bases.
+        pair.producer.receive(rtp(seq: 500, ts: 7, ssrc: 9999), now: 2.0)
+        #expect(pair.down.rtp.count == 3)
+        #expect(pair.up.plis >= 1)
+        pair.producer.receive(rtp(seq: 501, ts: 3007, ssrc: 9999, payload: vp8Payload(keyframe: true)), now: 2.066)
+        pair.producer.receive(rtp(seq: 502, ts: 6007, ssrc: 9999), now: 2.1)
+        let out = pair.down.rtp
+        #expect(out.count == 5)
+        for i in 1..<out.count { #expect(out[i].sequenceNumber == out[i - 1].sequenceNumber &+ 1) }
+        #expect(out.allSatisfy { $0.ssrc == 2222 })
+        // One second of wall clock passed between the old source's last packet and the new keyframe: 90,000 ticks.
+        let gap = out[3].timestamp &- out[2].timestamp
+        #expect((89_000...91_000).contains(gap))
+        #expect(out[4].timestamp &- out[3].timestamp == 2_999 + 1)
+    }
+
+    @Test func audioStartsAtOnceAndMapsAudioLevel() {
+        let pair = Pair(kind: .audio, audioLevel: (1, 5))
+        var level = ByteBuffer()
+        level.writeInteger(UInt8(0x85))
+        var mid = ByteBuffer()
+        mid.writeString("0")
+        pair.producer.receive(rtp(seq: 7, ts: 960, payload: ByteBuffer(bytes: [1, 2, 3]),
+                                  extensions: [(1, level), (3, mid)]), now: 0)
+        #expect(pair.down.rtp.count == 1)
+        let out = pair.down.rtp[0]
+        #expect(out.extensionElement(id: 5).map { Array($0.readableBytesView) } == [0x85])
+        #expect(out.extensionElement(id: 1) == nil && out.extensionElement(id: 3) == nil)
+    }
+
+    @Test func nackIsAnsweredFromTheBufferWithTheSubscribersNumbers() {
+        let pair = Pair()
+        pair.producer.receive(rtp(seq: 100, ts: 0, payload: vp8Payload(keyframe: true)), now: 0)
+        for s in 101...110 { pair.producer.receive(rtp(seq: UInt16(s), ts: 3000), now: 0.01) }
+        let sent = pair.down.rtp
+        let lost = [sent[3].sequenceNumber, sent[7].sequenceNumber]
+        pair.consumer.retransmit(lost, now: 0.1)
+        #expect(pair.down.rtp.count == sent.count + 2)
+        let resent = Array(pair.down.rtp.suffix(2))
+        #expect(resent.map(\.sequenceNumber) == lost)
+        #expect(Array(resent[0].buffer.readableBytesView) == Array(sent[3].buffer.readableBytesView))
+        // Too old for the buffer: nothing.
+        pair.consumer.retransmit([sent[3].sequenceNumber], now: 10)
+        #expect(pair.down.rtp.count == sent.count + 2)
+    }
+
+    @Test func nackIsAnsweredAsRTXWhenNegotiated() {
+        let pair = Pair(consumerRTX: true)
+        pair.producer.receive(rtp(seq: 1, ts: 0, payload: vp8Payload(keyframe: true)), now: 0)
+        pair.producer.receive(rtp(seq: 2, ts: 0), now: 0)
+        let original = pair.down.rtp[1]
+        pair.consumer.retransmit([original.sequenceNumber], now: 0.05)
+        let rtx = pair.down.rtp[2]
+        #expect(rtx.ssrc == 3333 && rtx.payloadType == 101)
+        let payload = rtx.payload
+        #expect(payload.getInteger(at: payload.readerIndex, as: UInt16.self) == original.sequenceNumber)
+        #expect(Array(payload.readableBytesView.dropFirst(2)) == Array(original.payload.readableBytesView))
+    }
+
+    @Test func keyframeRequestsAreRateLimitedAndDeferred() {
+        let pair = Pair()
+        pair.producer.receive(rtp(seq: 1, ts: 0), now: 0)
+        #expect(pair.up.plis == 1)  // the consumer has no keyframe yet: asked at once
+        pair.producer.requestKeyframe(now: 1.0)
+        pair.producer.requestKeyframe(now: 1.1)
+        pair.producer.requestKeyframe(now: 1.2)
+        #expect(pair.up.plis == 2)
+        pair.producer.tick(now: 1.3)
+        #expect(pair.up.plis == 2)
+        pair.producer.tick(now: 1.5)
+        #expect(pair.up.plis == 3)  // the deferred ones, once
+        pair.producer.tick(now: 2.5)
+        #expect(pair.up.plis == 3)
+    }
+
+    @Test func newSubscriberAsksForAKeyframeAtOnce() {
+        let pair = Pair()
+        pair.producer.receive(rtp(seq: 1, ts: 0), now: 0)
+        pair.consumer.connected(now: 0.2)
+        #expect(pair.up.plis == 1)
+    }
+
+    @Test func lossesOnThePublishersLegAreNackedUpstream() {
+        let pair = Pair()
+        pair.producer.receive(rtp(seq: 1, ts: 0, payload: vp8Payload(keyframe: true)), now: 0)
+        pair.producer.receive(rtp(seq: 4, ts: 0), now: 0.01)
+        pair.producer.tick(now: 0.02)
+        #expect(pair.up.nacks.first?.lost == [2, 3])
+        pair.producer.receive(rtp(seq: 2, ts: 0), now: 0.03)  // retransmission arrives
+        pair.producer.tick(now: 0.1)
+        #expect(pair.up.nacks.last?.lost == [3])
+        #expect(pair.up.nacks.first?.mediaSSRC == 1111)
+    }
+
+    @Test func senderReportsAreRewrittenForTheSubscriber() throws {
+        let pair = Pair()
+        pair.producer.receive(rtp(seq: 1, ts: 5000, payload: vp8Payload(keyframe: true)), now: 0)
+        let outTs = pair.down.rtp[0].timestamp
+        let report = RTCPSenderReport(ssrc: 1111, ntpTimestamp: 0x1234_5678_9ABC_DEF0, rtpTimestamp: 5000,
+                                      packetCount: 99, octetCount: 9999, reports: [])
+        pair.producer.receiveSenderReport(report, now: 0.5)
+        let sent = try #require(pair.down.rtcp.first)
+        let header = try #require(try RTCPCompound.packets(sent).first)
+        let sr = try RTCPSenderReport(sent, header: header)
+        #expect(sr.ssrc == 2222)
+        #expect(sr.ntpTimestamp == report.ntpTimestamp)
+        #expect(sr.rtpTimestamp == outTs)
+        #expect(sr.packetCount == 1)
+    }
+
+    @Test func closingTheProducerEndsItsConsumers() {
+        let pair = Pair()
+        pair.producer.close()
+        #expect(pair.down.ended)
+        #expect(pair.producer.consumers.isEmpty)
+    }
+
+    @Test func receiverReportCountsLoss() {
+        var stats = ReceiveStatistics(clockRate: 90000)
+        for s: Int64 in [1, 2, 4, 5] { stats.record(extendedSequence: s, timestamp: UInt32(s * 3000), now: Double(s) / 30) }
+        let block = stats.reportBlock(ssrc: 7, now: 1)
+        #expect(block?.cumulativeLost == 1)
+        #expect(block?.fractionLost == 51)  // 1 of 5, in 1/256ths
+        #expect(block?.highestSequence == 5)
+    }
+
+    @Test func transportFeedbackCoversEveryPacketOnce() throws {
+        var recorder = TransportFeedbackRecorder()
+        for s in [10, 11, 13] { recorder.record(sequence: UInt16(s), arrivalMicros: Int64(s) * 1000) }
+        let first = recorder.feedback(senderSSRC: 1, mediaSSRC: 2)
+        #expect(first.count == 1)
+        let header = try #require(try RTCPCompound.packets(first[0]).first)
+        let parsed = try RTCPTransportFeedback(first[0], header: header)
+        #expect(parsed.baseSequence == 10)
+        #expect(parsed.packets.map { $0.receivedDelta != nil } == [true, true, false, true])
+        recorder.record(sequence: 12, arrivalMicros: 20_000)  // late: already reported lost
+        recorder.record(sequence: 14, arrivalMicros: 21_000)
+        let second = recorder.feedback(senderSSRC: 1, mediaSSRC: 2)
+        let h2 = try #require(try RTCPCompound.packets(second[0]).first)
+        #expect(try RTCPTransportFeedback(second[0], header: h2).baseSequence == 14)
+    }
+
+    @Test func keyframeDetection() {
+        #expect(KeyframeDetector.isKeyframe(vp8Payload(keyframe: true), codec: .vp8))
+        #expect(!KeyframeDetector.isKeyframe(vp8Payload(keyframe: false), codec: .vp8))
+        // VP8 with extended descriptor: X, I with a 15-bit picture id.
+        #expect(KeyframeDetector.isKeyframe(ByteBuffer(bytes: [0x90, 0x80, 0x81, 0x23, 0x00]), codec: .vp8))
+        #expect(KeyframeDetector.isKeyframe(ByteBuffer(bytes: [0x65, 0x88]), codec: .h264))  // IDR
+        #expect(KeyframeDetector.isKeyframe(ByteBuffer(bytes: [0x18, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xCE]), codec: .h264))  // STAP-A with SPS
+        #expect(KeyframeDetector.isKeyframe(ByteBuffer(bytes: [0x7C, 0x85, 0x00]), codec: .h264))  // FU-A start of IDR
+        #expect(!KeyframeDetector.isKeyframe(ByteBuffer(bytes: [0x7C, 0x05, 0x00]), codec: .h264))  // FU-A middle
+        #expect(!KeyframeDetector.isKeyframe(ByteBuffer(bytes: [0x41, 0x9A]), codec: .h264))  // non-IDR slice
+        #expect(!KeyframeDetector.isKeyframe(ByteBuffer(), codec: .vp8))
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import NIOCore
+import RTP
+import Testing
+@testable import SFU
+
+/// Publish and play through the engine on a real loopback port, with in-process WebRTC peers on both sides.
+@Suite(.serialized) struct RouterTests {
+    func connect(_ peer: TestPeer, engine: MediaEngine) async throws {
+        peer.serverPort = engine.port
+        #expect(try await offPool { try peer.checkConnectivity() })
+        let state = try await offPool { try peer.handshake() }
+        #expect(state == .connected(.aeadAes128Gcm))
+    }
+
+    @Test func forwardsAPublishedTrackToAPlayerAndEndsItWithThePublisher() async throws {
+        var logger = Logger(label: "media")
+        logger.logLevel = .warning
+        let engine = try MediaEngine(configuration: .init(host: "127.0.0.1", port: 0, announcedIPs: ["127.0.0.1"]), logger: logger)
+        try await engine.start()
+
+        let publisher = try TestPeer(), player = try TestPeer()
+        let publisherEvents = MediaEngineTests.Events(), playerEvents = MediaEngineTests.Events()
+        let publishLocal = engine.makeLocalParameters()
+        publisher.local = publishLocal
+        try await engine.publish(local: publishLocal, remote: publisher.remoteParameters,
+                                 tracks: [ProducerParameters(kind: .video, codec: .vp8, clockRate: 90000, payloadType: 96)],
+                                 extensions: HeaderExtensionIDs(), rembBitrate: 1_000_000, onEvent: { publisherEvents.add($0) })
+        try await connect(publisher, engine: engine)
+        #expect(await engine.isPublished(publishLocal.iceUfrag))
+
+        let playLocal = engine.makeLocalParameters()
+        player.local = playLocal
+        try await engine.play(source: publishLocal.iceUfrag, local: playLocal, remote: player.remoteParameters,
+                              tracks: [ConsumerParameters(producerIndex: 0, ssrc: 0xBBBB, payloadType: 100)],
+                              extensions: HeaderExtensionIDs(), onEvent: { playerEvents.add($0) })
+        try await connect(player, engine: engine)
+        player.dropRTPIndex = 3
+        try await waitFor("the player to connect") { playerEvents.all.contains(.connected) }
+
+        // Delta frames first (not forwarded: the player waits for a keyframe), then a keyframe and more.
+        let key: [UInt8] = [0x10, 0x00] + [UInt8](repeating: 7, count: 200)
+        let delta: [UInt8] = [0x10, 0x01] + [UInt8](repeating: 8, count: 200)
+        try await offPool {
+            try publisher.sendRTP(seq: 10, ssrc: 0xAAAA, payload: delta)
+            publisher.collect(for: 0.2)  // the server's PLI (asked for when the player connected) comes back
+            try publisher.sendRTP(seq: 11, ssrc: 0xAAAA, payload: key)
+            for i in 12..<20 { try publisher.sendRTP(seq: UInt16(i), ssrc: 0xAAAA, payload: delta) }
+        }
+        try await offPool { player.collect(for: 0.5) }
+        let received = try player.receivedRTP.map { try RTPPacket(ByteBuffer(bytes: $0)) }
+        #expect(received.count == 8)  // one lost on the way
+        #expect(received.allSatisfy { $0.ssrc == 0xBBBB && $0.payloadType == 100 })
+        #expect(received.first.map { Array($0.payload.readableBytesView) } == key)
+        let plis = publisher.receivedRTCP.flatMap { bytes -> [RTCPHeader] in
+            (try? RTCPCompound.packets(ByteBuffer(bytes: bytes))) ?? []
+        }.filter(\.isPLI)
+        #expect(!plis.isEmpty)
+
+        // The player NACKs the lost packet: it comes again, from the server's buffer.
+        let lost = try #require(player.droppedSequence)
+        #expect(!received.map(\.sequenceNumber).contains(lost))
+        player.receivedRTP = []
+        try await offPool {
+            var rr = RTCPCompound.emptyReceiverReport(senderSSRC: 5)
+            var nack = RTCPCompound.nack(senderSSRC: 5, mediaSSRC: 0xBBBB, lost: [lost])
+            rr.writeBuffer(&nack)
+            try player.sendRTCP(rr)
+            player.collect(for: 0.3)
+        }
+        #expect(try player.receivedRTP.map { try RTPPacket(ByteBuffer(bytes: $0)).sequenceNumber } == [lost])
+
+        // The publisher goes: the player's transport closes with the reason, and nothing is left.
+        await engine.closeTransport(id: publishLocal.iceUfrag)
+        try await waitFor("the player to close") { playerEvents.all.contains(.closed("unpublished")) }
+        #expect(await !engine.isPublished(publishLocal.iceUfrag))
+        try await waitFor("no transports") { engine.stats.snapshot.peerConnections == 0 }
+        await engine.stop()
+    }
+
+    @Test func playingAnUnknownStreamIsRefused() async throws {
+        let engine = try MediaEngine(configuration: .init(host: "127.0.0.1", port: 0, announcedIPs: ["127.0.0.1"]),
+                                     logger: Logger(label: "media"))
+        try await engine.start()
+        let player = try TestPeer()
+        await #expect(throws: MediaEngineError.self) {
+            try await engine.play(source: "nope", local: engine.makeLocalParameters(), remote: player.remoteParameters,
+                                  tracks: [], extensions: HeaderExtensionIDs(), onEvent: { _ in })
+        }
+        #expect(engine.stats.snapshot.peerConnections == 0)
+        await engine.stop()
+    }
+}

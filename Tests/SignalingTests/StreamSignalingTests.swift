@@ -1,0 +1,189 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Signaling
+
+/// A media plane without media: hands out ids, remembers each stream's event callback so tests can fire
+/// transport events, and records stops.
+final class FakeMedia: MediaService {
+    private let state = Mutex<(next: Int, events: [String: @Sendable (StreamEvent) -> Void], stopped: [String])>((0, [:], []))
+
+    private func add(_ onEvent: @escaping @Sendable (StreamEvent) -> Void) -> String {
+        state.withLock { s in
+            s.next += 1
+            let id = "s\(s.next)"
+            s.events[id] = onEvent
+            return id
+        }
+    }
+
+    func startEcho(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String) {
+        (add(onEvent), "answer")
+    }
+
+    func publish(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
+        if offer == "bad" { throw MediaServiceError(code: "bad_sdp", message: "unreadable") }
+        return PublishedMedia(id: add(onEvent), answer: "answer", audio: true, video: offer != "audio")
+    }
+
+    func play(source: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String) {
+        (add(onEvent), "answer")
+    }
+
+    func stop(stream id: String) async {
+        let callback = state.withLock { s in
+            s.stopped.append(id)
+            return s.events.removeValue(forKey: id)
+        }
+        callback?(.closed("closed by the server"))
+    }
+
+    func fire(_ id: String, _ event: StreamEvent) {
+        state.withLock { $0.events[id] }?(event)
+    }
+
+    var stopped: [String] { state.withLock { $0.stopped } }
+}
+
+private func result(_ reply: [String: Any]) -> [String: Any] { reply["result"] as? [String: Any] ?? [:] }
+
+@Suite struct StreamSignalingTests {
+    /// alice and bob in room "r", both with the fake media plane.
+    func room(_ hub: SignalingHub = SignalingHub()) async throws -> (FakeMedia, FakeSocket, FakeSocket) {
+        let media = FakeMedia()
+        let alice = FakeSocket(hub: hub, media: media)
+        let bob = FakeSocket(hub: hub, media: media)
+        _ = try await alice.request("connect", ["username": "alice"])
+        _ = try await bob.request("connect", ["username": "bob"])
+        _ = try await alice.request("join", ["room": "r"])
+        _ = try await bob.request("join", ["room": "r"])
+        _ = try await alice.next()  // joined: bob
+        return (media, alice, bob)
+    }
+
+    @Test func publishIsAnnouncedOnceConnectedAndPlayable() async throws {
+        let (media, alice, bob) = try await room()
+        let reply = try await alice.request("publish", ["room": "r", "sdp": "offer", "display": "camera", "videoMuted": true])
+        let stream = try #require(result(reply)["stream"] as? String)
+        #expect(result(reply)["audio"] as? Bool == true && result(reply)["video"] as? Bool == true)
+        // Not published before its transport is up.
+        #expect(errorCode(try await bob.request("play", ["room": "r", "stream": stream, "sdp": "o"])) == "unknown_stream")
+        media.fire(stream, .connected)
+        let status = try await alice.next()
+        #expect(status["event"] as? String == "stream" && status["status"] as? String == "connected")
+        let published = try await bob.next()
+        #expect(published["event"] as? String == "published")
+        let info = try #require(published["stream"] as? [String: Any])
+        #expect(info["id"] as? String == stream && info["display"] as? String == "camera")
+        #expect(info["videoMuted"] as? Bool == true && info["audioMuted"] as? Bool == false)
+        #expect((published["participant"] as? [String: Any])?["name"] as? String == "alice")
+
+        let play = try await bob.request("play", ["room": "r", "stream": stream, "sdp": "o"])
+        #expect(result(play)["sdp"] as? String == "answer")
+    }
+
+    @Test func lateJoinerSeesPublishedStreams() async throws {
+        let hub = SignalingHub()
+        let media = FakeMedia()
+        let alice = FakeSocket(hub: hub, media: media)
+        _ = try await alice.request("connect", ["username": "alice"])
+        _ = try await alice.request("join", ["room": "r"])
+        let stream = try #require(result(try await alice.request("publish", ["room": "r", "sdp": "audio"]))["stream"] as? String)
+        media.fire(stream, .connected)
+        _ = try await alice.next()
+        let carol = FakeSocket(hub: hub, media: media)
+        _ = try await carol.request("connect", ["username": "carol"])
+        // The relay task publishes to the hub after sending the status event: wait for it.
+        var streams: [[String: Any]] = []
+        for _ in 0..<100 {
+            let join = try await carol.request("join", ["room": "r"])
+            let participants = (result(join)["room"] as? [String: Any])?["participants"] as? [[String: Any]] ?? []
+            streams = participants.first?["streams"] as? [[String: Any]] ?? []
+            if !streams.isEmpty { break }
+            _ = try await carol.request("leave", ["room": "r"])
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(streams.first?["id"] as? String == stream)
+        #expect(streams.first?["video"] as? Bool == false)
+    }
+
+    @Test func stopUnpublishesAndLeaveEndsStreams() async throws {
+        let (media, alice, bob) = try await room()
+        let s1 = try #require(result(try await alice.request("publish", ["room": "r", "sdp": "offer"]))["stream"] as? String)
+        media.fire(s1, .connected)
+        _ = try await alice.next()
+        _ = try await bob.next()  // published
+        let reply = try await alice.request("stop", ["stream": s1])
+        #expect(reply["ok"] as? Bool == true)
+        let unpublished = try await bob.next()
+        #expect(unpublished["event"] as? String == "unpublished" && unpublished["reason"] as? String == "unpublished")
+        #expect(media.stopped == [s1])
+        #expect(try await alice.next()["status"] as? String == "closed")
+
+        let s2 = try #require(result(try await alice.request("publish", ["room": "r", "sdp": "offer"]))["stream"] as? String)
+        media.fire(s2, .connected)
+        _ = try await alice.next()
+        _ = try await bob.next()  // published s2
+        _ = try await alice.request("leave", ["room": "r"])
+        let first = try await bob.next(), second = try await bob.next()
+        #expect(first["event"] as? String == "unpublished" && first["reason"] as? String == "left")
+        #expect(second["event"] as? String == "left")
+        #expect(media.stopped.contains(s2))
+    }
+
+    @Test func aPublisherWhoseMediaDiesIsUnpublished() async throws {
+        let (media, alice, bob) = try await room()
+        let s = try #require(result(try await alice.request("publish", ["room": "r", "sdp": "offer"]))["stream"] as? String)
+        media.fire(s, .connected)
+        _ = try await bob.next()
+        media.fire(s, .closed("consent expired"))
+        let event = try await bob.next()
+        #expect(event["event"] as? String == "unpublished" && event["reason"] as? String == "disconnected")
+    }
+
+    @Test func socketCloseUnpublishesThenLeaves() async throws {
+        let (media, alice, bob) = try await room()
+        let s = try #require(result(try await alice.request("publish", ["room": "r", "sdp": "offer"]))["stream"] as? String)
+        media.fire(s, .connected)
+        _ = try await bob.next()
+        await alice.session.socketClosed()
+        let first = try await bob.next(), second = try await bob.next()
+        #expect(first["event"] as? String == "unpublished" && first["reason"] as? String == "disconnected")
+        #expect(second["event"] as? String == "left")
+        #expect(media.stopped.contains(s))
+    }
+
+    @Test func playIsLimitedToTheSessionsRooms() async throws {
+        let hub = SignalingHub()
+        let (media, alice, _) = try await room(hub)
+        let s = try #require(result(try await alice.request("publish", ["room": "r", "sdp": "offer"]))["stream"] as? String)
+        media.fire(s, .connected)
+        _ = try await alice.next()
+        let eve = FakeSocket(hub: hub, media: media)
+        _ = try await eve.request("connect", ["username": "eve"])
+        _ = try await eve.request("join", ["room": "elsewhere"])
+        try await Task.sleep(for: .milliseconds(50))  // let the relay announce the stream
+        #expect(errorCode(try await eve.request("play", ["room": "r", "stream": s, "sdp": "o"])) == "not_in_room")
+        #expect(errorCode(try await eve.request("play", ["room": "elsewhere", "stream": s, "sdp": "o"])) == "unknown_stream")
+    }
+
+    @Test func muteIsSeenByOthersAndErrorsAreClear() async throws {
+        let (media, alice, bob) = try await room()
+        #expect(errorCode(try await alice.request("publish", ["room": "nope", "sdp": "offer"])) == "not_in_room")
+        #expect(errorCode(try await alice.request("publish", ["room": "r", "sdp": "bad"])) == "bad_sdp")
+        #expect(errorCode(try await alice.request("publish", ["room": "r", "sdp": "offer", "display": ""])) == "bad_request")
+        #expect(errorCode(try await alice.request("mute", ["stream": "zzz", "audioMuted": true])) == "unknown_stream")
+        #expect(errorCode(try await alice.request("mute", ["stream": "zzz"])) == "bad_request")
+        #expect(errorCode(try await bob.request("play", ["room": "other", "stream": "x", "sdp": "o"])) == "not_in_room")
+        let s = try #require(result(try await alice.request("publish", ["room": "r", "sdp": "offer"]))["stream"] as? String)
+        media.fire(s, .connected)
+        _ = try await alice.next()
+        _ = try await bob.next()
+        #expect(try await alice.request("mute", ["stream": s, "audioMuted": true])["ok"] as? Bool == true)
+        let updated = try await bob.next()
+        #expect(updated["event"] as? String == "updated")
+        #expect((updated["stream"] as? [String: Any])?["audioMuted"] as? Bool == true)
+        #expect(errorCode(try await bob.request("mute", ["stream": s, "audioMuted": true])) == "unknown_stream")
+        #expect(errorCode(try await bob.request("stop", ["stream": s])) == "unknown_stream")
+    }
+}
