@@ -98,12 +98,15 @@ def browser_factory():
 
     created = []
 
-    def make():
+    def make(video_file=None):
         tmp = tempfile.mkdtemp(prefix="parley-chromium-")
         options = webdriver.ChromeOptions()
         options.binary_location = "/usr/bin/chromium"
         for flag in CHROMIUM_FLAGS:
             options.add_argument(flag)
+        if video_file:
+            # The fake camera plays this file instead of its own (very compressible) pattern.
+            options.add_argument(f"--use-file-for-fake-video-capture={video_file}")
         # Each browser gets its own TMPDIR (not --user-data-dir, which slows a second browser badly).
         service = Service(executable_path="/usr/bin/chromedriver", env={**os.environ, "TMPDIR": tmp})
         driver = webdriver.Chrome(service=service, options=options)
@@ -119,3 +122,29 @@ def browser_factory():
             pass  # a test may have closed it already
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def busy_video():
+    """A camera-like video with real detail: 640x480, 20 fps, 2 s of moving noise (Y4M, looped by Chromium).
+    Chromium's built-in fake camera is so compressible that its encoder stays far below the rate the network
+    allows, which would hide whether bandwidth feedback works."""
+    import numpy as np
+
+    path = os.path.join(os.path.dirname(__file__), "output", "busy-640x480.y4m")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        rng = np.random.default_rng(7)
+        width, height, frames = 640, 480, 40
+        gradient = np.tile(np.linspace(40, 200, width, dtype=np.float32), (height, 1))
+        with open(path + ".tmp", "wb") as f:
+            f.write(f"YUV4MPEG2 W{width} H{height} F20:1 Ip A1:1 C420jpeg\n".encode())
+            for i in range(frames):
+                y = np.roll(gradient, i * 8, axis=1) + rng.normal(0, 25, (height, width))
+                f.write(b"FRAME\n")
+                f.write(np.clip(y, 0, 255).astype(np.uint8).tobytes())
+                chroma = rng.integers(100, 156, (height // 2, width // 2), dtype=np.uint8)
+                f.write(chroma.tobytes())
+                f.write(chroma[::-1].tobytes())
+        os.replace(path + ".tmp", path)
+    return path

@@ -181,7 +181,8 @@ final class MediaSessions: MediaService {
             switch event {
             case .connected: onEvent(.connected)
             case .failed(let reason): onEvent(.failed(reason))
-            case .closed(let reason): onEvent(.closed(reason))
+            case .closed(let reason):
+                onEvent(.closed(reason == WebRTCTransport.peerClosedReason ? StreamEvent.closedByPeer : reason))
             }
         }
     }

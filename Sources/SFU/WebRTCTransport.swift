@@ -45,6 +45,8 @@ public protocol TransportMediaHandler: AnyObject {
 
 /// One peer connection on the shared UDP port: ICE-lite, DTLS, SRTP. Lives on its mux's event loop.
 public final class WebRTCTransport {
+    /// The `closed` reason when the peer sent DTLS close_notify.
+    public static let peerClosedReason = "peer closed DTLS"
     public let id: String
     public let local: LocalTransportParameters
     public weak var mediaHandler: (any TransportMediaHandler)?
@@ -186,7 +188,7 @@ public final class WebRTCTransport {
                  ? "DTLS certificate does not match the fingerprint in the offer"
                  : "DTLS handshake failed: \(error)")
         case .closed:
-            close(reason: "peer closed DTLS")
+            close(reason: Self.peerClosedReason)
         case .handshaking:
             scheduleDTLSTimer()
         default:

@@ -29,6 +29,10 @@ public enum StreamEvent: Sendable, Equatable {
     case connected
     case failed(String)
     case closed(String)
+
+    /// The `closed` reason when the browser itself ended the connection (DTLS close_notify), as it does when
+    /// an app stops a stream: a deliberate stop, not a lost participant.
+    public static let closedByPeer = "closed by the peer"
 }
 
 public struct MediaServiceError: Error, Sendable, Equatable {

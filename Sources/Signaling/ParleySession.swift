@@ -255,7 +255,11 @@ public final class ParleySession {
                 case .failed, .closed:
                     streams.remove(stream)
                     if case .publish = role, let session {
-                        let reason: UnpublishReason = if case .failed = event { .failed } else { .disconnected }
+                        let reason: UnpublishReason = switch event {
+                        case .failed: .failed
+                        case .closed(StreamEvent.closedByPeer): .unpublished
+                        default: .disconnected
+                        }
                         await hub.unpublish(session, stream: stream, reason: reason)
                     }
                     pipe.finish()
