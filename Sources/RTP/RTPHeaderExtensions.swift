@@ -103,15 +103,32 @@ public struct RTPPacketWriter {
     /// lengths always fit their fields. No padding (P bit) is written.
     ///
     /// Extension values and the payload are `ByteBuffer`s so they can be slices of the received packet
-    /// (`RTPPacket.extensionValue`, `RTPPacket.payload`): they are copied once, into `buffer`. A lazy map over
-    /// `extensionElements()` avoids building an array per subscriber.
+    /// (`RTPPacket.extensionValue`, `RTPPacket.payload`): they are copied once, into `buffer`.
     ///
     /// Returns the number of bytes written.
     @discardableResult
-    public static func write<CSRCs: Collection<UInt32>, Extensions: Collection<(id: UInt8, value: ByteBuffer)>>(
+    public static func write(
         into buffer: inout ByteBuffer, marker: Bool, payloadType: UInt8, sequenceNumber: UInt16, timestamp: UInt32,
-        ssrc: UInt32, csrcs: CSRCs = [UInt32](), extensions: Extensions = [(id: UInt8, value: ByteBuffer)](),
-        payload: ByteBuffer
+        ssrc: UInt32, csrcs: [UInt32] = [], extensions: [(id: UInt8, value: ByteBuffer)] = [], payload: ByteBuffer
+    ) -> Int {
+        writePacket(into: &buffer, marker: marker, payloadType: payloadType, sequenceNumber: sequenceNumber,
+                    timestamp: timestamp, ssrc: ssrc, csrcs: csrcs, extensions: extensions, payload: payload)
+    }
+
+    /// The same, for any collection of elements: a lazy map over `RTPPacket.extensionElements()` renumbers
+    /// them per subscriber without building an array.
+    @discardableResult
+    public static func write<Extensions: Collection<(id: UInt8, value: ByteBuffer)>>(
+        into buffer: inout ByteBuffer, marker: Bool, payloadType: UInt8, sequenceNumber: UInt16, timestamp: UInt32,
+        ssrc: UInt32, csrcs: [UInt32] = [], extensions: Extensions, payload: ByteBuffer
+    ) -> Int {
+        writePacket(into: &buffer, marker: marker, payloadType: payloadType, sequenceNumber: sequenceNumber,
+                    timestamp: timestamp, ssrc: ssrc, csrcs: csrcs, extensions: extensions, payload: payload)
+    }
+
+    private static func writePacket<Extensions: Collection<(id: UInt8, value: ByteBuffer)>>(
+        into buffer: inout ByteBuffer, marker: Bool, payloadType: UInt8, sequenceNumber: UInt16, timestamp: UInt32,
+        ssrc: UInt32, csrcs: [UInt32], extensions: Extensions, payload: ByteBuffer
     ) -> Int {
         // First pass: the form and the block's size, before anything is written.
         var oneByte = true
