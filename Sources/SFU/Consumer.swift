@@ -47,9 +47,16 @@ final class Consumer {
 
     var isWaitingForKeyframe: Bool { producer.isVideo && !started }
 
-    /// The subscriber's transport is up: video needs a keyframe to start.
+    /// The subscriber's transport is up: video needs a keyframe to start. The latest one is sent at once from
+    /// the buffer when it is there (the packets after it follow live; the subscriber NACKs the gap between and
+    /// gets it from the buffer too), and a fresh one is asked of the publisher in any case.
     func connected(now: Double) {
-        if producer.isVideo && !started { producer.requestKeyframe(now: now) }
+        guard producer.isVideo && !started else { return }
+        let frame = producer.cachedKeyframe(now: now)
+        for (index, entry) in frame.enumerated() {
+            forward(entry.packet, sequence: entry.sequence, epoch: producer.epoch, keyframe: index == 0, now: now)
+        }
+        producer.requestKeyframe(now: now)
     }
 
     // MARK: forwarding

@@ -31,6 +31,10 @@ final class Producer {
     private(set) var keyframeRequestPending = false
     private(set) var keyframeRequestsSent = 0
     private var firSequence: UInt8 = 0
+    /// Where the latest keyframe starts in the retransmission buffer, so a new subscriber can start on it at once.
+    private(set) var lastKeyframe: (sequence: Int64, timestamp: UInt32, time: Double)?
+    /// Serve new subscribers the latest keyframe from the buffer (besides asking the publisher for a fresh one).
+    var keyframeCache = true
     private(set) var packetsReceived = 0
     private(set) var retransmissionsReceived = 0
 
@@ -59,6 +63,7 @@ final class Producer {
             statistics = ReceiveStatistics(clockRate: parameters.clockRate)
             nacks = NackGenerator()
             buffer = RetransmissionBuffer(capacity: parameters.kind == .video ? 1024 : 128)
+            lastKeyframe = nil
         }
         if keyframeRequestPending, lastKeyframeRequest.map({ now - $0 >= keyframeInterval }) ?? true {
             sendKeyframeRequest(now: now)
@@ -75,7 +80,10 @@ final class Producer {
         if parameters.nack, isVideo, !nacks.received(seq, now: now) { requestKeyframe(now: now) }
         buffer.store(packet.buffer, sequence: seq, now: now)
         let keyframe = isVideo && packet.payloadLength > 0 && KeyframeDetector.isKeyframe(packet.payload, codec: parameters.codec)
-        if keyframe { keyframeRequestPending = false }
+        if keyframe {
+            keyframeRequestPending = false
+            if seq > lastKeyframe?.sequence ?? .min { lastKeyframe = (seq, packet.timestamp, now) }
+        }
         for consumer in consumers {
             consumer.forward(packet, sequence: seq, epoch: epoch, keyframe: keyframe, now: now)
         }
@@ -91,6 +99,19 @@ final class Producer {
     /// The stored packet with extended sequence `seq` of the current source, for a consumer's retransmission.
     func stored(sequence seq: Int64, now: Double) -> ByteBuffer? {
         buffer.packet(sequence: seq, now: now)
+    }
+
+    /// The packets of the latest keyframe still in the buffer (all with its timestamp), oldest first.
+    func cachedKeyframe(now: Double) -> [(sequence: Int64, packet: RTPPacket)] {
+        guard keyframeCache, let start = lastKeyframe, now - start.time < 2 else { return [] }
+        var frame: [(Int64, RTPPacket)] = []
+        var seq = start.sequence
+        while frame.count < 256, let stored = buffer.packet(sequence: seq, now: now),
+              let packet = try? RTPPacket(stored), packet.timestamp == start.timestamp {
+            frame.append((seq, packet))
+            seq += 1
+        }
+        return frame
     }
 
     // MARK: requests upstream

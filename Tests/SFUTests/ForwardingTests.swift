@@ -200,6 +200,41 @@ struct Pair {
         #expect(sr.packetCount == 1)
     }
 
+    @Test func aNewSubscriberGetsTheCachedKeyframeAtOnceAndTheGapOnNack() {
+        let pair = Pair()
+        pair.producer.receive(rtp(seq: 50, ts: 9000, payload: vp8Payload(keyframe: true)), now: 0)
+        pair.producer.receive(rtp(seq: 51, ts: 9000, marker: true), now: 0.001)
+        for s in 52...55 { pair.producer.receive(rtp(seq: UInt16(s), ts: 12000, marker: s == 55), now: 0.05) }
+        // A second subscriber arrives 0.1 s later.
+        let down = FakeDownstream()
+        let late = Consumer(parameters: ConsumerParameters(producerIndex: 0, ssrc: 4444, payloadType: 100),
+                            producer: pair.producer, extensions: HeaderExtensionIDs(), producerExtensions: HeaderExtensionIDs())
+        late.downstream = down
+        pair.producer.add(late)
+        late.connected(now: 0.1)
+        #expect(down.rtp.count == 2)  // the keyframe's two packets, at once
+        #expect(down.rtp.allSatisfy { $0.timestamp == 9000 })
+        let start = down.rtp[0].sequenceNumber
+        #expect(down.rtp[1].sequenceNumber == start &+ 1)
+        // Live packets continue in the same numbering, leaving a gap of the packets in between...
+        pair.producer.receive(rtp(seq: 56, ts: 15000), now: 0.12)
+        #expect(down.rtp.last?.sequenceNumber == start &+ 6)
+        // ...which the subscriber NACKs and gets from the buffer.
+        late.retransmit([start &+ 2, start &+ 3, start &+ 4, start &+ 5], now: 0.13)
+        #expect(down.rtp.suffix(4).map(\.timestamp) == [12000, 12000, 12000, 12000])
+        // The publisher is still asked for a fresh keyframe.
+        #expect(pair.up.plis >= 1)
+
+        // Without the cache (or with a keyframe too old), a new subscriber waits for the publisher's keyframe.
+        pair.producer.keyframeCache = false
+        let other = FakeDownstream()
+        let waiting = Consumer(parameters: ConsumerParameters(producerIndex: 0, ssrc: 5555, payloadType: 100),
+                               producer: pair.producer, extensions: HeaderExtensionIDs(), producerExtensions: HeaderExtensionIDs())
+        waiting.downstream = other
+        waiting.connected(now: 0.2)
+        #expect(other.rtp.isEmpty)
+    }
+
     @Test func closingTheProducerEndsItsConsumers() {
         let pair = Pair()
         pair.producer.close()
