@@ -24,10 +24,11 @@ def run_in_namespace(case, *peer_args):
     OUTPUT.mkdir(parents=True, exist_ok=True)
     log = OUTPUT / f"server-aiortc-{case}.log"
     script = (NAMESPACE
-              + f"({binary} --host 0.0.0.0 --port 18080 --media-port 40000 --web-root {REPO / 'Web'} > {log} 2>&1 &) "
-              + "&& for i in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/18080) 2>/dev/null && break; sleep 0.1; done "
+              + f"{binary} --host 0.0.0.0 --port 18080 --media-port 40000 --web-root {REPO / 'Web'} > {log} 2>&1 & "
+              + "server=$! && for i in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/18080) 2>/dev/null && break; sleep 0.1; done "
               + f"&& {sys.executable} {REPO / 'e2e' / 'aiortc_echo.py'} ws://10.77.0.1:18080/ws " + " ".join(peer_args)
-              + "; status=$?; pkill -TERM -f '^" + str(binary) + "' ; exit $status")
+              # Stop this run's server by its pid: a pattern would also hit servers of concurrent runs.
+              + "; status=$?; kill -TERM $server; wait $server; exit $status")
     completed = subprocess.run(["unshare", "-n", "bash", "-c", script], capture_output=True, text=True, timeout=90)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
     assert lines, f"no result from the aiortc peer: {completed.stdout}\n{completed.stderr[-3000:]}"

@@ -35,8 +35,8 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        // Consent freshness is checked every few seconds for every transport.
-        context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(2)) { [weak self] _ in
+        // Consent freshness is checked every second for every transport.
+        context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
             guard let self else { return }
             let now = self.now
             for transport in Array(self.byUfrag.values) { transport.checkConsent(now: now) }

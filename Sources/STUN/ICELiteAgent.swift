@@ -19,7 +19,9 @@ public struct ICELiteAgent: Sendable {
     }
 
     /// Consent expires after this many seconds without a valid check (RFC 7675 §5.1).
-    public static let consentTimeout: Double = 30
+    /// RFC 7675's 30 s is the longest a sender may go on without consent; the server, checking every second,
+    /// gives up on a silent peer at 29 s so that its streams end within 30 s (browsers check every ~5 s).
+    public static let consentTimeout: Double = 29
 
     public private(set) var localUfrag: String
     public private(set) var localPassword: String
