@@ -98,11 +98,13 @@ def browser_factory():
 
     created = []
 
-    def make(video_file=None):
+    def make(video_file=None, extra_flags=()):
         tmp = tempfile.mkdtemp(prefix="parley-chromium-")
         options = webdriver.ChromeOptions()
         options.binary_location = "/usr/bin/chromium"
         for flag in CHROMIUM_FLAGS:
+            options.add_argument(flag)
+        for flag in extra_flags:
             options.add_argument(flag)
         if video_file:
             # The fake camera plays this file instead of its own (very compressible) pattern.

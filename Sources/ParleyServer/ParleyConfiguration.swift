@@ -19,6 +19,15 @@ public struct ParleyConfiguration: Sendable {
     public var announcedIPs: [String]
     /// How long a shutdown waits for open connections before it cuts them.
     public var shutdownGracePeriod: Duration
+    /// HTTPS and WSS on the same port; nil serves plain HTTP.
+    public var tls: TLSSource?
+
+    public enum TLSSource: Sendable, Equatable {
+        /// PEM files: the certificate chain and its private key.
+        case files(certificate: String, key: String)
+        /// A certificate made at start for localhost and the announced addresses (browsers warn once).
+        case selfSigned
+    }
 
     public init(
         host: String = "0.0.0.0",
@@ -31,7 +40,8 @@ public struct ParleyConfiguration: Sendable {
         requestsPerSecond: Int = 50,
         mediaPort: Int = 40000,
         announcedIPs: [String] = [],
-        shutdownGracePeriod: Duration = .seconds(5)
+        shutdownGracePeriod: Duration = .seconds(5),
+        tls: TLSSource? = nil
     ) {
         self.host = host
         self.port = port
@@ -44,6 +54,7 @@ public struct ParleyConfiguration: Sendable {
         self.mediaPort = mediaPort
         self.announcedIPs = announcedIPs
         self.shutdownGracePeriod = shutdownGracePeriod
+        self.tls = tls
     }
 }
 

@@ -1,6 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import Rooms
@@ -14,6 +17,7 @@ public struct ParleyServer: Sendable {
     public let configuration: ParleyConfiguration
     public let hub: SignalingHub
     public let media: MediaEngine
+    let tlsConfiguration: TLSConfiguration?
     let mediaSessions: MediaSessions
     let startedAt: ContinuousClock.Instant
     let logger: Logger
@@ -29,13 +33,15 @@ public struct ParleyServer: Sendable {
         self.media = try MediaEngine(
             configuration: .init(host: configuration.host, port: configuration.mediaPort, announcedIPs: announced), logger: logger)
         self.mediaSessions = MediaSessions(engine: media, logger: logger)
+        // Bad certificate files stop the start with a clear message rather than at the first connection.
+        self.tlsConfiguration = try configuration.tls.map { try ServerTLS.configuration($0, addresses: announced) }
     }
 
     /// Runs until SIGINT/SIGTERM. Open sockets get a close frame; connections still open after the grace period
     /// (e.g. a browser's idle pre-connect, which never sends a request) are cut so the process always exits.
     public func run() async throws {
         try await media.start()
-        let group = ServiceGroup(configuration: .init(services: [.init(service: makeApplication())], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: [.init(service: try makeApplication())], logger: logger))
         let grace = configuration.shutdownGracePeriod
         let logger = self.logger
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -59,7 +65,7 @@ public struct ParleyServer: Sendable {
     /// The application, for callers that run it themselves (tests bind port 0 and learn the port from `onServerRunning`).
     public func makeApplication(
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         let router = Router()
         // `.ts` defaults to MPEG transport stream; the SDK's type declarations are TypeScript text.
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger)
@@ -75,16 +81,17 @@ public struct ParleyServer: Sendable {
             try await self.serveParleySocket(inbound: inbound, outbound: outbound, logger: context.logger)
         }
 
+        let http: HTTPServerBuilder = .http1WebSocketUpgrade(
+            webSocketRouter: wsRouter,
+            configuration: .init(ws: .init(
+                maxFrameSize: configuration.maxFrameSize,
+                autoPing: .enabled(timePeriod: configuration.pingInterval),
+                closeTimeout: .seconds(5)
+            ))
+        )
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: wsRouter,
-                configuration: .init(ws: .init(
-                    maxFrameSize: configuration.maxFrameSize,
-                    autoPing: .enabled(timePeriod: configuration.pingInterval),
-                    closeTimeout: .seconds(5)
-                ))
-            ),
+            server: try tlsConfiguration.map { try .tls(http, tlsConfiguration: $0) } ?? http,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "parley"),
             onServerRunning: onServerRunning,
             logger: logger

@@ -31,6 +31,15 @@ struct Parley: AsyncParsableCommand {
         "Address given to browsers as a media candidate; repeat for several. Default: every interface address plus 127.0.0.1. (env: PARLEY_ANNOUNCED_IPS, comma-separated)"))
     var announcedIPs: [String] = env("PARLEY_ANNOUNCED_IPS")?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } ?? []
 
+    @Option(help: "PEM certificate chain: serve HTTPS and WSS (with --tls-key). (env: PARLEY_TLS_CERT)")
+    var tlsCert: String? = env("PARLEY_TLS_CERT")
+
+    @Option(help: "PEM private key of --tls-cert. (env: PARLEY_TLS_KEY)")
+    var tlsKey: String? = env("PARLEY_TLS_KEY")
+
+    @Flag(help: "Serve HTTPS and WSS with a self-signed certificate made at start, so phones on the same network get the camera (they warn once). (env: PARLEY_TLS_SELF_SIGNED=1)")
+    var tlsSelfSigned: Bool = ["1", "true", "yes"].contains(env("PARLEY_TLS_SELF_SIGNED")?.lowercased() ?? "")
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -39,6 +48,8 @@ struct Parley: AsyncParsableCommand {
         guard (0...65535).contains(mediaPort) else { throw ValidationError("--media-port must be 0–65535") }
         guard maxParticipants >= 1 else { throw ValidationError("--max-participants must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard !(tlsSelfSigned && tlsCert != nil) else { throw ValidationError("use either --tls-cert/--tls-key or --tls-self-signed") }
     }
 
     func run() async throws {
@@ -50,7 +61,8 @@ struct Parley: AsyncParsableCommand {
         }
         let config = ParleyConfiguration(
             host: host, port: port, maxParticipants: maxParticipants, webRoot: webRoot, logLevel: level,
-            mediaPort: mediaPort, announcedIPs: announcedIPs
+            mediaPort: mediaPort, announcedIPs: announcedIPs,
+            tls: tlsCert.flatMap { cert in tlsKey.map { .files(certificate: cert, key: $0) } } ?? (tlsSelfSigned ? .selfSigned : nil)
         )
         try await ParleyServer(configuration: config).run()
     }

@@ -25,7 +25,7 @@ struct RunningServer {
         let server = try ParleyServer(configuration: config)
         try await server.media.start()
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = server.makeApplication { channel in
+        let app = try server.makeApplication { channel in
             portContinuation.yield(channel.localAddress?.port ?? 0)
             portContinuation.finish()
         }
