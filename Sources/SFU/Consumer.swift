@@ -31,6 +31,8 @@ final class Consumer {
     private(set) var packetsSent: UInt32 = 0
     private(set) var octetsSent: UInt32 = 0
     private(set) var retransmissionsSent = 0
+    private var scratch: [(id: UInt8, value: ByteBuffer)] = []
+    private let midValue: ByteBuffer?
 
     init(parameters: ConsumerParameters, producer: Producer, extensions: HeaderExtensionIDs,
          producerExtensions: HeaderExtensionIDs) {
@@ -38,6 +40,7 @@ final class Consumer {
         self.producer = producer
         self.extensions = extensions
         self.producerExtensions = producerExtensions
+        midValue = parameters.mid.map { ByteBuffer(string: $0) }
         var rng = SystemRandomNumberGenerator()
         rtxSequence = UInt16.random(in: 0...UInt16.max, using: &rng)
         // A random first sequence number (RFC 3550 §5.1); continuity across sources matters, not the start.
@@ -108,7 +111,11 @@ final class Consumer {
     /// extensions it negotiated, under its ids.
     private func write(_ packet: RTPPacket, sequence: UInt16, timestamp: UInt32, payloadType: UInt8, ssrc: UInt32,
                        rtxOriginalSequence: UInt16? = nil) -> ByteBuffer {
-        var extensions: [(id: UInt8, value: ByteBuffer)] = []
+        // A scratch list kept between packets (one consumer is only used on its loop): no array per packet.
+        var extensions = scratch
+        scratch = []
+        extensions.removeAll(keepingCapacity: true)
+        defer { scratch = extensions }
         if packet.hasExtension {
             for element in packet.extensionElements() {
                 let target = mapExtension(element.id)
@@ -118,8 +125,8 @@ final class Consumer {
                 extensions.append((target, value))
             }
         }
-        if let mid = parameters.mid, self.extensions.mid != 0 {
-            extensions.append((self.extensions.mid, ByteBuffer(string: mid)))
+        if let midValue, self.extensions.mid != 0 {
+            extensions.append((self.extensions.mid, midValue))
         }
         var payload = packet.payload
         var out = ByteBufferAllocator().buffer(capacity: packet.buffer.readableBytes + 64)
