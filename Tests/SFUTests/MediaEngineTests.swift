@@ -39,7 +39,7 @@ import Testing
 
         try await offPool {
             for i in 0..<20 { try peer.sendRTP(seq: UInt16(100 + i), ssrc: 0xAAAA, payload: [UInt8](repeating: UInt8(i), count: 300)) }
-            peer.collect(for: 0.5)
+            peer.collect { peer.receivedRTP.count >= 20 && !peer.receivedRTCP.isEmpty }
         }
         #expect(peer.receivedRTP.count == 20)
         let echoed = try #require(peer.receivedRTP.first.map { try RTPPacket(ByteBuffer(bytes: $0)) })
@@ -57,7 +57,7 @@ import Testing
         let echoedSSRC = echoed.ssrc
         try await offPool {
             try peer.sendRTCP(RTCPCompound.pli(senderSSRC: 1, mediaSSRC: echoedSSRC))
-            peer.collect(for: 0.3)
+            peer.collect { !peer.receivedRTCP.isEmpty }
         }
         let translated = try #require(peer.receivedRTCP.first.map { ByteBuffer(bytes: $0) })
         #expect(RTCPCompound.mediaSSRC(of: try RTCPCompound.packets(translated)[0], in: translated) == 0xAAAA)
@@ -109,7 +109,7 @@ import Testing
         try await offPool {
             peer.receivedRTP = []
             for i in 0..<5 { try peer.sendRTP(seq: UInt16(i), ssrc: 5, payload: [1, 2, 3]) }
-            peer.collect(for: 0.5)
+            peer.collect { peer.receivedRTP.count >= 5 }
         }
         #expect(peer.receivedRTP.count == 5)
         await engine.stop()

@@ -136,6 +136,12 @@ final class TestPeer: @unchecked Sendable {
         socket.send(Array(b.readableBytesView), port: serverPort)
     }
 
+    /// Reads until `done` holds (checked every 0.1 s) or `timeout` passes: no timing luck on a loaded machine.
+    func collect(until done: () -> Bool, timeout: Double = 10) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !done() && Date() < deadline { collect(for: 0.1) }
+    }
+
     /// Reads and decrypts what arrives for `duration` seconds.
     func collect(for duration: Double) {
         guard let srtpIn else { return }
