@@ -150,3 +150,161 @@ def busy_video():
                 f.write(chroma[::-1].tobytes())
         os.replace(path + ".tmp", path)
     return path
+
+
+# ---- The web apps (Web/apps/conference, two-way-video-chat, two-way-video-chat-screen), driven as a user would ----
+
+# Decodes a screenshot (a PNG data URL) in the page itself and measures it: the luminance spread of the whole
+# page and of one element's rectangle (e.g. a remote <video>). A blank or black capture has a spread near 0.
+_SCREENSHOT_SPREAD = """
+const [png, selector] = arguments;
+return (async () => {
+  const image = new Image();
+  image.src = 'data:image/png;base64,' + png;
+  await image.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = image.width; canvas.height = image.height;
+  const context = canvas.getContext('2d');
+  context.drawImage(image, 0, 0);
+  const spread = (x, y, w, h) => {
+    const data = context.getImageData(x, y, Math.max(1, w), Math.max(1, h)).data;
+    let n = 0, sum = 0, squares = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const l = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+      n += 1; sum += l; squares += l * l;
+    }
+    return Math.sqrt(Math.max(0, squares / n - (sum / n) ** 2));
+  };
+  const out = { width: image.width, height: image.height, page: spread(0, 0, image.width, image.height) };
+  const element = selector && document.querySelector(selector);
+  if (element) {
+    const r = element.getBoundingClientRect(), k = image.width / window.innerWidth;
+    // The middle 60 % of its height: captions overlay the top or bottom of a video.
+    out.element = spread(Math.round(r.left * k), Math.round((r.top + 0.2 * r.height) * k), Math.round(r.width * k), Math.round(0.6 * r.height * k));
+  }
+  return out;
+})();
+"""
+
+# Inbound video counters of one played stream, found through the app's debugging hook window.app.plays.
+_PLAY_STATS = """
+const [participant, display] = arguments;
+const play = [...window.app.plays.values()].find((p) => p.participant === participant && p.display === display);
+const pc = play && play.stream.getPeerConnection();
+if (!pc) return null;
+return pc.getStats().then((report) => {
+  const out = { framesDecoded: 0, frameWidth: 0, audioPackets: 0 };
+  report.forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') { out.framesDecoded += r.framesDecoded || 0; out.frameWidth = r.frameWidth || 0; }
+    if (r.type === 'inbound-rtp' && r.kind === 'audio') out.audioPackets += r.packetsReceived || 0;
+  });
+  return out;
+});
+"""
+
+
+class AppUser:
+    """One person using one of the web apps in one browser: only page elements (by their stable ids) are
+    touched, except for getStats(), read through the app's documented debugging hook `window.app`."""
+
+    def __init__(self, driver, name):
+        self.driver, self.name = driver, name
+
+    def find(self, css):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def js(self, script, *args):
+        return self.driver.execute_script(script, *args)
+
+    def text(self, css):
+        return self.js("const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : null", css)
+
+    def open(self, url):
+        self.driver.get(url)
+        wait_for(lambda: self.js("return !!document.querySelector('#joinBtn') && window.app !== undefined"),
+                 what=f"{self.name}: the app to load")
+
+    def join(self, login=None):
+        field = self.find("#login")
+        field.clear()
+        field.send_keys(login or self.name)
+        self.find("#joinBtn").click()
+
+    def joined(self, timeout=20):
+        """Waits for what the user sees once in the room: ESTABLISHED, Leave, an invite link, our camera live."""
+        wait_for(lambda: self.text("#status") == "ESTABLISHED" and self.text("#joinBtn") == "Leave"
+                 and "roomName=" in (self.text("#inviteAddress") or ""), timeout=timeout, what=f"{self.name} in the room")
+        wait_for(lambda: self.text("#localStatus") == "PUBLISHING", timeout=timeout,
+                 what=f"{self.name}'s camera publishing (local status: {self.text('#localStatus')})")
+        wait_for(lambda: self.js("return document.querySelector('#localVideo').videoWidth") > 0, timeout=timeout,
+                 what=f"{self.name}'s own camera showing")
+
+    def invite(self):
+        return self.text("#inviteAddress")
+
+    def notice(self):
+        return self.text("#notice") if self.js("return !document.querySelector('#notice').hidden") else ""
+
+    def send(self, text):
+        field = self.find("#message")
+        field.send_keys(text)
+        self.find("#sendBtn").click()
+
+    def chat(self):
+        """The chat as shown: (sender, text) of each message, system lines left out."""
+        return [tuple(x) for x in self.js(
+            "return [...document.querySelectorAll('#chat li[data-from]')]"
+            ".map((li) => [li.dataset.from, li.querySelector('.text').textContent])")]
+
+    def system_lines(self):
+        return self.js("return [...document.querySelectorAll('#chat li.system')].map((li) => li.textContent)")
+
+    def tiles(self, container="#remoteVideos"):
+        """The remote videos shown: (participant, label, status text, mute flags) of each."""
+        return [tuple(x) for x in self.js(
+            "return [...document.querySelectorAll(arguments[0] + ' figure')].map((f) => [f.dataset.participant,"
+            " f.dataset.display, f.querySelector('.status').textContent, f.querySelector('.flags').textContent])",
+            container)]
+
+    def video(self, participant, display="camera", container="#remoteVideos"):
+        """videoWidth and rendered frames of a remote <video>."""
+        return self.js(
+            "const f = [...document.querySelectorAll(arguments[0] + ' figure')].find((f) =>"
+            " f.dataset.participant === arguments[1] && f.dataset.display === arguments[2]);"
+            "const v = f && f.querySelector('video');"
+            "return v ? { width: v.videoWidth, height: v.videoHeight, frames: v.getVideoPlaybackQuality().totalVideoFrames,"
+            " paused: v.paused } : null", container, participant, display)
+
+    def stats(self, participant, display="camera"):
+        return self.js(_PLAY_STATS, participant, display)
+
+    def sees_playing(self, participant, display="camera", container="#remoteVideos", timeout=25):
+        """Waits until `participant`'s stream plays here: status PLAYING, videoWidth > 0, and both the frames
+        decoded (getStats) and the frames rendered by the <video> increase. Returns the last stats."""
+        wait_for(lambda: any(t[0] == participant and t[1] == display and t[2] == "PLAYING" for t in self.tiles(container)),
+                 timeout=timeout, what=f"{self.name} playing {participant}'s {display} ({self.tiles(container)})")
+        wait_for(lambda: (self.video(participant, display, container) or {}).get("width", 0) > 0, timeout=timeout,
+                 what=f"{self.name}: {participant}'s {display} video has a size")
+        first, shown = self.stats(participant, display), self.video(participant, display, container)
+        wait_for(lambda: self.stats(participant, display)["framesDecoded"] > first["framesDecoded"] + 5
+                 and self.video(participant, display, container)["frames"] > shown["frames"] + 5,
+                 timeout=timeout, what=f"{self.name}: {participant}'s {display} frames increasing")
+        return self.stats(participant, display)
+
+    def screenshot(self, name, element=None):
+        """Saves e2e/output/<name>.png and checks it is not blank: the page (and `element`, e.g. a remote
+        video, if given) must show a spread of luminance, which a white, grey or black capture does not."""
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        self.js("window.scrollTo(0, 0)")
+        png = self.driver.get_screenshot_as_base64()
+        import base64
+        path = OUTPUT / f"{name}.png"
+        path.write_bytes(base64.b64decode(png))
+        spread = self.js(_SCREENSHOT_SPREAD, png, element)
+        print(f"{path.name}: {path.stat().st_size} bytes, luminance spread {spread}")
+        assert path.stat().st_size > 20_000, f"{path} is suspiciously small"
+        assert spread["page"] > 20, f"{path} looks blank: {spread}"
+        if element:
+            assert spread.get("element", 0) > 10, f"{element} looks blank in {path}: {spread}"
+        return path
