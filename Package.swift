@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "RoomsTests", dependencies: ["Rooms"]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "Rooms"]),
         .testTarget(name: "ParleyServerTests", dependencies: [
-            "ParleyServer",
+            "ParleyServer", "Signaling", "DTLS", "STUN",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),

@@ -80,6 +80,12 @@ public struct ParleyServer: Sendable {
         } onUpgrade: { inbound, outbound, context in
             try await self.serveParleySocket(inbound: inbound, outbound: outbound, logger: context.logger)
         }
+        // Web Call Server (Flashphoner WebSDK) clients open the bare server URL, ws://HOST:8080 (docs/WCS-COMPATIBILITY.md).
+        wsRouter.ws("/") { _, _ in
+            .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            try await self.serveWCSSocket(inbound: inbound, outbound: outbound, logger: context.logger)
+        }
 
         let http: HTTPServerBuilder = .http1WebSocketUpgrade(
             webSocketRouter: wsRouter,

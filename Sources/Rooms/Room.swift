@@ -9,14 +9,19 @@ public struct StreamDescription: Sendable, Equatable, Codable {
     public var video: Bool
     public var audioMuted: Bool
     public var videoMuted: Bool
+    /// The name a client gave the stream, for protocols that name streams (the Web Call Server's); nil otherwise,
+    /// and then left out of the wire format.
+    public var name: String?
 
-    public init(id: String, display: String? = nil, audio: Bool, video: Bool, audioMuted: Bool = false, videoMuted: Bool = false) {
+    public init(id: String, display: String? = nil, audio: Bool, video: Bool, audioMuted: Bool = false, videoMuted: Bool = false,
+                name: String? = nil) {
         self.id = id
         self.display = display
         self.audio = audio
         self.video = video
         self.audioMuted = audioMuted
         self.videoMuted = videoMuted
+        self.name = name
     }
 }
 

@@ -17,6 +17,8 @@ public actor SignalingHub {
     private var sessions: [SessionID: any SessionSink] = [:]
     private var rng: any RandomNumberGenerator
     private let now: @Sendable () -> Int64
+    /// Names clients gave their streams (protocols that name streams, e.g. the Web Call Server's).
+    private var streamNames: [String: NamedStream] = [:]
 
     /// - Parameters:
     ///   - now: wall-clock milliseconds since 1970, injected so tests control chat timestamps.
@@ -130,6 +132,45 @@ public actor SignalingHub {
     public func isMember(_ session: SessionID, room: String) -> Bool {
         registry.isMember(session: session, room: room)
     }
+
+    // MARK: Stream names
+
+    /// A stream name a client chose (the Web Call Server's protocol names streams; Parley's does not): claimed
+    /// when the publish starts, live once its transport is up, released when it ends. One name, one stream per
+    /// server.
+    public struct NamedStream: Sendable, Equatable {
+        public let session: SessionID
+        /// The room it is published in; nil for a stream outside rooms, which any session may play by name.
+        public let room: String?
+        /// The media plane's id, once the publish has one.
+        public var id: String?
+        /// True once its transport is up (and, in a room, it is announced).
+        public var live: Bool
+    }
+
+    /// Claims `name` for a publish of `session`; false if the name is already taken.
+    public func claimStreamName(_ name: String, session: SessionID, room: String?) -> Bool {
+        guard sessions[session] != nil, streamNames[name] == nil else { return false }
+        streamNames[name] = NamedStream(session: session, room: room, id: nil, live: false)
+        return true
+    }
+
+    /// Records the media id and state of a name `session` holds.
+    public func updateStreamName(_ name: String, session: SessionID, id: String?, live: Bool) {
+        guard streamNames[name]?.session == session else { return }
+        streamNames[name]?.id = id
+        streamNames[name]?.live = live
+    }
+
+    public func releaseStreamName(_ name: String, session: SessionID) {
+        if streamNames[name]?.session == session { streamNames[name] = nil }
+    }
+
+    public func releaseStreamNames(of session: SessionID) {
+        streamNames = streamNames.filter { $0.value.session != session }
+    }
+
+    public func namedStream(_ name: String) -> NamedStream? { streamNames[name] }
 
     /// The others hear of each stream going, then of the participant.
     private func announceDeparture(_ outcome: RoomRegistry.LeaveOutcome, reason: LeaveReason) {
