@@ -68,6 +68,7 @@ public struct ParleyServer: Sendable {
     ) throws -> some ApplicationProtocol {
         let router = Router()
         // `.ts` defaults to MPEG transport stream; the SDK's type declarations are TypeScript text.
+        router.add(middleware: DirectoryRedirectMiddleware(root: configuration.webRoot))
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger)
             .withAdditionalMediaTypes(forFileExtensions: ["ts": MediaType(type: .text, subType: "plain", parameter: ("charset", "utf-8"))]))
         router.get("/health") { _, _ -> Health in

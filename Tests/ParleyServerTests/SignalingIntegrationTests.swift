@@ -212,6 +212,11 @@ import Testing
         let types = try await RawSocket.get(port: server.port, path: "/sdk/parley.d.ts")
         #expect(types.head.lowercased().contains("content-type: text/plain"))
         #expect(try await RawSocket.get(port: server.port, path: "/nothing-here").status == 404)
+        // An invite link typed without the folder's final slash keeps its room.
+        let redirect = try await RawSocket.get(port: server.port, path: "/apps/room?roomName=abc")
+        #expect(redirect.status == 301)
+        #expect(redirect.head.lowercased().contains("location: /apps/room/?roomname=abc"))
+        #expect(try await RawSocket.get(port: server.port, path: "/apps/room/?roomName=abc").status == 200)
         #expect(try await RawSocket.get(port: server.port, path: "/../../etc/passwd").status != 200)
         client.close()
         try await server.stop()

@@ -76,6 +76,8 @@ func fixtureWebRoot() -> String {
     try? "export const fixture = 1;\n".write(to: dir.appendingPathComponent("sdk/parley.js"), atomically: true, encoding: .utf8)
     try? "export declare const fixture: number;\n".write(to: dir.appendingPathComponent("sdk/parley.d.ts"), atomically: true, encoding: .utf8)
     try? "<!doctype html><title>Parley</title>\n".write(to: dir.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
+    try? FileManager.default.createDirectory(at: dir.appendingPathComponent("apps/room"), withIntermediateDirectories: true)
+    try? "<!doctype html><title>Room</title>\n".write(to: dir.appendingPathComponent("apps/room/index.html"), atomically: true, encoding: .utf8)
     return dir.path
 }
 
