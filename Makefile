@@ -48,7 +48,7 @@ run: build-release
 
 test: deps-test
 	$(SWIFT) build --build-tests
-	$(MAKE) --no-print-directory test-swift test-sdk test-e2e
+	$(MAKE) --no-print-directory test-swift test-sdk test-e2e test-bench-smoke
 
 test-swift:
 	$(SWIFT) test --skip-build
@@ -60,10 +60,25 @@ test-e2e:
 	mkdir -p e2e/output
 	PARLEY_BIN=.build/debug/parley $(PY) -m pytest e2e -q
 
-# Benchmarks never run in `make test`; figures go to docs/BENCHMARKS.md.
+# Benchmarks never run in `make test`; figures go to docs/BENCHMARKS.md. The WebRTC load run (bench/standard.sh,
+# a few minutes) measures Parley beside Debian's Janus in a private network namespace and rewrites the generated
+# part of docs/BENCHMARKS.md; CHURN_SECONDS=600 makes its churn run the 10-minute leak check.
 bench: deps-test
+	$(call apt_ensure,janus iproute2 util-linux)
 	$(SWIFT) build -c release --product srtp-bench
 	.build/release/srtp-bench 2
+	$(SWIFT) build -c release --product parley
+	$(SWIFT) build -c release --product parley-bench
+	bench/standard.sh
+
+# A few seconds of the load generator against Parley (debug builds): 1 publisher, 2 subscribers at a low rate;
+# fails on any loss, duplicate, failed peer or subscriber without a keyframe. Part of `make test`.
+.PHONY: test-bench-smoke
+test-bench-smoke:
+	$(SWIFT) build --product parley
+	$(SWIFT) build --product parley-bench
+	.build/debug/parley-bench fanout --parley-bin .build/debug/parley --subscribers 2 --video-kbps 300 \
+	  --warmup 1 --duration 3 --assert-no-loss --quiet --log-dir $${TMPDIR:-/tmp}/parley-bench-smoke
 
 clean:
 	rm -rf .build $(VENV) e2e/output

@@ -71,6 +71,14 @@ let package = Package(
         .executableTarget(name: "srtp-bench", dependencies: [
             "SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio"),
         ], path: "bench/srtp"),
+        // WebRTC load generator (`make bench`): synthetic peers against Parley and Janus, on loopback only.
+        .executableTarget(name: "parley-bench", dependencies: [
+            "STUN", "DTLS", "SRTP", "RTP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "bench/parley-bench"),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"], exclude: ["Fixtures"]),

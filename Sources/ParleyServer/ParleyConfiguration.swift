@@ -21,6 +21,8 @@ public struct ParleyConfiguration: Sendable {
     public var shutdownGracePeriod: Duration
     /// HTTPS and WSS on the same port; nil serves plain HTTP.
     public var tls: TLSSource?
+    /// A new viewer gets the publisher's latest keyframe from the server's buffer at once (and a PLI goes out).
+    public var keyframeCache: Bool = true
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

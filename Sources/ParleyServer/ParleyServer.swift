@@ -31,7 +31,8 @@ public struct ParleyServer: Sendable {
         self.logger = logger
         let announced = configuration.announcedIPs.isEmpty ? MediaEngine.defaultAnnouncedIPs() : configuration.announcedIPs
         self.media = try MediaEngine(
-            configuration: .init(host: configuration.host, port: configuration.mediaPort, announcedIPs: announced), logger: logger)
+            configuration: .init(host: configuration.host, port: configuration.mediaPort, announcedIPs: announced,
+                                 keyframeCache: configuration.keyframeCache), logger: logger)
         self.mediaSessions = MediaSessions(engine: media, logger: logger)
         // Bad certificate files stop the start with a clear message rather than at the first connection.
         self.tlsConfiguration = try configuration.tls.map { try ServerTLS.configuration($0, addresses: announced) }

@@ -40,6 +40,9 @@ struct Parley: AsyncParsableCommand {
     @Flag(help: "Serve HTTPS and WSS with a self-signed certificate made at start, so phones on the same network get the camera (they warn once). (env: PARLEY_TLS_SELF_SIGNED=1)")
     var tlsSelfSigned: Bool = ["1", "true", "yes"].contains(env("PARLEY_TLS_SELF_SIGNED")?.lowercased() ?? "")
 
+    @Flag(help: "Do not serve new viewers the latest keyframe from the buffer; only ask the publisher (PLI). For measurements. (env: PARLEY_KEYFRAME_CACHE=0)")
+    var noKeyframeCache: Bool = env("PARLEY_KEYFRAME_CACHE") == "0"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -64,7 +67,9 @@ struct Parley: AsyncParsableCommand {
             mediaPort: mediaPort, announcedIPs: announcedIPs,
             tls: tlsCert.flatMap { cert in tlsKey.map { .files(certificate: cert, key: $0) } } ?? (tlsSelfSigned ? .selfSigned : nil)
         )
-        try await ParleyServer(configuration: config).run()
+        var configuration = config
+        configuration.keyframeCache = !noKeyframeCache
+        try await ParleyServer(configuration: configuration).run()
     }
 }
 

@@ -1,0 +1,37 @@
+#!/bin/bash
+# The standard benchmark set (`make bench`): Parley and Janus side by side on the same synthetic peers, in a
+# private network namespace (bench/netns.sh), then docs/BENCHMARKS.md's generated part is rewritten.
+# Needs the release builds of parley and parley-bench and Debian's janus (the Makefile installs what is missing).
+#   CHURN_SECONDS=600 make bench    the 10-minute churn run for the flat-RSS target (default 60 s)
+#   SERVERS=parley make bench       Parley alone
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BENCH=.build/release/parley-bench
+OUT=${BENCH_OUT:-.build/bench-results}
+SERVERS=${SERVERS:-parley,janus}
+CHURN_SECONDS=${CHURN_SECONDS:-60}
+# Other work on the machine (builds) must not preempt the servers or the generator mid-measurement.
+NICE=${BENCH_NICE:--10}
+mkdir -p "$OUT"
+rm -f "$OUT"/*.json "$OUT"/*.cmd
+
+run() {  # name, then parley-bench arguments
+  local name=$1; shift
+  echo "== $name: parley-bench $*" >&2
+  echo "parley-bench $*" > "$OUT/$name.cmd"
+  nice -n "$NICE" bench/netns.sh "$BENCH" "$@" --servers "$SERVERS" --log-dir "$OUT/logs-$name" --json > "$OUT/$name.json"
+}
+
+# 1. Forwarding cost: one publisher to 100 subscribers, the publisher's video rate stepped up until loss.
+run fanout-sweep fanout --subscribers 100 --steps 1200,2400,4800,7200,9600,12000,14400 --warmup 2 --duration 8 --concurrency 16
+# 2. Conference rooms: 8 rooms of 4, everyone publishes 1.2 Mbit/s and plays the other three.
+run rooms rooms --rooms 8 --room-size 4 --warmup 2 --duration 10
+# 3. A new viewer's first keyframe without the cache: keyframes only on request, viewers 2.5 s apart, so the
+#    latest keyframe is always older than the 2 s the cache serves (Parley then asks the publisher at once).
+run keyframe-pli fanout --subscribers 8 --subscribe-interval 2.5 --keyframe-interval 0 --warmup 1 --duration 3
+# 4. Churn: 50 subscribers, two replaced per second while media flows; RSS sampled every second.
+run churn churn --subscribers 50 --churn-rate 2 --warmup 2 --duration "$CHURN_SECONDS"
+
+python3 bench/report.py "$OUT" docs/BENCHMARKS.md
+echo "docs/BENCHMARKS.md rewritten from $OUT" >&2
