@@ -134,7 +134,16 @@ public struct ParleyServer: Sendable {
             hub: hub, media: mediaSessions, outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        try await pump(session, outbox: outbox, inbound: inbound, outbound: outbound, logger: logger)
+    }
+
+    /// Runs one socket for a protocol adapter: a writer draining the outbox, the reader feeding the session, and
+    /// optionally a side task (an application-level keep-alive). When the reader ends, the session is told, the
+    /// writer flushes what is queued (a reply, a close frame), and the side task is cancelled.
+    func pump(_ session: some SocketSession, outbox: Outbox, inbound: WebSocketInboundStream,
+              outbound: WebSocketOutboundWriter, logger: Logger,
+              sideTask: (@Sendable () async -> Void)? = nil) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in  // true: the writer finished
             group.addTask {
                 for await frame in outbox.frames {
                     switch frame {
@@ -142,12 +151,19 @@ public struct ParleyServer: Sendable {
                         try await outbound.write(.text(text))
                     case .close(let code, let reason):
                         try await outbound.close(.init(codeNumber: Int(code)), reason: reason)
-                        return
+                        return true
                     }
                 }
                 if outbox.hasOverflowed {
                     logger.notice("closing a socket whose send queue overflowed")
                     try await outbound.close(.policyViolation, reason: "too slow to receive")
+                }
+                return true
+            }
+            if let sideTask {
+                group.addTask {
+                    await sideTask()
+                    return false
                 }
             }
             do {
@@ -164,8 +180,7 @@ public struct ParleyServer: Sendable {
                 logger.debug("socket read ended", metadata: ["error": "\(error)"])
             }
             await session.socketClosed()
-            // Let the writer flush what is queued (a reply, a close frame), then stop.
-            try await group.next()
+            while let writerDone = try await group.next(), !writerDone {}
             group.cancelAll()
         }
     }
