@@ -57,14 +57,17 @@ final class Consumer {
         guard producer.isVideo && !started else { return }
         let frame = producer.cachedKeyframe(now: now)
         for (index, entry) in frame.enumerated() {
-            forward(entry.packet, sequence: entry.sequence, epoch: producer.epoch, keyframe: index == 0, now: now)
+            forward(entry.packet, extensions: entry.packet.extensionElements(), sequence: entry.sequence,
+                    epoch: producer.epoch, keyframe: index == 0, now: now)
         }
         producer.requestKeyframe(now: now)
     }
 
     // MARK: forwarding
 
-    func forward(_ packet: RTPPacket, sequence: Int64, epoch: Int, keyframe: Bool, now: Double) {
+    /// `extensions` are the packet's header extension elements, parsed once by the producer for all consumers.
+    func forward(_ packet: RTPPacket, extensions: [RTPHeaderExtensionElement], sequence: Int64, epoch: Int,
+                 keyframe: Bool, now: Double) {
         guard let downstream, downstream.isConnected else { return }
         if epoch != self.epoch {
             // New source: video waits for its keyframe; numbering continues from what this subscriber last got.
@@ -81,7 +84,7 @@ final class Consumer {
         guard sequence >= startSequence else { return }
         let outSequence = sequence + sequenceDelta
         let outTimestamp = packet.timestamp &+ timestampDelta
-        var out = write(packet, sequence: UInt16(truncatingIfNeeded: outSequence), timestamp: outTimestamp,
+        var out = write(packet, elements: extensions, sequence: UInt16(truncatingIfNeeded: outSequence), timestamp: outTimestamp,
                         payloadType: parameters.payloadType, ssrc: parameters.ssrc)
         if outSequence > lastOut?.sequence ?? .min {
             lastOut = (outSequence, outTimestamp, now)
@@ -109,21 +112,17 @@ final class Consumer {
 
     /// Writes the packet afresh for this subscriber: its SSRC, numbering and payload type, and only the header
     /// extensions it negotiated, under its ids.
-    private func write(_ packet: RTPPacket, sequence: UInt16, timestamp: UInt32, payloadType: UInt8, ssrc: UInt32,
+    private func write(_ packet: RTPPacket, elements: [RTPHeaderExtensionElement], sequence: UInt16, timestamp: UInt32,
+                       payloadType: UInt8, ssrc: UInt32,
                        rtxOriginalSequence: UInt16? = nil) -> ByteBuffer {
         // A scratch list kept between packets (one consumer is only used on its loop): no array per packet.
         var extensions = scratch
         scratch = []
         extensions.removeAll(keepingCapacity: true)
         defer { scratch = extensions }
-        if packet.hasExtension {
-            for element in packet.extensionElements() {
-                let target = mapExtension(element.id)
-                guard target != 0,
-                      let value = packet.buffer.getSlice(at: packet.buffer.readerIndex + element.offset, length: element.length)
-                else { continue }
-                extensions.append((target, value))
-            }
+        for element in elements {
+            let target = mapExtension(element.id)
+            if target != 0 { extensions.append((target, packet.extensionValue(element))) }
         }
         if let midValue, self.extensions.mid != 0 {
             extensions.append((self.extensions.mid, midValue))
@@ -165,10 +164,10 @@ final class Consumer {
             var out: ByteBuffer
             if let rtxSSRC = parameters.rtxSSRC, let rtxPT = parameters.rtxPayloadType {
                 rtxSequence &+= 1
-                out = write(packet, sequence: rtxSequence, timestamp: timestamp, payloadType: rtxPT, ssrc: rtxSSRC,
+                out = write(packet, elements: packet.extensionElements(), sequence: rtxSequence, timestamp: timestamp, payloadType: rtxPT, ssrc: rtxSSRC,
                             rtxOriginalSequence: seq)
             } else {
-                out = write(packet, sequence: seq, timestamp: timestamp, payloadType: parameters.payloadType,
+                out = write(packet, elements: packet.extensionElements(), sequence: seq, timestamp: timestamp, payloadType: parameters.payloadType,
                             ssrc: parameters.ssrc)
             }
             retransmissionsSent += 1

@@ -43,10 +43,15 @@ final class Producer {
         self.ssrc = parameters.ssrc
         self.keyframeInterval = keyframeInterval
         statistics = ReceiveStatistics(clockRate: parameters.clockRate)
-        buffer = RetransmissionBuffer(capacity: parameters.kind == .video ? 1024 : 128)
+        buffer = Self.makeBuffer(for: parameters)
     }
 
     var isVideo: Bool { parameters.kind == .video }
+
+    /// A few seconds of video at browser rates; audio is rarely NACKed.
+    private static func makeBuffer(for parameters: ProducerParameters) -> RetransmissionBuffer {
+        RetransmissionBuffer(capacity: parameters.kind == .video ? 1024 : 128)
+    }
 
     func add(_ consumer: Consumer) { consumers.append(consumer) }
     func remove(_ consumer: Consumer) { consumers.removeAll { $0 === consumer } }
@@ -62,7 +67,7 @@ final class Producer {
             unwrapper = SequenceUnwrapper()
             statistics = ReceiveStatistics(clockRate: parameters.clockRate)
             nacks = NackGenerator()
-            buffer = RetransmissionBuffer(capacity: parameters.kind == .video ? 1024 : 128)
+            buffer = Self.makeBuffer(for: parameters)
             lastKeyframe = nil
         }
         if keyframeRequestPending, lastKeyframeRequest.map({ now - $0 >= keyframeInterval }) ?? true {
@@ -84,8 +89,9 @@ final class Producer {
             keyframeRequestPending = false
             if seq > lastKeyframe?.sequence ?? .min { lastKeyframe = (seq, packet.timestamp, now) }
         }
+        let extensions = consumers.isEmpty ? [] : packet.extensionElements()  // once for every consumer
         for consumer in consumers {
-            consumer.forward(packet, sequence: seq, epoch: epoch, keyframe: keyframe, now: now)
+            consumer.forward(packet, extensions: extensions, sequence: seq, epoch: epoch, keyframe: keyframe, now: now)
         }
     }
 

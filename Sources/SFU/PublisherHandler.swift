@@ -68,15 +68,10 @@ final class PublisherHandler: TransportMediaHandler, ProducerUpstream {
             var payload = packet.payload
             payload.moveReaderIndex(forwardBy: 2)
             var restored = ByteBufferAllocator().buffer(capacity: packet.buffer.readableBytes)
-            var extensions: [(id: UInt8, value: ByteBuffer)] = []
-            for element in packet.extensionElements() {
-                if let v = packet.buffer.getSlice(at: packet.buffer.readerIndex + element.offset, length: element.length) {
-                    extensions.append((element.id, v))
-                }
-            }
             RTPPacketWriter.write(into: &restored, marker: packet.marker, payloadType: producer.parameters.payloadType,
                                   sequenceNumber: original, timestamp: packet.timestamp, ssrc: media,
-                                  extensions: extensions, payload: payload)
+                                  extensions: packet.extensionElements().lazy.map { (id: $0.id, value: packet.extensionValue($0)) },
+                                  payload: payload)
             guard let recovered = try? RTPPacket(restored) else { return }
             producer.receive(recovered, now: now, isRetransmission: true)
         } else {
