@@ -252,15 +252,11 @@ public final class ParleySession {
                         streams.remove(stream)
                         await media?.stop(stream: stream)
                     }
-                case .failed, .closed:
+                case .failed(let why), .closed(let why):
                     streams.remove(stream)
                     if case .publish = role, let session {
-                        let reason: UnpublishReason = switch event {
-                        case .failed: .failed
-                        case .closed(StreamEvent.closedByPeer): .unpublished
-                        default: .disconnected
-                        }
-                        await hub.unpublish(session, stream: stream, reason: reason)
+                        let failed = if case .failed = event { true } else { false }
+                        await hub.unpublish(session, stream: stream, reason: UnpublishReason(transportEnd: why, failed: failed))
                     }
                     pipe.finish()
                 }

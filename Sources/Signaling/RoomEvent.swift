@@ -19,6 +19,12 @@ public enum UnpublishReason: String, Sendable, Equatable {
     case disconnected
     /// Its transport failed.
     case failed
+
+    /// Why a publish whose transport ended is withdrawn: the browser's own close is a deliberate stop; any other
+    /// end (consent lost, server closed it) means the publisher went away.
+    public init(transportEnd reason: String, failed: Bool) {
+        self = failed ? .failed : reason == StreamEvent.closedByPeer ? .unpublished : .disconnected
+    }
 }
 
 public enum LeaveReason: String, Sendable, Equatable {

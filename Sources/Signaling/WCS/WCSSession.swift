@@ -528,8 +528,7 @@ struct WCSRelay: Sendable {
         guard let ended = streams.end(id, status: { failed ? .failed : $0.stoppedStatus }) else { return }
         let stream = ended.0, status = ended.1
         if stream.kind == .publish {
-            let why: UnpublishReason = failed ? .failed : reason == StreamEvent.closedByPeer ? .unpublished : .disconnected
-            await hub.unpublish(session, stream: stream.mediaID, reason: why)
+            await hub.unpublish(session, stream: stream.mediaID, reason: UnpublishReason(transportEnd: reason, failed: failed))
             await hub.releaseStreamName(stream.name, session: session)
         }
         outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: status,
