@@ -924,13 +924,16 @@ def stop_server(process):
     return {"code": process.returncode, "killed": False}
 
 
-def main():
+def run_main(scenarios, default_timeout=90, open_extra=None):
+    """The runner both scenario scripts share: in this (already unshared) namespace, start the server, run one
+    scenario under a time limit, stop the server and print `RESULT {json}`. `open_extra`, if given, returns
+    (arguments put before the scenario's own, a function that releases them), e.g. a browser."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
     parser.add_argument("--log", required=True)
     parser.add_argument("--web-root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Web"))
-    parser.add_argument("--timeout", type=float, default=90)
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--timeout", type=float, default=default_timeout)
+    parser.add_argument("scenario", choices=sorted(scenarios))
     parser.add_argument("args", nargs="*")
     options = parser.parse_args()
 
@@ -938,13 +941,18 @@ def main():
     server = start_server(options.binary, options.log, options.web_root)
     result = {"scenario": options.scenario, "args": options.args}
     started = now()
+    release = None
     # A SIGTERM from the test (its own time limit) still stops the server and prints what was found so far.
     def interrupted(*_):
         raise KeyboardInterrupt("SIGTERM")
     signal.signal(signal.SIGTERM, interrupted)
     try:
+        extra = ()
+        if open_extra is not None:
+            extra, release = open_extra()
+
         async def run():
-            await asyncio.wait_for(SCENARIOS[options.scenario](result, *options.args), options.timeout)
+            await asyncio.wait_for(scenarios[options.scenario](result, *extra, *options.args), options.timeout)
         asyncio.run(run())
     except asyncio.TimeoutError:
         result["error"] = f"the scenario did not finish within {options.timeout}s"
@@ -954,6 +962,8 @@ def main():
         result["error"] = f"{type(error).__name__}: {error}"
         result["traceback"] = traceback.format_exc()[-3000:]
     finally:
+        if release is not None:
+            release()
         result["seconds"] = round(now() - started, 2)
         result["server_stop"] = stop_server(server)
         print("RESULT " + json.dumps(result, default=list), flush=True)
@@ -961,6 +971,10 @@ def main():
         # aiortc's decoder threads are not daemons: after an interrupted scenario they would keep this process
         # (and its namespace) alive. Everything worth keeping is printed; the server is stopped.
         os._exit(0)
+
+
+def main():
+    run_main(SCENARIOS)
 
 
 if __name__ == "__main__":

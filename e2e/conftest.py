@@ -5,6 +5,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -308,3 +309,36 @@ class AppUser:
         if element:
             assert spread.get("element", 0) > 10, f"{element} looks blank in {path}: {spread}"
         return path
+
+
+def run_namespaced_scenario(script, name, scenario, *args, timeout=90, grace=30, cwd=None):
+    """Runs one scenario of a runner script (aiortc_room.run_main) in a fresh `unshare -n` namespace with its own
+    server, and returns its result. Any error there fails the test with the scenario's message and the end of the
+    server's log; the result and the server's log are kept in e2e/output/ under `name`."""
+    binary = Path(os.environ.get("PARLEY_BIN", REPO / ".build" / "debug" / "parley"))
+    binary = binary if binary.is_absolute() else REPO / binary
+    assert binary.exists(), f"{binary} is missing: build first (swift build --product parley)"
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    log = OUTPUT / f"server-{name}.log"
+    command = ["unshare", "-n", sys.executable, str(script), "--binary", str(binary), "--log", str(log),
+               "--web-root", str(REPO / "Web"), "--timeout", str(timeout), scenario, *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout + grace)
+    except subprocess.TimeoutExpired:
+        process.terminate()  # the runner stops what it started and prints what it has
+        try:
+            stdout, stderr = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+    lines = [line[len("RESULT "):] for line in stdout.splitlines() if line.startswith("RESULT ")]
+    server_log = log.read_text(errors="replace")[-4000:] if log.exists() else "(no server log)"
+    assert lines, f"no result from {scenario} (exit {process.returncode}):\n{stdout[-2000:]}\n{stderr[-4000:]}\n" \
+                  f"--- server log ---\n{server_log}"
+    result = json.loads(lines[-1])
+    (OUTPUT / f"{name}.json").write_text(json.dumps(result, indent=1))
+    assert "error" not in result, f"{scenario}: {result['error']}\n{result.get('traceback', '')}\n" \
+                                  f"{stderr[-2000:]}\n--- server log ---\n{server_log}"
+    assert not result["server_stop"]["killed"], f"the server ignored SIGTERM: {result['server_stop']}"
+    return result

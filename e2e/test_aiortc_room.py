@@ -5,50 +5,17 @@ plus a veth with 10.77.0.1 and nothing attached), with its own Parley server ann
 aiortc (which never uses 127.0.0.1) has an address and no packet leaves the machine. The scenario prints what it
 measured as one JSON line; the assertions are here. The server's log is kept in e2e/output/.
 """
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import OUTPUT, REPO
+from conftest import REPO, run_namespaced_scenario
 
 SCRIPT = REPO / "e2e" / "aiortc_room.py"
 GREEN = 1  # aiortc_room.PALETTE index of the single publisher's video colour
 
 
 def run_scenario(case, scenario, *args, timeout=90):
-    """Runs a scenario in a fresh namespace and returns its result; any error there fails the test with the
-    scenario's message and the end of the server's log."""
-    binary = Path(os.environ.get("PARLEY_BIN", REPO / ".build" / "debug" / "parley"))
-    binary = binary if binary.is_absolute() else REPO / binary
-    assert binary.exists(), f"{binary} is missing: build first (swift build --product parley)"
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    log = OUTPUT / f"server-aiortc-room-{case}.log"
-    command = ["unshare", "-n", sys.executable, str(SCRIPT), "--binary", str(binary), "--log", str(log),
-               "--web-root", str(REPO / "Web"), "--timeout", str(timeout), scenario, *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        stdout, stderr = process.communicate(timeout=timeout + 30)
-    except subprocess.TimeoutExpired:
-        process.terminate()  # the runner stops its server and prints what it has
-        try:
-            stdout, stderr = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            stdout, stderr = process.communicate()
-    lines = [line[len("RESULT "):] for line in stdout.splitlines() if line.startswith("RESULT ")]
-    server_log = log.read_text(errors="replace")[-4000:] if log.exists() else "(no server log)"
-    assert lines, f"no result from {scenario} (exit {process.returncode}):\n{stdout[-2000:]}\n{stderr[-4000:]}\n" \
-                  f"--- server log ---\n{server_log}"
-    result = json.loads(lines[-1])
-    (OUTPUT / f"aiortc-room-{case}.json").write_text(json.dumps(result, indent=1))
-    assert "error" not in result, f"{scenario}: {result['error']}\n{result.get('traceback', '')}\n" \
-                                  f"{stderr[-2000:]}\n--- server log ---\n{server_log}"
-    assert not result["server_stop"]["killed"], f"the server ignored SIGTERM: {result['server_stop']}"
-    return result
+    return run_namespaced_scenario(SCRIPT, f"aiortc-room-{case}", scenario, *args, timeout=timeout)
 
 
 def assert_forgotten(result):

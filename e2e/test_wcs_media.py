@@ -5,47 +5,16 @@ The scenario runs in wcs_media.py inside a private network namespace (`unshare -
 10.77.0.1 and nothing attached), with its own Parley server announcing 10.77.0.1; the assertions are here. The
 server's log and the measured result are kept in e2e/output/.
 """
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-from conftest import OUTPUT, REPO
+from conftest import REPO, run_namespaced_scenario
 
 SCRIPT = REPO / "e2e" / "wcs_media.py"
 GREEN = (40, 200, 40)  # the colour the aiortc publisher paints (aiortc_room.PALETTE[1])
 
 
 def run_scenario(scenario, timeout=120):
-    binary = Path(os.environ.get("PARLEY_BIN", REPO / ".build" / "debug" / "parley"))
-    binary = binary if binary.is_absolute() else REPO / binary
-    assert binary.exists(), f"{binary} is missing: build first (swift build --product parley)"
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    log = OUTPUT / f"server-wcs-media-{scenario}.log"
-    command = ["unshare", "-n", sys.executable, str(SCRIPT), "--binary", str(binary), "--log", str(log),
-               "--web-root", str(REPO / "Web"), "--timeout", str(timeout), scenario]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=str(REPO / "e2e"))
-    try:
-        stdout, stderr = process.communicate(timeout=timeout + 40)
-    except subprocess.TimeoutExpired:
-        process.terminate()  # the runner stops its browser and server and prints what it has
-        try:
-            stdout, stderr = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            stdout, stderr = process.communicate()
-    lines = [line[len("RESULT "):] for line in stdout.splitlines() if line.startswith("RESULT ")]
-    server_log = log.read_text(errors="replace")[-4000:] if log.exists() else "(no server log)"
-    assert lines, f"no result from {scenario} (exit {process.returncode}):\n{stdout[-2000:]}\n{stderr[-4000:]}\n" \
-                  f"--- server log ---\n{server_log}"
-    result = json.loads(lines[-1])
-    (OUTPUT / f"wcs-media-{scenario}.json").write_text(json.dumps(result, indent=1))
-    assert "error" not in result, f"{scenario}: {result['error']}\n{result.get('traceback', '')}\n" \
-                                  f"{stderr[-2000:]}\n--- server log ---\n{server_log}"
-    assert not result["server_stop"]["killed"], f"the server ignored SIGTERM: {result['server_stop']}"
-    return result
+    return run_namespaced_scenario(SCRIPT, f"wcs-media-{scenario}", scenario, timeout=timeout, grace=40,
+                                   cwd=str(REPO / "e2e"))
 
 
 def test_wcs_peer_and_parley_browser_see_each_other_and_chat():

@@ -12,16 +12,11 @@ veth with 10.77.0.1, nothing attached) with its own server announcing 10.77.0.1,
 
 Usage: unshare -n python wcs_media.py --binary PARLEY --log LOG [--timeout S] both-ways
 """
-import argparse
 import asyncio
 import json
 import os
 import shutil
-import signal
-import sys
 import tempfile
-import time
-import traceback
 import uuid
 
 import websockets
@@ -383,50 +378,20 @@ async def scenario_both_ways(result, driver):
         await alice.close()
 
 
+def open_browser():
+    driver, tmp = start_browser()
+
+    def release():
+        try:
+            driver.quit()
+        except Exception:
+            pass
+        shutil.rmtree(tmp, ignore_errors=True)
+    return (driver,), release
+
+
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--binary", required=True)
-    parser.add_argument("--log", required=True)
-    parser.add_argument("--web-root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Web"))
-    parser.add_argument("--timeout", type=float, default=120)
-    parser.add_argument("scenario", choices=["both-ways"])
-    options = parser.parse_args()
-
-    aiortc_room.set_up_namespace()
-    server = aiortc_room.start_server(options.binary, options.log, options.web_root)
-    result = {"scenario": options.scenario}
-    started = now()
-    driver = tmp = None
-
-    def interrupted(*_):
-        raise KeyboardInterrupt("SIGTERM")
-    signal.signal(signal.SIGTERM, interrupted)
-    try:
-        driver, tmp = start_browser()
-
-        async def run():
-            await asyncio.wait_for(scenario_both_ways(result, driver), options.timeout)
-        asyncio.run(run())
-    except asyncio.TimeoutError:
-        result["error"] = f"the scenario did not finish within {options.timeout}s"
-    except ScenarioError as error:
-        result["error"] = str(error)
-    except (Exception, KeyboardInterrupt) as error:
-        result["error"] = f"{type(error).__name__}: {error}"
-        result["traceback"] = traceback.format_exc()[-3000:]
-    finally:
-        if driver is not None:
-            try:
-                driver.quit()
-            except Exception:
-                pass
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
-        result["seconds"] = round(now() - started, 2)
-        result["server_stop"] = aiortc_room.stop_server(server)
-        print("RESULT " + json.dumps(result, default=list), flush=True)
-        sys.stderr.flush()
-        os._exit(0)
+    aiortc_room.run_main({"both-ways": scenario_both_ways}, default_timeout=120, open_extra=open_browser)
 
 
 if __name__ == "__main__":
