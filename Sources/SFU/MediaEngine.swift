@@ -158,6 +158,12 @@ public final class MediaEngine: Sendable {
         try? await mux.eventLoop.submit { mux.transport(ufrag: id)?.close(reason: "closed by the server") }.get()
     }
 
+    /// Whether transport `id` still holds its DTLS association (for tests: it is freed once the peer sends media).
+    func holdsDTLSAssociation(id: String) async -> Bool? {
+        guard let mux = state.withLock({ $0.mux }) else { return nil }
+        return try? await mux.eventLoop.submit { mux.transport(ufrag: id)?.holdsDTLSAssociation }.get()
+    }
+
     static func randomToken(_ count: Int, using rng: inout SystemRandomNumberGenerator) -> String {
         // ICE chars (RFC 8445 §15.4): ALPHA / DIGIT / "+" / "/".
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")

@@ -52,7 +52,12 @@ public final class WebRTCTransport {
     public weak var mediaHandler: (any TransportMediaHandler)?
     let eventLoop: any EventLoop
     private(set) var agent: ICELiteAgent
-    private let dtls: DTLSTransport
+    /// The DTLS association, until the peer proves it finished the handshake (its first SRTP or SRTCP packet):
+    /// then it is freed, since an OpenSSL DTLS connection holds ~50 KB that a media transport never needs again.
+    private var dtls: DTLSTransport?
+    /// The close_notify for the end of the transport, made when the association was freed. Parley sends no DTLS
+    /// record after the handshake, so the alert's record sequence number is still the next one when it is sent.
+    private var closeNotify: [[UInt8]] = []
     private var srtpIn: SRTPSession?
     private var srtpOut: SRTPSession?
     private(set) var selectedAddress: SocketAddress?
@@ -73,6 +78,7 @@ public final class WebRTCTransport {
     }
 
     public var isConnected: Bool { srtpOut != nil && !isClosed }
+    var holdsDTLSAssociation: Bool { dtls != nil }
 
     /// Seconds on the media plane's monotonic clock.
     var now: Double { mux?.now ?? 0 }
@@ -99,9 +105,23 @@ public final class WebRTCTransport {
     }
 
     func handleDTLS(_ buffer: ByteBuffer) {
+        guard let dtls else {
+            // Freed association: the peer has our final flight, so the only DTLS it still sends is an alert
+            // (content type 21), in practice close_notify: the peer connection ended.
+            if buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 21 { close(reason: Self.peerClosedReason) }
+            return
+        }
         let wasConnected = srtpOut != nil
         for datagram in dtls.receive(Array(buffer.readableBytesView)) { sendRaw(ByteBuffer(bytes: datagram)) }
         afterDTLS(wasConnected: wasConnected)
+    }
+
+    /// The peer sent authenticated SRTP or SRTCP, so it received Parley's final DTLS flight (Parley is always
+    /// the DTLS server) and will not ask for it again: keep only the close_notify and free the association.
+    private func retireDTLS() {
+        guard let dtls, case .connected = dtls.state else { return }
+        closeNotify = dtls.close()
+        self.dtls = nil
     }
 
     func handleSRTP(_ buffer: inout ByteBuffer, kind: PacketKind) {
@@ -109,9 +129,11 @@ public final class WebRTCTransport {
         do {
             if kind == .rtcp {
                 try srtpIn.unprotectRTCP(&buffer)
+                if dtls != nil { retireDTLS() }
                 mediaHandler?.transport(self, didReceiveRTCP: buffer)
             } else {
                 try srtpIn.unprotectRTP(&buffer)
+                if dtls != nil { retireDTLS() }
                 guard let packet = try? RTPPacket(buffer) else {
                     mux?.stats.dropped(.malformed)
                     return
@@ -156,7 +178,9 @@ public final class WebRTCTransport {
     /// Ends the transport: a DTLS close_notify to the peer, then it is forgotten.
     public func close(reason: String = "closed") {
         guard !isClosed else { return }
-        for datagram in dtls.close() { sendRaw(ByteBuffer(bytes: datagram)) }
+        for datagram in dtls?.close() ?? closeNotify { sendRaw(ByteBuffer(bytes: datagram)) }
+        dtls = nil
+        closeNotify = []
         isClosed = true
         dtlsTimer?.cancel()
         mediaHandler?.transportDidClose(self)
@@ -170,6 +194,7 @@ public final class WebRTCTransport {
     }
 
     private func afterDTLS(wasConnected: Bool) {
+        guard let dtls else { return }
         switch dtls.state {
         case .connected where !wasConnected:
             dtlsTimer?.cancel()
@@ -207,10 +232,10 @@ public final class WebRTCTransport {
 
     private func scheduleDTLSTimer() {
         dtlsTimer?.cancel()
-        guard let timeout = dtls.nextTimeout else { return }
+        guard let timeout = dtls?.nextTimeout else { return }
         dtlsTimer = eventLoop.scheduleTask(in: .microseconds(Int64(timeout * 1e6) + 1_000)) { [weak self] in
             guard let self, !self.isClosed else { return }
-            for datagram in self.dtls.handleTimeout() { self.sendRaw(ByteBuffer(bytes: datagram)) }
+            for datagram in self.dtls?.handleTimeout() ?? [] { self.sendRaw(ByteBuffer(bytes: datagram)) }
             self.afterDTLS(wasConnected: false)
         }
     }

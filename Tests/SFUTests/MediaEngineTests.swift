@@ -69,6 +69,42 @@ import Testing
         await engine.stop()
     }
 
+    @Test func freesTheDTLSAssociationOnceThePeerSendsMediaAndStillEndsCleanly() async throws {
+        let engine = try await engine()
+        for peerCloses in [false, true] {
+            let peer = try TestPeer()
+            let events = Events()
+            peer.serverPort = engine.port
+            let local = try await engine.createTransport(remote: peer.remoteParameters, onEvent: { events.add($0) }) { _ in EchoHandler() }
+            peer.local = local
+            #expect(try await offPool { try peer.checkConnectivity() })
+            #expect(try await offPool { try peer.handshake() } == .connected(.aeadAes128Gcm))
+            try await waitFor { events.all.contains(.connected) }
+            // Connected, but the peer may not have Parley's final flight yet: the association stays.
+            #expect(await engine.holdsDTLSAssociation(id: local.iceUfrag) == true)
+            try await offPool { try peer.sendRTCP(RTCPCompound.pli(senderSSRC: 1, mediaSSRC: 2)) }
+            try await waitFor("the association to be freed") { await engine.holdsDTLSAssociation(id: local.iceUfrag) == false }
+            if peerCloses {
+                // The peer's close_notify, arriving after the association was freed, still ends the transport.
+                try await offPool { for d in peer.dtls?.close() ?? [] { peer.socket.send(d, port: peer.serverPort) } }
+                try await waitFor("the transport to close") { events.all.contains(.closed(WebRTCTransport.peerClosedReason)) }
+            } else {
+                // The close_notify made when the association was freed is one the peer's DTLS accepts.
+                await engine.closeTransport(id: local.iceUfrag)
+                let state = try await offPool { () -> DTLSTransport.State? in
+                    let deadline = Date().addingTimeInterval(5)
+                    while peer.dtls?.state != .closed && Date() < deadline {
+                        if let d = peer.socket.receive(), (20...63).contains(d.first ?? 0) { _ = peer.dtls?.receive(d) }
+                    }
+                    return peer.dtls?.state
+                }
+                #expect(state == .closed)
+            }
+            #expect(await engine.holdsDTLSAssociation(id: local.iceUfrag) == nil)
+        }
+        await engine.stop()
+    }
+
     @Test func wrongFingerprintFailsWithAClearEvent() async throws {
         let engine = try await engine()
         let peer = try TestPeer()
@@ -116,10 +152,10 @@ import Testing
     }
 }
 
-func waitFor(_ what: String = "condition", timeout: Double = 10, _ condition: () -> Bool) async throws {
+func waitFor(_ what: String = "condition", timeout: Double = 10, _ condition: () async -> Bool) async throws {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
-        if condition() { return }
+        if await condition() { return }
         try await Task.sleep(for: .milliseconds(20))
     }
     throw PeerError("timed out waiting for \(what)")
