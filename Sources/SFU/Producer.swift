@@ -48,9 +48,11 @@ final class Producer {
 
     var isVideo: Bool { parameters.kind == .video }
 
-    /// A few seconds of video at browser rates; audio is rarely NACKed.
+    /// Up to 2 s of each track, at most 1,024 video or 128 audio packets (audio is rarely NACKed).
     private static func makeBuffer(for parameters: ProducerParameters) -> RetransmissionBuffer {
-        RetransmissionBuffer(capacity: parameters.kind == .video ? 1024 : 128)
+        parameters.kind == .video
+            ? RetransmissionBuffer(initialCapacity: 64, maxCapacity: 1024, slotCapacity: 1500)
+            : RetransmissionBuffer(initialCapacity: 16, maxCapacity: 128, slotCapacity: 256)
     }
 
     func add(_ consumer: Consumer) { consumers.append(consumer) }
