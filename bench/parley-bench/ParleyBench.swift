@@ -77,6 +77,9 @@ struct ParleyBench: AsyncParsableCommand {
     @Option(help: "Generator threads (each an epoll loop over its peers' sockets).")
     var threads: Int = 1
 
+    @Flag(help: "Give the publishers a generator thread of their own (paced like a browser's, never behind a receive batch).")
+    var publisherThread = false
+
     @Option(help: "Subscribers connecting at once.")
     var concurrency: Int = 8
 
@@ -113,6 +116,7 @@ struct ParleyBench: AsyncParsableCommand {
         o.warmup = warmup
         o.duration = duration
         o.threads = threads
+        o.publisherThread = publisherThread
         o.connectConcurrency = concurrency
         o.subscribeInterval = subscribeInterval
         o.quiet = quiet
@@ -132,7 +136,7 @@ struct ParleyBench: AsyncParsableCommand {
         let machine = machineDescription()
         var results: [RunResult] = []
         for name in servers.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            let pool = WorkerPool(threads: options.threads)
+            let pool = WorkerPool(threads: options.threads, publisherThread: options.publisherThread)
             defer { pool.stop() }
             var process: ServerProcess?
             let server: any BenchServer

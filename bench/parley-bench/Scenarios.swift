@@ -20,6 +20,7 @@ struct BenchOptions: Sendable {
     var warmup = 2.0
     var duration = 10.0
     var threads = 1
+    var publisherThread = false
     var connectConcurrency = 8
     /// Seconds between subscriber joins (0: as fast as `connectConcurrency` allows).
     var subscribeInterval = 0.0
@@ -262,7 +263,7 @@ struct ScenarioRunner {
     // MARK: set-ups
 
     private func newPeer(_ role: Peer.Role, _ state: RunState) throws -> Peer {
-        try Peer(id: state.newID(), role: role, worker: pool.next(), identity: identity, traffic: options.traffic,
+        try Peer(id: state.newID(), role: role, worker: pool.next(publisher: role == .publisher), identity: identity, traffic: options.traffic,
                  address: server.peerAddress)
     }
 

@@ -138,19 +138,27 @@ final class Worker: @unchecked Sendable {  // its state is touched only on its o
 /// The generator's threads; peers are spread over them round-robin.
 final class WorkerPool: Sendable {
     let workers: [Worker]
+    /// Publishers' own thread, if asked for: a browser's pacer is not held up by receiving, so the publishers
+    /// must not wait behind a receive batch of a hundred subscribers and then send their packets in a burst.
+    private let publisherWorker: Worker?
     private let counter = Mutex(0)
 
-    init(threads: Int) {
-        workers = (0..<max(1, threads)).map { Worker(index: $0) }
+    init(threads: Int, publisherThread: Bool = false) {
+        var all = (0..<max(1, threads)).map { Worker(index: $0) }
+        publisherWorker = publisherThread ? Worker(index: all.count) : nil
+        if let publisherWorker { all.append(publisherWorker) }
+        workers = all
         for w in workers { w.start() }
     }
 
-    func next() -> Worker {
+    func next(publisher: Bool = false) -> Worker {
+        if publisher, let publisherWorker { return publisherWorker }
+        let shared = publisherWorker == nil ? workers.count : workers.count - 1
         let i = counter.withLock { value -> Int in
             defer { value += 1 }
             return value
         }
-        return workers[i % workers.count]
+        return workers[i % shared]
     }
 
     func stop() { for w in workers { w.stop() } }
