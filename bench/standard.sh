@@ -25,8 +25,8 @@ run() {  # name, then parley-bench arguments
 
 # 1. Forwarding cost: one publisher to 100 subscribers, the publisher's video rate stepped up until loss.
 run fanout-sweep fanout --subscribers 100 --steps 1200,2400,4800,7200,9600,12000,14400 --warmup 2 --duration 8 --concurrency 16
-# 2. Conference rooms: 8 rooms of 4, everyone publishes 1.2 Mbit/s and plays the other three.
-run rooms rooms --rooms 8 --room-size 4 --warmup 2 --duration 10
+# 2. Conference rooms: 8 rooms of 4, everyone publishes and plays the other three; the rate stepped up as in 1.
+run rooms-sweep rooms --rooms 8 --room-size 4 --steps 1200,2400,4800,7200,9600,12000,14400 --warmup 2 --duration 8
 # 3. A new viewer's first keyframe without the cache: keyframes only on request, viewers 2.5 s apart, so the
 #    latest keyframe is always older than the 2 s the cache serves (Parley then asks the publisher at once).
 run keyframe-pli fanout --subscribers 8 --subscribe-interval 2.5 --keyframe-interval 0 --warmup 1 --duration 3
