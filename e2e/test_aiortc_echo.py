@@ -14,8 +14,10 @@ import pytest
 
 from conftest import OUTPUT, REPO
 
-NAMESPACE = ("ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add 10.77.0.1/24 dev v0 "
-             "&& ip link set v0 up && ip link set v1 up && ip route add default dev v0 && ")
+# Its own statement: were the server's `&` to end this and-list, `$!` would be the subshell running the list,
+# and killing it would leave the server running (orphaned, in a namespace nobody can reach).
+NAMESPACE = ("{ ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add 10.77.0.1/24 dev v0 "
+             "&& ip link set v0 up && ip link set v1 up && ip route add default dev v0; } || exit 1; ")
 
 
 def run_in_namespace(case, *peer_args):
