@@ -165,8 +165,9 @@ public final class MediaEngine: Sendable {
     }
 
     static func randomToken(_ count: Int, using rng: inout SystemRandomNumberGenerator) -> String {
-        // ICE chars (RFC 8445 §15.4): ALPHA / DIGIT / "+" / "/".
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        // Letters and digits: a subset of ICE's chars (RFC 8445 §15.4), and the ufrag is also a stream's id, which
+        // apps put in URLs, file names and WCS stream names, where "+" and "/" get in the way.
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         return String((0..<count).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] })
     }
 

@@ -54,14 +54,23 @@ public struct WCSCommandError: Error, Sendable, Equatable {
 public enum WCSNames {
     /// A stream's WCS name: the publisher's own name for a WCS stream; for one published with Parley's protocol
     /// (which has no names), `<room>-<participant>-<id>`, the shape the room SDK gives its own, so the SDK's
-    /// room clean-up on `leave` treats it as a stream of that room.
+    /// room clean-up on `leave` treats it as a stream of that room. A Parley screen share ends in `-screenShare`,
+    /// the mark WCS apps look for to show a stream as the shared screen.
     public static func name(of stream: StreamDescription, participant: String, room: String) -> String {
-        stream.name ?? "\(room)-\(participant)-\(stream.id)"
+        if let name = stream.name { return name }
+        let base = "\(room)-\(participant)-\(stream.id)"
+        return stream.display == screenDisplay ? base + "-" + screenShareMark : base
     }
 
-    /// The label Parley-protocol clients see for a WCS stream (`display`, at most 64 printable characters).
+    /// The label Parley-protocol clients see for a WCS stream (`display`, at most 64 printable characters):
+    /// `screen` for a name WCS apps treat as a screen share (they test for `screenShare` in it), else the name.
     public static func display(for name: String) -> String? {
+        if name.contains(screenShareMark) { return screenDisplay }
         guard let label = try? Validation.display(String(name.prefix(Validation.maxDisplayLength))) else { return nil }
         return label
     }
+
+    static let screenShareMark = "screenShare"
+    /// Parley's own apps and SDK mark a screen share with this `display`.
+    static let screenDisplay = "screen"
 }

@@ -303,7 +303,7 @@ public final class WCSSession {
             room = target
         }
         guard await hub.claimStreamName(name, session: session, room: room) else {
-            failStream(id, name: name, "Stream name '\(name)' is already being published")
+            failStream(id, name: name, WCSStatusInfo.streamNameInUse)
             return
         }
         let pipe = StreamPipe()
@@ -313,7 +313,7 @@ public final class WCSSession {
         } catch {
             await hub.releaseStreamName(name, session: session)
             logger.debug("WCS publish refused", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
-            failStream(id, name: name, error.message)
+            failStream(id, name: name, WCSStatusInfo.describe(error))
             return
         }
         let description = StreamDescription(id: published.id, display: WCSNames.display(for: name),
@@ -341,7 +341,7 @@ public final class WCSSession {
             (playID, answer) = try await media.play(source: source.description.id, offer: sdp, onEvent: pipe.yield)
         } catch {
             logger.debug("WCS play refused", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
-            failStream(id, name: request.name, error.message)
+            failStream(id, name: request.name, WCSStatusInfo.describe(error))
             return
         }
         streams.insert(WCSStream(kind: .play, mediaSessionId: id, name: request.name, mediaID: playID, room: source.room,
@@ -374,7 +374,7 @@ public final class WCSSession {
             }
         }
         if let plain = await plainStream(name) { return .success((plain, nil)) }
-        return .failure(.init("Stream not found: '\(name)' is not being published"))
+        return .failure(.init(WCSStatusInfo.streamNotFound))
     }
 
     private func plainStream(_ name: String) async -> StreamDescription? {
@@ -441,11 +441,15 @@ public final class WCSSession {
         }
     }
 
-    /// The media plane's reasons, as people read them in the SDK's `stream.getInfo()`.
+    /// The media plane's reasons, as the SDK's `stream.getInfo()` gives them: its `STREAM_STATUS_INFO` constant
+    /// where one fits (apps compare against those), else Parley's words.
     static func describe(_ reason: String) -> String {
         switch reason {
-        case "unpublished": "Unpublished: the stream's publisher stopped"
+        case "unpublished": WCSStatusInfo.stoppedByPublisherStop
+        case "consent expired": WCSStatusInfo.failedByKeepAlive
         case StreamEvent.closedByPeer: "Closed by the peer"
+        case _ where reason.contains("fingerprint"): WCSStatusInfo.failedByDTLSFingerprint
+        case _ where reason.hasPrefix("DTLS"): WCSStatusInfo.failedByDTLSError
         default: reason
         }
     }
@@ -533,5 +537,26 @@ struct WCSRelay: Sendable {
         }
         outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: status,
                                          info: WCSSession.describe(reason)))
+    }
+}
+
+/// The `info` texts of WCS stream statuses that the WebSDK names in `Flashphoner.constants.STREAM_STATUS_INFO`:
+/// apps compare `stream.getInfo()` with those constants, so these must be the same words exactly.
+enum WCSStatusInfo {
+    static let streamNotFound = "Stream not found"
+    static let streamNameInUse = "Stream name is already in use"
+    static let stoppedByPublisherStop = "Stopped by publisher stop"
+    static let noCommonCodecs = "No common codecs"
+    static let failedByKeepAlive = "Failed by ICE keep alive"
+    static let failedByDTLSFingerprint = "Failed by DTLS fingerprint error"
+    static let failedByDTLSError = "Failed by DTLS error"
+
+    /// A refused publish or play: the SDK's constant for the codes it has one for, Parley's reason otherwise.
+    static func describe(_ error: MediaServiceError) -> String {
+        switch error.code {
+        case "no_common_codec": noCommonCodecs
+        case "unknown_stream": streamNotFound
+        default: error.message
+        }
     }
 }
