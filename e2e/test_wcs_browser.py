@@ -157,9 +157,10 @@ def test_wcs_protocol_browser_and_parley_sdk_browser(parley_server, browser_fact
           .then((m) => window.__wcs.stream('publishStream', arguments[0], arguments[1], m)).then(() => true);
     """, room, screen)
     wait_for(has(wcs_log, wcs, f"{screen} PUBLISHING"), timeout=20, what="the WCS screen publishing")
-    wait_for(has(parley_log, parley, f"PUBLISHED wcsuser {screen}"), what="the Parley SDK told of the WCS screen")
-    parley.execute_script(PARLEY_PLAY, "wcsuser", screen)
-    wait_for(lambda: parley.execute_script(PARLEY_DECODED, screen) > 5, timeout=20, what="Parley decoding the WCS screen")
+    # A `screenShare` name is a screen share to Parley's SDK too: its label (display) is "screen".
+    wait_for(has(parley_log, parley, "PUBLISHED wcsuser screen"), what="the Parley SDK told of the WCS screen")
+    parley.execute_script(PARLEY_PLAY, "wcsuser", "screen")
+    wait_for(lambda: parley.execute_script(PARLEY_DECODED, "screen") > 5, timeout=20, what="Parley decoding the WCS screen")
 
     # The Parley side publishes; the WCS client hears PUBLISHED and plays it by its WCS name.
     parley.execute_script("""
@@ -191,8 +192,8 @@ def test_wcs_protocol_browser_and_parley_sdk_browser(parley_server, browser_fact
                                    hasAudio: true, status: 'PUBLISHING', record: false});
         c.pcs[id].close(); return true;""", screen)
     wait_for(has(wcs_log, wcs, f"{screen} UNPUBLISHED"), what="the WCS screen unpublished")
-    wait_for(has(parley_log, parley, f"UNPUBLISHED wcsuser {screen}"), what="Parley told the screen is gone")
-    wait_for(has(parley_log, parley, f"play {screen} STOPPED"), what="Parley's screen play stopped")
+    wait_for(has(parley_log, parley, "UNPUBLISHED wcsuser screen"), what="Parley told the screen is gone")
+    wait_for(has(parley_log, parley, "play screen STOPPED"), what="Parley's screen play stopped")
 
     # The WCS side leaves and disconnects: its streams end and the Parley side hears it go.
     status = wcs.execute_script("return window.__wcs.sendData({command: 'leave', options: {name: arguments[0]}})", room)
