@@ -86,6 +86,8 @@ let package = Package(
         .testTarget(name: "SFUTests", dependencies: [
             "SFU", "STUN", "DTLS", "SRTP", "RTP",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "SRTP", .product(name: "NIOCore", package: "swift-nio")]),

@@ -23,11 +23,13 @@ def assert_forgotten(result):
     assert result["health_at_end"] == {"sessions": 0, "rooms": 0, "participants": 0, "peerConnections": 0}, result
 
 
-@pytest.mark.parametrize("video,audio", [("VP8", "opus"), ("H264", "PCMU")])
-def test_two_players_and_a_late_joiner_decode(video, audio):
+@pytest.mark.parametrize("video,audio,loops", [("VP8", "opus", 1), ("H264", "PCMU", 1), ("VP8", "opus", 2)])
+def test_two_players_and_a_late_joiner_decode(video, audio, loops, monkeypatch):
     """alice publishes audio+video; bob and carol play and decode it; alice mutes and unmutes; dave joins late
-    and decodes his first video frame within a second; alice stops and every play closes."""
-    r = run_scenario(f"fanout-{video}-{audio}", "fanout", video, audio)
+    and decodes his first video frame within a second; alice stops and every play closes. With two media loops
+    the players alternate between them, so some are served by mirrors of alice's tracks on the other loop."""
+    monkeypatch.setenv("PARLEY_MEDIA_LOOPS", str(loops))
+    r = run_scenario(f"fanout-{video}-{audio}" + ("-2loops" if loops > 1 else ""), "fanout", video, audio)
     expected = {"video": video.upper(), "audio": audio.upper()}
 
     def codec_names(codecs):
@@ -79,11 +81,13 @@ def test_two_players_and_a_late_joiner_decode(video, audio):
     assert_forgotten(r)
 
 
-@pytest.mark.parametrize("mode", ["rtx", "plain"])
-def test_dropped_video_packets_are_nacked_and_retransmitted(mode):
+@pytest.mark.parametrize("mode,loops", [("rtx", 1), ("plain", 1), ("rtx", 2)])
+def test_dropped_video_packets_are_nacked_and_retransmitted(mode, loops, monkeypatch):
     """rtx: the player offers RTX, so Parley resends on its RTX SSRC; plain: no RTX offered, so it resends the
-    packet itself (same SSRC and sequence number). Either way from its own buffer, without asking the publisher."""
-    r = run_scenario(f"nack-{mode}", "nack", mode)
+    packet itself (same SSRC and sequence number). Either way from its own buffer, without asking the publisher.
+    With two media loops the player is on the other loop than the publisher: a mirror's buffer answers."""
+    monkeypatch.setenv("PARLEY_MEDIA_LOOPS", str(loops))
+    r = run_scenario(f"nack-{mode}" + ("-2loops" if loops > 1 else ""), "nack", mode)
     assert r["published_event"]["video"] is True and r["published_event"]["audio"] is False, r["published_event"]
     assert r["answer_nack"], f"the play answer has no a=rtcp-fb nack for video: {r['answer_video']}"
     assert bool(r["rtx_pts"]) == (mode == "rtx"), f"RTX in the answer: {r['answer_video']}"

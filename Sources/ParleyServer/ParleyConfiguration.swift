@@ -23,6 +23,9 @@ public struct ParleyConfiguration: Sendable {
     public var tls: TLSSource?
     /// A new viewer gets the publisher's latest keyframe from the server's buffer at once (and a PLI goes out).
     public var keyframeCache: Bool = true
+    /// Media event loops, each on its own UDP port (`mediaPort`, `mediaPort + 1`, …): a stream's viewers are
+    /// spread over them, so its fan-out uses several cores. One keeps to a single port.
+    public var mediaLoops: Int = 1
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

@@ -6,21 +6,28 @@ import NIOPosix
 import STUN
 import Synchronization
 
-/// The media plane's one door for the control plane: a UDP port with its transports, on one event loop.
+/// The media plane's one door for the control plane: media event loops, each with a UDP port and the transports
+/// placed on it. A new transport goes to the next loop in turn; a viewer on another loop than its publisher gets a
+/// mirror of the publisher's tracks on its own loop, so one stream's fan-out runs on several cores.
 public final class MediaEngine: Sendable {
     public struct Configuration: Sendable {
         public var host: String
+        /// The first loop's UDP port; loop i listens on `port + i` (all ephemeral when 0).
         public var port: Int
         /// Addresses put in answers as host candidates.
         public var announcedIPs: [String]
         /// Serve a new viewer the publisher's latest keyframe from the buffer (besides a PLI); off measures PLI alone.
         public var keyframeCache: Bool
+        /// Media event loops (and UDP ports); at most one per thread of the event loop group.
+        public var mediaLoops: Int
 
-        public init(host: String = "0.0.0.0", port: Int = 40000, announcedIPs: [String] = [], keyframeCache: Bool = true) {
+        public init(host: String = "0.0.0.0", port: Int = 40000, announcedIPs: [String] = [], keyframeCache: Bool = true,
+                    mediaLoops: Int = 1) {
             self.host = host
             self.port = port
             self.announcedIPs = announcedIPs
             self.keyframeCache = keyframeCache
+            self.mediaLoops = max(1, mediaLoops)
         }
     }
 
@@ -30,8 +37,9 @@ public final class MediaEngine: Sendable {
     private let configuration: Configuration
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let state: Mutex<(channel: (any Channel)?, mux: UDPMux?, port: Int)>
+    private let state: Mutex<(channels: [any Channel], muxes: [UDPMux], ports: [Int])>
     private let router = Router()
+    private let nextLoop = Atomic<Int>(0)
 
     public init(configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) throws {
         self.configuration = configuration
@@ -39,14 +47,30 @@ public final class MediaEngine: Sendable {
         self.logger = logger
         certificate = try DTLSCertificate.generate()
         context = try DTLSContext(role: .server, certificate: certificate)
-        state = Mutex((nil, nil, configuration.port))
+        state = Mutex(([], [], []))
     }
 
-    /// The bound port (useful when configured as 0).
-    public var port: Int { state.withLock { $0.port } }
+    /// The first loop's bound port (useful when configured as 0).
+    public var port: Int { state.withLock { $0.ports.first ?? configuration.port } }
+    /// Every loop's bound port.
+    public var ports: [Int] { state.withLock { $0.ports } }
 
     public func start() async throws {
-        let loop = group.next()
+        var loops: [any EventLoop] = []
+        for loop in group.makeIterator() where loops.count < configuration.mediaLoops { loops.append(loop) }
+        for (index, loop) in loops.enumerated() {
+            let requested = configuration.port == 0 ? 0 : configuration.port + index
+            let (channel, mux, port) = try await open(loop: loop, port: requested)
+            state.withLock {
+                $0.channels.append(channel)
+                $0.muxes.append(mux)
+                $0.ports.append(port)
+            }
+        }
+        logger.info("media ports open", metadata: ["ports": "\(ports)", "announced": "\(configuration.announcedIPs)"])
+    }
+
+    private func open(loop: any EventLoop, port: Int) async throws -> (any Channel, UDPMux, Int) {
         let mux = UDPMux(eventLoop: loop, stats: stats, logger: logger)
         let channel = try await DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -59,27 +83,33 @@ public final class MediaEngine: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(mux) }
             }
-            .bind(host: configuration.host, port: configuration.port)
+            .bind(host: configuration.host, port: port)
             .get()
-        let port = channel.localAddress?.port ?? configuration.port
-        state.withLock { $0 = (channel, mux, port) }
-        logger.info("media port open", metadata: ["port": "\(port)", "announced": "\(configuration.announcedIPs)"])
+        return (channel, mux, channel.localAddress?.port ?? port)
     }
 
     public func stop() async {
-        let channel = state.withLock { $0.channel }
-        try? await channel?.close()
+        let channels = state.withLock { $0.channels }
+        for channel in channels { try? await channel.close() }
+    }
+
+    private func mux(_ index: Int) -> UDPMux? {
+        state.withLock { $0.muxes.indices.contains(index) ? $0.muxes[index] : nil }
     }
 
     /// Fresh ICE credentials with this engine's fingerprint and candidates, for an answer written before the
     /// transport exists (`createTransport(local:…)` then uses them).
     public func makeLocalParameters() -> LocalTransportParameters {
         var rng = SystemRandomNumberGenerator()
-        // 48 random bits of ufrag: a clash with a live transport is refused by createTransport.
+        let ports = self.ports
+        let loop = ports.isEmpty ? 0 : nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue % ports.count
+        let port = ports.isEmpty ? configuration.port : ports[loop]
+        // 47 random bits of ufrag: a clash with a live transport is refused by createTransport.
         return LocalTransportParameters(iceUfrag: Self.randomToken(8, using: &rng),
                                         icePassword: Self.randomToken(24, using: &rng),
                                         fingerprint: certificate.fingerprint,
-                                        candidates: configuration.announcedIPs.map { (ip: $0, port: port) })
+                                        candidates: configuration.announcedIPs.map { (ip: $0, port: port) },
+                                        mediaLoop: loop)
     }
 
     /// Creates a transport for a peer whose SDP gave `remote`; media goes to `handler`, events to `onEvent`.
@@ -90,10 +120,12 @@ public final class MediaEngine: Sendable {
         onEvent: @escaping @Sendable (TransportEvent) -> Void,
         makeHandler: @escaping @Sendable (WebRTCTransport) throws -> any TransportMediaHandler
     ) async throws -> LocalTransportParameters {
-        guard let mux = state.withLock({ $0.mux }) else { throw MediaEngineError.notStarted }
-        let dtlsContext = context
         let local = local ?? makeLocalParameters()
+        guard let mux = mux(local.mediaLoop) else { throw MediaEngineError.notStarted }
+        let dtlsContext = context
         return try await mux.eventLoop.submit {
+            // Each loop checks its own table; across loops, 47 random bits make a clash as good as impossible, and
+            // the router refuses a second stream under one id.
             guard mux.transport(ufrag: local.iceUfrag) == nil else { throw MediaEngineError.ufragInUse }
             let dtls = try DTLSTransport(context: dtlsContext, expectedRemoteFingerprint: remote.fingerprint)
             let transport = WebRTCTransport(id: local.iceUfrag, local: local, remote: remote, dtls: dtls, mux: mux, onEvent: onEvent)
@@ -119,10 +151,12 @@ public final class MediaEngine: Sendable {
         _ = try await createTransport(local: local, remote: remote, onEvent: onEvent) { transport in
             let producers = tracks.map { Producer(parameters: $0) }
             for producer in producers { producer.keyframeCache = keyframeCache }
+            let stream = PublishedStream(producers: producers, extensions: extensions, loop: transport.eventLoop,
+                                         keyframeCache: keyframeCache)
+            guard router.add(stream, id: id) else { throw MediaEngineError.ufragInUse }
             let handler = PublisherHandler(producers: producers, extensions: extensions, rembBitrate: rembBitrate)
             handler.attach(transport)
-            router.streams[id] = PublishedStream(producers: producers, extensions: extensions)
-            handler.onClose = { router.streams[id] = nil }
+            handler.onClose = { router.remove(id) }
             return handler
         }
     }
@@ -133,10 +167,11 @@ public final class MediaEngine: Sendable {
                      onEvent: @escaping @Sendable (TransportEvent) -> Void) async throws {
         let router = self.router
         _ = try await createTransport(local: local, remote: remote, onEvent: onEvent) { transport in
-            guard let stream = router.streams[source] else { throw MediaEngineError.unknownStream }
+            guard let stream = router.stream(source) else { throw MediaEngineError.unknownStream }
+            let producers = stream.producers(on: transport.eventLoop, now: transport.now)
             var consumers: [Consumer] = []
-            for track in tracks where stream.producers.indices.contains(track.producerIndex) {
-                consumers.append(Consumer(parameters: track, producer: stream.producers[track.producerIndex],
+            for track in tracks where producers.indices.contains(track.producerIndex) {
+                consumers.append(Consumer(parameters: track, producer: producers[track.producerIndex],
                                           extensions: extensions, producerExtensions: stream.extensions))
             }
             let handler = SubscriberHandler()
@@ -147,21 +182,24 @@ public final class MediaEngine: Sendable {
 
     /// Whether `id` is a stream being published now.
     public func isPublished(_ id: String) async -> Bool {
-        guard let mux = state.withLock({ $0.mux }) else { return false }
-        let router = self.router
-        return (try? await mux.eventLoop.submit { router.streams[id] != nil }.get()) ?? false
+        router.stream(id) != nil
     }
 
     /// Closes the transport created with local ufrag `id`.
     public func closeTransport(id: String) async {
-        guard let mux = state.withLock({ $0.mux }) else { return }
-        try? await mux.eventLoop.submit { mux.transport(ufrag: id)?.close(reason: "closed by the server") }.get()
+        for mux in state.withLock({ $0.muxes }) {
+            try? await mux.eventLoop.submit { mux.transport(ufrag: id)?.close(reason: "closed by the server") }.get()
+        }
     }
 
     /// Whether transport `id` still holds its DTLS association (for tests: it is freed once the peer sends media).
     func holdsDTLSAssociation(id: String) async -> Bool? {
-        guard let mux = state.withLock({ $0.mux }) else { return nil }
-        return try? await mux.eventLoop.submit { mux.transport(ufrag: id)?.holdsDTLSAssociation }.get()
+        for mux in state.withLock({ $0.muxes }) {
+            if let held = try? await mux.eventLoop.submit({ mux.transport(ufrag: id)?.holdsDTLSAssociation }).get() {
+                return held
+            }
+        }
+        return nil
     }
 
     static func randomToken(_ count: Int, using rng: inout SystemRandomNumberGenerator) -> String {
@@ -192,12 +230,54 @@ public enum MediaEngineError: Error {
     case unknownStream
 }
 
-/// The published streams of the media loop, by id (mediasoup's Router). Touched only on that loop.
-final class Router: @unchecked Sendable {
-    var streams: [String: PublishedStream] = [:]
+/// The published streams of every media loop, by id (mediasoup's Router).
+final class Router: Sendable {
+    private let streams = Mutex<[String: PublishedStream]>([:])
+
+    func stream(_ id: String) -> PublishedStream? { streams.withLock { $0[id] } }
+
+    /// False when `id` is taken.
+    func add(_ stream: PublishedStream, id: String) -> Bool {
+        streams.withLock { table in
+            guard table[id] == nil else { return false }
+            table[id] = stream
+            return true
+        }
+    }
+
+    func remove(_ id: String) { _ = streams.withLock { $0.removeValue(forKey: id) } }
 }
 
-struct PublishedStream {
-    let producers: [Producer]
+/// A published stream: its producers on the publisher's loop, and their mirrors on the other loops that have
+/// viewers of it (made by the first such viewer).
+final class PublishedStream: @unchecked Sendable {  // producers are confined to their loops; the table is locked
     let extensions: HeaderExtensionIDs
+    private let producers: [Producer]
+    private let loop: any EventLoop
+    private let keyframeCache: Bool
+    private let mirrors = Mutex<[ObjectIdentifier: [Producer]]>([:])
+
+    init(producers: [Producer], extensions: HeaderExtensionIDs, loop: any EventLoop, keyframeCache: Bool) {
+        self.producers = producers
+        self.extensions = extensions
+        self.loop = loop
+        self.keyframeCache = keyframeCache
+    }
+
+    /// The producers a viewer on `viewerLoop` attaches to: the originals on the publisher's loop, else that loop's
+    /// mirrors. Called on `viewerLoop`.
+    func producers(on viewerLoop: any EventLoop, now: Double) -> [Producer] {
+        if viewerLoop === loop { return producers }
+        return mirrors.withLock { table in
+            let key = ObjectIdentifier(viewerLoop)
+            if let existing = table[key] { return existing }
+            let created = producers.map { Producer(mirroring: $0, on: loop, keyframeCache: keyframeCache) }
+            table[key] = created
+            let pairs = zip(producers, created).map { (LoopConfined(value: $0), LoopConfined(value: $1)) }
+            loop.execute {
+                for (original, mirror) in pairs { original.value.addMirror(mirror, on: viewerLoop, now: now) }
+            }
+            return created
+        }
+    }
 }

@@ -8,8 +8,17 @@ protocol ProducerUpstream: AnyObject {
     var feedbackSSRC: UInt32 { get }
 }
 
+/// An object confined to one event loop, carried in a task for that loop (the compiler cannot see the confinement).
+struct LoopConfined<Value: AnyObject>: @unchecked Sendable {
+    let value: Value
+}
+
 /// One incoming track (mediasoup's Producer): receives the publisher's packets, keeps what late subscribers and
 /// retransmissions need, and hands each packet to its consumers. Lives on its transport's event loop.
+///
+/// Viewers on other media loops hang on a *mirror* of it there: a Producer that gets each packet once (one task
+/// per packet and loop, not per copy), keeps its own retransmission buffer and keyframe cache for its loop's
+/// consumers, and passes their keyframe requests back to the original, the only one that talks to the publisher.
 final class Producer {
     let parameters: ProducerParameters
     private(set) var ssrc: UInt32?
@@ -37,6 +46,14 @@ final class Producer {
     var keyframeCache = true
     private(set) var packetsReceived = 0
     private(set) var retransmissionsReceived = 0
+    /// The newest extended sequence number stored, for seeding a new mirror.
+    private var newestSequence: Int64?
+    private var isClosed = false
+
+    /// Copies of this track on other media loops (on the original only).
+    private var mirrors: [(loop: any EventLoop, producer: LoopConfined<Producer>)] = []
+    /// On a mirror: the original, on the publisher's loop.
+    private let original: (loop: any EventLoop, producer: LoopConfined<Producer>)?
 
     init(parameters: ProducerParameters, keyframeInterval: Double = 0.5) {
         self.parameters = parameters
@@ -44,7 +61,21 @@ final class Producer {
         self.keyframeInterval = keyframeInterval
         statistics = ReceiveStatistics(clockRate: parameters.clockRate)
         buffer = Self.makeBuffer(for: parameters)
+        original = nil
     }
+
+    /// A mirror of `original` (which lives on `loop`) for consumers on another loop.
+    init(mirroring original: Producer, on loop: any EventLoop, keyframeCache: Bool) {
+        parameters = original.parameters
+        ssrc = nil
+        keyframeInterval = original.keyframeInterval
+        statistics = ReceiveStatistics(clockRate: original.parameters.clockRate)
+        buffer = Self.makeBuffer(for: original.parameters)
+        self.keyframeCache = keyframeCache
+        self.original = (loop, LoopConfined(value: original))
+    }
+
+    var isMirror: Bool { original != nil }
 
     var isVideo: Bool { parameters.kind == .video }
 
@@ -91,10 +122,80 @@ final class Producer {
             keyframeRequestPending = false
             if seq > lastKeyframe?.sequence ?? .min { lastKeyframe = (seq, packet.timestamp, now) }
         }
+        if seq > newestSequence ?? .min { newestSequence = seq }
+        fanOut(packet, sequence: seq, keyframe: keyframe, now: now)
+        guard !mirrors.isEmpty else { return }
+        // Each other loop gets its own copy of the bytes: NIO may reuse this read's buffer once the read is done.
+        var copy = ByteBufferAllocator().buffer(capacity: packet.buffer.readableBytes)
+        copy.writeImmutableBuffer(packet.buffer)
+        let epoch = self.epoch
+        for mirror in mirrors {
+            let target = mirror.producer
+            mirror.loop.execute { [copy] in
+                target.value.receiveMirrored(copy, sequence: seq, epoch: epoch, keyframe: keyframe, now: now)
+            }
+        }
+    }
+
+    private func fanOut(_ packet: RTPPacket, sequence seq: Int64, keyframe: Bool, now: Double) {
         let extensions = consumers.isEmpty ? [] : packet.extensionElements()  // once for every consumer
         for consumer in consumers {
             consumer.forward(packet, extensions: extensions, sequence: seq, epoch: epoch, keyframe: keyframe, now: now)
         }
+    }
+
+    // MARK: mirrors
+
+    /// On the original's loop: from now on `mirror` (on `loop`) gets every packet. It is first given what a new
+    /// viewer needs from the buffer (the latest keyframe and everything after it), so the keyframe cache serves
+    /// viewers on every loop.
+    func addMirror(_ mirror: LoopConfined<Producer>, on loop: any EventLoop, now: Double) {
+        guard !isMirror else { return }
+        guard !isClosed else {
+            // The publisher left while the viewer was being set up on the other loop.
+            loop.execute { mirror.value.close() }
+            return
+        }
+        mirrors.append((loop, mirror))
+        var seed: [(sequence: Int64, packet: ByteBuffer)] = []
+        if let start = lastKeyframe, let newest = newestSequence, newest >= start.sequence {
+            for seq in start.sequence...min(newest, start.sequence + 1023) {
+                guard let stored = buffer.packet(sequence: seq, now: now) else { continue }
+                var copy = ByteBufferAllocator().buffer(capacity: stored.readableBytes)
+                copy.writeImmutableBuffer(stored)
+                seed.append((seq, copy))
+            }
+        }
+        guard !seed.isEmpty, let keyframe = lastKeyframe else { return }
+        let epoch = self.epoch
+        loop.execute { [seed] in mirror.value.seed(seed, epoch: epoch, keyframe: keyframe) }
+    }
+
+    private func seed(_ packets: [(sequence: Int64, packet: ByteBuffer)], epoch: Int,
+                      keyframe: (sequence: Int64, timestamp: UInt32, time: Double)) {
+        startEpoch(epoch)
+        for (seq, packet) in packets {
+            buffer.store(packet, sequence: seq, now: keyframe.time)
+        }
+        lastKeyframe = keyframe
+    }
+
+    /// On a mirror's loop: a packet the original received.
+    private func receiveMirrored(_ bytes: ByteBuffer, sequence seq: Int64, epoch: Int, keyframe: Bool, now: Double) {
+        guard let packet = try? RTPPacket(bytes) else { return }
+        startEpoch(epoch)
+        ssrc = packet.ssrc
+        packetsReceived += 1
+        buffer.store(packet.buffer, sequence: seq, now: now)
+        if keyframe, seq > lastKeyframe?.sequence ?? .min { lastKeyframe = (seq, packet.timestamp, now) }
+        fanOut(packet, sequence: seq, keyframe: keyframe, now: now)
+    }
+
+    private func startEpoch(_ epoch: Int) {
+        guard epoch != self.epoch else { return }
+        self.epoch = epoch
+        buffer = Self.makeBuffer(for: parameters)
+        lastKeyframe = nil
     }
 
     func receiveSenderReport(_ report: RTCPSenderReport, now: Double) {
@@ -102,6 +203,10 @@ final class Producer {
         lastSenderReport = report
         statistics.recordSenderReport(report, now: now)
         for consumer in consumers { consumer.forwardSenderReport(report, now: now) }
+        for mirror in mirrors {
+            let target = mirror.producer
+            mirror.loop.execute { target.value.receiveSenderReport(report, now: now) }
+        }
     }
 
     /// The stored packet with extended sequence `seq` of the current source, for a consumer's retransmission.
@@ -126,6 +231,12 @@ final class Producer {
 
     func requestKeyframe(now: Double) {
         guard isVideo else { return }
+        if let original {
+            // Only the original talks to the publisher (and limits the requests of every loop's viewers).
+            let target = original.producer
+            original.loop.execute { target.value.requestKeyframe(now: now) }
+            return
+        }
         if let last = lastKeyframeRequest, now - last < keyframeInterval {
             keyframeRequestPending = true
             return
@@ -174,10 +285,16 @@ final class Producer {
         return statistics.reportBlock(ssrc: ssrc, now: now)
     }
 
-    /// The publisher is gone: every consumer ends.
+    /// The publisher is gone: every consumer ends, on every loop.
     func close() {
+        isClosed = true
         let all = consumers
         consumers.removeAll()
         for consumer in all { consumer.producerClosed() }
+        for mirror in mirrors {
+            let target = mirror.producer
+            mirror.loop.execute { target.value.close() }
+        }
+        mirrors.removeAll()
     }
 }

@@ -4,7 +4,7 @@ import NIOCore
 import RTP
 import STUN
 
-/// The one UDP port every peer connection shares. Datagrams are demultiplexed by first byte (RFC 7983):
+/// One media loop's UDP port, shared by the peer connections placed on that loop. Datagrams are demultiplexed by first byte (RFC 7983):
 /// STUN finds its transport by the USERNAME's ufrag, everything else by the source address ICE selected.
 /// All state is confined to the channel's event loop; writes are flushed once per read burst.
 final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to its event loop
@@ -21,7 +21,8 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     private var handlers: [String: any TransportMediaHandler] = [:]
     private var pendingFlush = false
     private var queuedWrites = 0
-    private let started = ContinuousClock.now
+    /// One clock for every media loop: a track's copies on several loops compare times taken on either.
+    private static let started = ContinuousClock.now
 
     init(eventLoop: any EventLoop, stats: MediaStats, logger: Logger) {
         self.eventLoop = eventLoop
@@ -30,7 +31,7 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     }
 
     var now: Double {
-        let d = ContinuousClock.now - started
+        let d = ContinuousClock.now - Self.started
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 

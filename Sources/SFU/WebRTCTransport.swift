@@ -25,6 +25,17 @@ public struct LocalTransportParameters: Sendable {
     /// SHA-256 fingerprint, "AB:CD:…".
     public let fingerprint: String
     public let candidates: [(ip: String, port: Int)]
+    /// The media loop (and so the port in `candidates`) the transport will live on.
+    public let mediaLoop: Int
+
+    public init(iceUfrag: String, icePassword: String, fingerprint: String, candidates: [(ip: String, port: Int)],
+                mediaLoop: Int = 0) {
+        self.iceUfrag = iceUfrag
+        self.icePassword = icePassword
+        self.fingerprint = fingerprint
+        self.candidates = candidates
+        self.mediaLoop = mediaLoop
+    }
 }
 
 public enum TransportEvent: Sendable, Equatable {

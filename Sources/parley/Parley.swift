@@ -27,6 +27,9 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "UDP port for all media (WebRTC). (env: PARLEY_MEDIA_PORT)")
     var mediaPort: Int = env("PARLEY_MEDIA_PORT").flatMap { Int($0) } ?? 40000
 
+    @Option(help: "Media event loops, one per core at most; loop i takes UDP port media-port + i, and a stream's viewers are spread over the loops. (env: PARLEY_MEDIA_LOOPS)")
+    var mediaLoops: Int = env("PARLEY_MEDIA_LOOPS").flatMap { Int($0) } ?? 1
+
     @Option(name: .customLong("announced-ip"), help: ArgumentHelp(
         "Address given to browsers as a media candidate; repeat for several. Default: every interface address plus 127.0.0.1. (env: PARLEY_ANNOUNCED_IPS, comma-separated)"))
     var announcedIPs: [String] = env("PARLEY_ANNOUNCED_IPS")?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } ?? []
@@ -49,6 +52,10 @@ struct Parley: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
         guard (0...65535).contains(mediaPort) else { throw ValidationError("--media-port must be 0–65535") }
+        guard (1...64).contains(mediaLoops) else { throw ValidationError("--media-loops must be 1–64") }
+        guard mediaPort == 0 || mediaPort + mediaLoops - 1 <= 65535 else {
+            throw ValidationError("--media-port + --media-loops - 1 must be at most 65535")
+        }
         guard maxParticipants >= 1 else { throw ValidationError("--max-participants must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -69,6 +76,7 @@ struct Parley: AsyncParsableCommand {
         )
         var configuration = config
         configuration.keyframeCache = !noKeyframeCache
+        configuration.mediaLoops = mediaLoops
         try await ParleyServer(configuration: configuration).run()
     }
 }

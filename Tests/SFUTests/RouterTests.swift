@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import RTP
 import Testing
 @testable import SFU
@@ -8,17 +9,24 @@ import Testing
 /// Publish and play through the engine on a real loopback port, with in-process WebRTC peers on both sides.
 @Suite(.serialized) struct RouterTests {
     func connect(_ peer: TestPeer, engine: MediaEngine) async throws {
-        peer.serverPort = engine.port
+        // The port of the loop the transport was placed on.
+        peer.serverPort = peer.local?.candidates.first?.port ?? engine.port
         #expect(try await offPool { try peer.checkConnectivity() })
         let state = try await offPool { try peer.handshake() }
         #expect(state == .connected(.aeadAes128Gcm))
     }
 
-    @Test func forwardsAPublishedTrackToAPlayerAndEndsItWithThePublisher() async throws {
+    /// With two media loops the player lands on the other loop: it is served by a mirror of the publisher's track.
+    @Test(arguments: [1, 2])
+    func forwardsAPublishedTrackToAPlayerAndEndsItWithThePublisher(mediaLoops: Int) async throws {
         var logger = Logger(label: "media")
         logger.logLevel = .warning
-        let engine = try MediaEngine(configuration: .init(host: "127.0.0.1", port: 0, announcedIPs: ["127.0.0.1"]), logger: logger)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let engine = try MediaEngine(configuration: .init(host: "127.0.0.1", port: 0, announcedIPs: ["127.0.0.1"],
+                                                          mediaLoops: mediaLoops),
+                                     group: group, logger: logger)
         try await engine.start()
+        #expect(engine.ports.count == mediaLoops)
 
         let publisher = try TestPeer(), player = try TestPeer()
         let publisherEvents = MediaEngineTests.Events(), playerEvents = MediaEngineTests.Events()
@@ -31,6 +39,7 @@ import Testing
         #expect(await engine.isPublished(publishLocal.iceUfrag))
 
         let playLocal = engine.makeLocalParameters()
+        #expect(playLocal.mediaLoop == (mediaLoops == 2 ? 1 : 0))
         player.local = playLocal
         try await engine.play(source: publishLocal.iceUfrag, local: playLocal, remote: player.remoteParameters,
                               tracks: [ConsumerParameters(producerIndex: 0, ssrc: 0xBBBB, payloadType: 100)],
@@ -86,6 +95,62 @@ import Testing
         #expect(await !engine.isPublished(publishLocal.iceUfrag))
         try await waitFor("no transports") { engine.stats.snapshot.peerConnections == 0 }
         await engine.stop()
+        try await group.shutdownGracefully()
+    }
+
+    /// A viewer on another loop than the publisher starts at once on the latest keyframe, which the new mirror
+    /// was given from the original's buffer, and gets the live packets after it.
+    @Test func aViewerOnAnotherLoopStartsOnTheCachedKeyframe() async throws {
+        var logger = Logger(label: "media")
+        logger.logLevel = .warning
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let engine = try MediaEngine(configuration: .init(host: "127.0.0.1", port: 0, announcedIPs: ["127.0.0.1"],
+                                                          mediaLoops: 2),
+                                     group: group, logger: logger)
+        try await engine.start()
+        let publisher = try TestPeer(), player = try TestPeer()
+        let playerEvents = MediaEngineTests.Events()
+        let publishLocal = engine.makeLocalParameters()
+        publisher.local = publishLocal
+        try await engine.publish(local: publishLocal, remote: publisher.remoteParameters,
+                                 tracks: [ProducerParameters(kind: .video, codec: .vp8, clockRate: 90000, payloadType: 96)],
+                                 extensions: HeaderExtensionIDs(), rembBitrate: nil, onEvent: { _ in })
+        try await connect(publisher, engine: engine)
+        let key: [UInt8] = [0x10, 0x00] + [UInt8](repeating: 7, count: 200)
+        let delta: [UInt8] = [0x10, 0x01] + [UInt8](repeating: 8, count: 200)
+        try await offPool {
+            try publisher.sendRTP(seq: 1, ssrc: 0xAAAA, payload: key)
+            for i in 2...5 { try publisher.sendRTP(seq: UInt16(i), ssrc: 0xAAAA, payload: delta) }
+        }
+        try await Task.sleep(for: .milliseconds(200))  // the original has them
+
+        let playLocal = engine.makeLocalParameters()
+        #expect(playLocal.mediaLoop == 1 && playLocal.candidates.first?.port != publishLocal.candidates.first?.port)
+        player.local = playLocal
+        try await engine.play(source: publishLocal.iceUfrag, local: playLocal, remote: player.remoteParameters,
+                              tracks: [ConsumerParameters(producerIndex: 0, ssrc: 0xBBBB, payloadType: 100)],
+                              extensions: HeaderExtensionIDs(), onEvent: { playerEvents.add($0) })
+        try await connect(player, engine: engine)
+        try await offPool { player.collect { player.receivedRTP.count >= 5 } }
+        let cached = try player.receivedRTP.map { try RTPPacket(ByteBuffer(bytes: $0)) }
+        #expect(cached.count == 5)
+        #expect(cached.first.map { Array($0.payload.readableBytesView) } == key)
+
+        // Live packets follow, numbered on from the cached ones.
+        player.receivedRTP = []
+        try await offPool {
+            for i in 6...8 { try publisher.sendRTP(seq: UInt16(i), ssrc: 0xAAAA, payload: delta) }
+            player.collect { player.receivedRTP.count >= 3 }
+        }
+        let live = try player.receivedRTP.map { try RTPPacket(ByteBuffer(bytes: $0)) }
+        #expect(live.map(\.sequenceNumber) == (1...3).map { cached[4].sequenceNumber &+ UInt16($0) })
+
+        // The publisher goes: the viewer on the other loop ends too.
+        await engine.closeTransport(id: publishLocal.iceUfrag)
+        try await waitFor("the player to close") { playerEvents.all.contains(.closed("unpublished")) }
+        try await waitFor("no transports") { engine.stats.snapshot.peerConnections == 0 }
+        await engine.stop()
+        try await group.shutdownGracefully()
     }
 
     @Test func playingAnUnknownStreamIsRefused() async throws {
