@@ -4,6 +4,7 @@
 # Needs the release builds of parley and parley-bench and Debian's janus (the Makefile installs what is missing).
 #   CHURN_SECONDS=600 make bench    the 10-minute churn run for the flat-RSS target (default 60 s)
 #   SERVERS=parley make bench       Parley alone
+#   MEDIA_LOOPS=1 make bench        Parley on one media loop (default: one per core)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ BENCH=.build/release/parley-bench
 OUT=${BENCH_OUT:-.build/bench-results}
 SERVERS=${SERVERS:-parley,janus}
 CHURN_SECONDS=${CHURN_SECONDS:-60}
+# Parley's media loops: one per core of this machine (each loop its own UDP port). MEDIA_LOOPS=1 measures one.
+MEDIA_LOOPS=${MEDIA_LOOPS:-$(nproc)}
 # Other work on the machine (builds) must not preempt the servers or the generator mid-measurement.
 NICE=${BENCH_NICE:--10}
 mkdir -p "$OUT"
@@ -19,8 +22,9 @@ rm -f "$OUT"/*.json "$OUT"/*.cmd
 run() {  # name, then parley-bench arguments
   local name=$1; shift
   echo "== $name: parley-bench $*" >&2
-  echo "parley-bench $*" > "$OUT/$name.cmd"
-  nice -n "$NICE" bench/netns.sh "$BENCH" "$@" --servers "$SERVERS" --log-dir "$OUT/logs-$name" --json > "$OUT/$name.json"
+  echo "parley-bench $* --parley-arg=--media-loops --parley-arg=$MEDIA_LOOPS" > "$OUT/$name.cmd"
+  nice -n "$NICE" bench/netns.sh "$BENCH" "$@" --servers "$SERVERS" --parley-arg=--media-loops --parley-arg="$MEDIA_LOOPS" \
+    --log-dir "$OUT/logs-$name" --json > "$OUT/$name.json"
 }
 
 # 1. Forwarding cost: one publisher to 100 subscribers, the publisher's video rate stepped up until loss.
