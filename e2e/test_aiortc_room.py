@@ -29,6 +29,7 @@ def test_two_players_and_a_late_joiner_decode(video, audio, loops, monkeypatch):
     and decodes his first video frame within a second; alice stops and every play closes. With two media loops
     the players alternate between them, so some are served by mirrors of alice's tracks on the other loop."""
     monkeypatch.setenv("PARLEY_MEDIA_LOOPS", str(loops))
+    monkeypatch.setenv("PARLEY_SPREAD_VIEWERS_FROM", "0")  # small audiences too: players on both loops
     r = run_scenario(f"fanout-{video}-{audio}" + ("-2loops" if loops > 1 else ""), "fanout", video, audio)
     expected = {"video": video.upper(), "audio": audio.upper()}
 
@@ -87,6 +88,7 @@ def test_dropped_video_packets_are_nacked_and_retransmitted(mode, loops, monkeyp
     packet itself (same SSRC and sequence number). Either way from its own buffer, without asking the publisher.
     With two media loops the player is on the other loop than the publisher: a mirror's buffer answers."""
     monkeypatch.setenv("PARLEY_MEDIA_LOOPS", str(loops))
+    monkeypatch.setenv("PARLEY_SPREAD_VIEWERS_FROM", "0")  # small audiences too: players on both loops
     r = run_scenario(f"nack-{mode}" + ("-2loops" if loops > 1 else ""), "nack", mode)
     assert r["published_event"]["video"] is True and r["published_event"]["audio"] is False, r["published_event"]
     assert r["answer_nack"], f"the play answer has no a=rtcp-fb nack for video: {r['answer_video']}"

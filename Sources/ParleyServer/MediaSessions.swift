@@ -85,7 +85,7 @@ final class MediaSessions: MediaService {
         guard let tracks = published.withLock({ $0[source] }) else {
             throw MediaServiceError(code: "unknown_stream", message: "Stream '\(source)' is not being published")
         }
-        let local = engine.makeLocalParameters()
+        let local = engine.makeLocalParameters(forPlaying: source)
         var rng = SystemRandomNumberGenerator()
         var assigned: [Int: Int] = [:]  // offer section index → producer index
         let negotiation = try negotiate(offer, local: local, capabilities: Self.playCapabilities) { offered in

@@ -26,6 +26,8 @@ public struct ParleyConfiguration: Sendable {
     /// Media event loops, each on its own UDP port (`mediaPort`, `mediaPort + 1`, …): a stream's viewers are
     /// spread over them, so its fan-out uses several cores. One keeps to a single port.
     public var mediaLoops: Int = 1
+    /// With several media loops: a stream's viewers stay on its publisher's loop until it has this many.
+    public var spreadViewersFrom: Int = 16
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

@@ -32,7 +32,8 @@ public struct ParleyServer: Sendable {
         let announced = configuration.announcedIPs.isEmpty ? MediaEngine.defaultAnnouncedIPs() : configuration.announcedIPs
         self.media = try MediaEngine(
             configuration: .init(host: configuration.host, port: configuration.mediaPort, announcedIPs: announced,
-                                 keyframeCache: configuration.keyframeCache, mediaLoops: configuration.mediaLoops),
+                                 keyframeCache: configuration.keyframeCache, mediaLoops: configuration.mediaLoops,
+                                 spreadViewersFrom: configuration.spreadViewersFrom),
             logger: logger)
         self.mediaSessions = MediaSessions(engine: media, logger: logger)
         // Bad certificate files stop the start with a clear message rather than at the first connection.

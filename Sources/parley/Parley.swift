@@ -30,6 +30,9 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "Media event loops, one per core at most; loop i takes UDP port media-port + i, and a stream's viewers are spread over the loops. (env: PARLEY_MEDIA_LOOPS)")
     var mediaLoops: Int = env("PARLEY_MEDIA_LOOPS").flatMap { Int($0) } ?? 1
 
+    @Option(help: "With several media loops: a stream's viewers share its publisher's loop until it has this many, then they are spread over the loops. (env: PARLEY_SPREAD_VIEWERS_FROM)")
+    var spreadViewersFrom: Int = env("PARLEY_SPREAD_VIEWERS_FROM").flatMap { Int($0) } ?? 16
+
     @Option(name: .customLong("announced-ip"), help: ArgumentHelp(
         "Address given to browsers as a media candidate; repeat for several. Default: every interface address plus 127.0.0.1. (env: PARLEY_ANNOUNCED_IPS, comma-separated)"))
     var announcedIPs: [String] = env("PARLEY_ANNOUNCED_IPS")?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } ?? []
@@ -52,6 +55,7 @@ struct Parley: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
         guard (0...65535).contains(mediaPort) else { throw ValidationError("--media-port must be 0–65535") }
+        guard spreadViewersFrom >= 0 else { throw ValidationError("--spread-viewers-from must be at least 0") }
         guard (1...64).contains(mediaLoops) else { throw ValidationError("--media-loops must be 1–64") }
         guard mediaPort == 0 || mediaPort + mediaLoops - 1 <= 65535 else {
             throw ValidationError("--media-port + --media-loops - 1 must be at most 65535")
@@ -77,6 +81,7 @@ struct Parley: AsyncParsableCommand {
         var configuration = config
         configuration.keyframeCache = !noKeyframeCache
         configuration.mediaLoops = mediaLoops
+        configuration.spreadViewersFrom = spreadViewersFrom
         try await ParleyServer(configuration: configuration).run()
     }
 }

@@ -68,4 +68,25 @@ import Testing
         viewerLoop.run()
         #expect(down.ended)
     }
+
+    @Test func aSmallAudienceStaysOnThePublishersLoopALargeOneIsSpread() {
+        let stream = PublishedStream(producers: [], extensions: HeaderExtensionIDs(), loop: EmbeddedEventLoop(),
+                                     loopIndex: 1, keyframeCache: true)
+        var placed: [Int] = []
+        for _ in 0..<100 {
+            let loop = stream.placeViewer(loops: 2, spreadFrom: 16)
+            stream.viewerAdded(loop: loop)
+            placed.append(loop)
+        }
+        #expect(placed.prefix(16).allSatisfy { $0 == 1 })
+        #expect(placed.filter { $0 == 0 }.count == 50 && placed.filter { $0 == 1 }.count == 50)
+        // Viewers leaving make room where they were.
+        for _ in 0..<10 { stream.viewerRemoved(loop: 0) }
+        #expect(stream.placeViewer(loops: 2, spreadFrom: 16) == 0)
+
+        // Spreading from the first viewer: it goes to the other loop (the publisher's has the publisher).
+        let fresh = PublishedStream(producers: [], extensions: HeaderExtensionIDs(), loop: EmbeddedEventLoop(),
+                                    loopIndex: 1, keyframeCache: true)
+        #expect(fresh.placeViewer(loops: 2, spreadFrom: 0) == 0)
+    }
 }
