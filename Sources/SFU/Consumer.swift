@@ -32,6 +32,9 @@ final class Consumer {
     private(set) var octetsSent: UInt32 = 0
     private(set) var retransmissionsSent = 0
     private var scratch: [(id: UInt8, value: ByteBuffer)] = []
+    /// The buffer of the previous copy, written again for the next one: by then the socket has sent it (the
+    /// mux flushes every 64 datagrams), so its storage is ours alone and no allocation is needed.
+    private var spare: ByteBuffer?
     private let midValue: ByteBuffer?
 
     init(parameters: ConsumerParameters, producer: Producer, extensions: HeaderExtensionIDs,
@@ -92,6 +95,7 @@ final class Consumer {
         packetsSent &+= 1
         octetsSent &+= UInt32(truncatingIfNeeded: packet.payloadLength)
         downstream.sendRTP(&out)
+        spare = out
     }
 
     private func rebase(to packet: RTPPacket, sequence: Int64, epoch: Int, now: Double) {
@@ -128,7 +132,14 @@ final class Consumer {
             extensions.append((self.extensions.mid, midValue))
         }
         var payload = packet.payload
-        var out = ByteBufferAllocator().buffer(capacity: packet.buffer.readableBytes + 64)
+        var out: ByteBuffer
+        if var reused = spare {
+            spare = nil
+            reused.clear()  // copies only if the socket still holds the previous datagram
+            out = reused
+        } else {
+            out = ByteBufferAllocator().buffer(capacity: packet.buffer.readableBytes + 64)
+        }
         if let rtxOriginalSequence {
             var rtxPayload = ByteBufferAllocator().buffer(capacity: payload.readableBytes + 2)
             rtxPayload.writeInteger(rtxOriginalSequence)
@@ -172,6 +183,7 @@ final class Consumer {
             }
             retransmissionsSent += 1
             downstream.sendRTP(&out)
+            spare = out
         }
     }
 
