@@ -193,9 +193,19 @@ public final class MediaEngine: Sendable {
             let handler = SubscriberHandler()
             handler.attach(transport, consumers: consumers)
             stream.viewerAdded(loop: local.mediaLoop)
-            handler.onClose = { stream.viewerRemoved(loop: local.mediaLoop) }
+            let loop = transport.eventLoop
+            handler.onClose = {
+                stream.viewerRemoved(loop: local.mediaLoop)
+                stream.releaseMirrorsIfUnused(on: loop)
+            }
             return handler
         }
+    }
+
+    /// How many mirrors on other loops the stream `id` hands its packets to (for tests).
+    func mirrorCount(stream id: String) async -> Int? {
+        guard let stream = router.stream(id) else { return nil }
+        return try? await stream.mirrorCount()
     }
 
     /// Whether `id` is a stream being published now.
@@ -288,6 +298,26 @@ final class PublishedStream: @unchecked Sendable {  // producers are confined to
 
     func viewerAdded(loop index: Int) { viewers.withLock { $0[index, default: 0] += 1 } }
     func viewerRemoved(loop index: Int) { viewers.withLock { $0[index, default: 0] -= 1 } }
+
+    /// On `viewerLoop`: when its mirrors have no consumers left, they are dropped and the originals stop handing
+    /// packets to that loop. A later viewer there makes new ones (its request reaches the originals after this
+    /// removal: tasks from one loop to another run in order).
+    func releaseMirrorsIfUnused(on viewerLoop: any EventLoop) {
+        guard viewerLoop !== loop else { return }
+        mirrors.withLock { table in
+            let key = ObjectIdentifier(viewerLoop)
+            guard let current = table[key], current.allSatisfy({ $0.consumers.isEmpty }) else { return }
+            table[key] = nil
+            let pairs = zip(producers, current).map { (LoopConfined(value: $0), LoopConfined(value: $1)) }
+            loop.execute { for (original, mirror) in pairs { original.value.removeMirror(mirror) } }
+        }
+    }
+
+    /// Mirrors handed packets by the originals (for tests).
+    func mirrorCount() async throws -> Int {
+        let originals = producers.map { LoopConfined(value: $0) }
+        return try await loop.submit { originals.reduce(0) { $0 + $1.value.mirrorCount } }.get()
+    }
 
     /// The loop for a new viewer: the publisher's while the audience is small, then the least loaded (the
     /// publisher's loop counts the publisher as one more).

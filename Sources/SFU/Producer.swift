@@ -171,6 +171,13 @@ final class Producer {
         loop.execute { [seed] in mirror.value.seed(seed, epoch: epoch, keyframe: keyframe) }
     }
 
+    /// On the original's loop: `mirror` has no viewers left; packets stop going to its loop.
+    func removeMirror(_ mirror: LoopConfined<Producer>) {
+        mirrors.removeAll { $0.producer.value === mirror.value }
+    }
+
+    var mirrorCount: Int { mirrors.count }
+
     private func seed(_ packets: [(sequence: Int64, packet: ByteBuffer)], epoch: Int,
                       keyframe: (sequence: Int64, timestamp: UInt32, time: Double)) {
         startEpoch(epoch)

@@ -144,6 +144,27 @@ import Testing
         }
         let live = try player.receivedRTP.map { try RTPPacket(ByteBuffer(bytes: $0)) }
         #expect(live.map(\.sequenceNumber) == (1...3).map { cached[4].sequenceNumber &+ UInt16($0) })
+        #expect(await engine.mirrorCount(stream: publishLocal.iceUfrag) == 1)
+
+        // The only viewer on that loop leaves: the packets stop going there. A new viewer there gets a new mirror.
+        await engine.closeTransport(id: playLocal.iceUfrag)
+        try await waitFor("the mirror to be dropped") { await engine.mirrorCount(stream: publishLocal.iceUfrag) == 0 }
+        _ = engine.makeLocalParameters()  // loop 0 in turn: the next one is loop 1 again
+        let again = try TestPeer()
+        let againLocal = engine.makeLocalParameters()
+        #expect(againLocal.mediaLoop == 1)
+        again.local = againLocal
+        try await engine.play(source: publishLocal.iceUfrag, local: againLocal, remote: again.remoteParameters,
+                              tracks: [ConsumerParameters(producerIndex: 0, ssrc: 0xCCCC, payloadType: 100)],
+                              extensions: HeaderExtensionIDs(), onEvent: { playerEvents.add($0) })
+        try await connect(again, engine: engine)
+        try await offPool {
+            again.collect { again.receivedRTP.count >= 1 }  // the cached keyframe, from the new mirror's seed
+            for i in 9...10 { try publisher.sendRTP(seq: UInt16(i), ssrc: 0xAAAA, payload: delta) }
+            again.collect { again.receivedRTP.count >= 3 }
+        }
+        #expect(again.receivedRTP.count >= 3)
+        #expect(await engine.mirrorCount(stream: publishLocal.iceUfrag) == 1)
 
         // The publisher goes: the viewer on the other loop ends too.
         await engine.closeTransport(id: publishLocal.iceUfrag)
