@@ -18,6 +18,13 @@ def run_scenario(case, scenario, *args, timeout=90):
     return run_namespaced_scenario(SCRIPT, f"aiortc-room-{case}", scenario, *args, timeout=timeout)
 
 
+def use_media_loops(monkeypatch, loops):
+    """The server of the next scenario runs `loops` media loops, spreading even small audiences over them, so
+    players land on other loops than their publisher (served by mirrors of its tracks)."""
+    monkeypatch.setenv("PARLEY_MEDIA_LOOPS", str(loops))
+    monkeypatch.setenv("PARLEY_SPREAD_VIEWERS_FROM", "0")
+
+
 def assert_forgotten(result):
     """Everyone hung up: the server holds no room, participant, session or peer connection."""
     assert result["health_at_end"] == {"sessions": 0, "rooms": 0, "participants": 0, "peerConnections": 0}, result
@@ -28,8 +35,7 @@ def test_two_players_and_a_late_joiner_decode(video, audio, loops, monkeypatch):
     """alice publishes audio+video; bob and carol play and decode it; alice mutes and unmutes; dave joins late
     and decodes his first video frame within a second; alice stops and every play closes. With two media loops
     the players alternate between them, so some are served by mirrors of alice's tracks on the other loop."""
-    monkeypatch.setenv("PARLEY_MEDIA_LOOPS", str(loops))
-    monkeypatch.setenv("PARLEY_SPREAD_VIEWERS_FROM", "0")  # small audiences too: players on both loops
+    use_media_loops(monkeypatch, loops)
     r = run_scenario(f"fanout-{video}-{audio}" + ("-2loops" if loops > 1 else ""), "fanout", video, audio)
     expected = {"video": video.upper(), "audio": audio.upper()}
 
@@ -87,8 +93,7 @@ def test_dropped_video_packets_are_nacked_and_retransmitted(mode, loops, monkeyp
     """rtx: the player offers RTX, so Parley resends on its RTX SSRC; plain: no RTX offered, so it resends the
     packet itself (same SSRC and sequence number). Either way from its own buffer, without asking the publisher.
     With two media loops the player is on the other loop than the publisher: a mirror's buffer answers."""
-    monkeypatch.setenv("PARLEY_MEDIA_LOOPS", str(loops))
-    monkeypatch.setenv("PARLEY_SPREAD_VIEWERS_FROM", "0")  # small audiences too: players on both loops
+    use_media_loops(monkeypatch, loops)
     r = run_scenario(f"nack-{mode}" + ("-2loops" if loops > 1 else ""), "nack", mode)
     assert r["published_event"]["video"] is True and r["published_event"]["audio"] is False, r["published_event"]
     assert r["answer_nack"], f"the play answer has no a=rtcp-fb nack for video: {r['answer_video']}"

@@ -103,8 +103,9 @@ public final class MediaEngine: Sendable {
     /// Fresh ICE credentials with this engine's fingerprint and candidates, for an answer written before the
     /// transport exists (`createTransport(local:…)` then uses them).
     public func makeLocalParameters() -> LocalTransportParameters {
-        let count = ports.count
-        return makeLocalParameters(loop: count == 0 ? 0 : nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue % count)
+        let ports = self.ports
+        let loop = ports.isEmpty ? 0 : nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue % ports.count
+        return makeLocalParameters(loop: loop, ports: ports)
     }
 
     /// A stream's first viewers go on its publisher's loop: handing packets to another loop costs a task and a
@@ -112,13 +113,14 @@ public final class MediaEngine: Sendable {
     /// From `spreadViewersFrom` viewers on, each goes to the loop with the fewest of them, so a large audience's
     /// fan-out is shared by every core.
     public func makeLocalParameters(forPlaying source: String) -> LocalTransportParameters {
+        let ports = self.ports
         guard ports.count > 1, let stream = router.stream(source) else { return makeLocalParameters() }
-        return makeLocalParameters(loop: stream.placeViewer(loops: ports.count, spreadFrom: configuration.spreadViewersFrom))
+        let loop = stream.placeViewer(loops: ports.count, spreadFrom: configuration.spreadViewersFrom)
+        return makeLocalParameters(loop: loop, ports: ports)
     }
 
-    private func makeLocalParameters(loop: Int) -> LocalTransportParameters {
+    private func makeLocalParameters(loop: Int, ports: [Int]) -> LocalTransportParameters {
         var rng = SystemRandomNumberGenerator()
-        let ports = self.ports
         let port = ports.indices.contains(loop) ? ports[loop] : configuration.port
         // 47 random bits of ufrag: a clash with a live transport is refused by createTransport.
         return LocalTransportParameters(iceUfrag: Self.randomToken(8, using: &rng),
@@ -215,16 +217,19 @@ public final class MediaEngine: Sendable {
 
     /// Closes the transport created with local ufrag `id`.
     public func closeTransport(id: String) async {
-        for mux in state.withLock({ $0.muxes }) {
-            try? await mux.eventLoop.submit { mux.transport(ufrag: id)?.close(reason: "closed by the server") }.get()
-        }
+        _ = await onTransport(id) { $0.close(reason: "closed by the server") }
     }
 
     /// Whether transport `id` still holds its DTLS association (for tests: it is freed once the peer sends media).
     func holdsDTLSAssociation(id: String) async -> Bool? {
+        await onTransport(id) { $0.holdsDTLSAssociation }
+    }
+
+    /// Runs `body` on the loop of transport `id`, whichever it is; nil when no loop has it.
+    private func onTransport<T: Sendable>(_ id: String, _ body: @escaping @Sendable (WebRTCTransport) -> T) async -> T? {
         for mux in state.withLock({ $0.muxes }) {
-            if let held = try? await mux.eventLoop.submit({ mux.transport(ufrag: id)?.holdsDTLSAssociation }).get() {
-                return held
+            if let result = try? await mux.eventLoop.submit({ mux.transport(ufrag: id).map(body) }).get() {
+                return result
             }
         }
         return nil

@@ -126,8 +126,7 @@ final class Producer {
         fanOut(packet, sequence: seq, keyframe: keyframe, now: now)
         guard !mirrors.isEmpty else { return }
         // Each other loop gets its own copy of the bytes: NIO may reuse this read's buffer once the read is done.
-        var copy = ByteBufferAllocator().buffer(capacity: packet.buffer.readableBytes)
-        copy.writeImmutableBuffer(packet.buffer)
+        let copy = ByteBufferAllocator().buffer(buffer: packet.buffer)
         let epoch = self.epoch
         for mirror in mirrors {
             let target = mirror.producer
@@ -161,9 +160,7 @@ final class Producer {
         if let start = lastKeyframe, let newest = newestSequence, newest >= start.sequence {
             for seq in start.sequence...min(newest, start.sequence + 1023) {
                 guard let stored = buffer.packet(sequence: seq, now: now) else { continue }
-                var copy = ByteBufferAllocator().buffer(capacity: stored.readableBytes)
-                copy.writeImmutableBuffer(stored)
-                seed.append((seq, copy))
+                seed.append((seq, ByteBufferAllocator().buffer(buffer: stored)))
             }
         }
         guard !seed.isEmpty, let keyframe = lastKeyframe else { return }

@@ -17,8 +17,8 @@ import Testing
     }
 
     /// With two media loops the player lands on the other loop: it is served by a mirror of the publisher's track.
-    @Test(arguments: [1, 2])
-    func forwardsAPublishedTrackToAPlayerAndEndsItWithThePublisher(mediaLoops: Int) async throws {
+    /// An engine on loopback with its own two-thread group, so that two media loops are two threads.
+    func startEngine(mediaLoops: Int) async throws -> (MediaEngine, MultiThreadedEventLoopGroup) {
         var logger = Logger(label: "media")
         logger.logLevel = .warning
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
@@ -26,6 +26,12 @@ import Testing
                                                           mediaLoops: mediaLoops),
                                      group: group, logger: logger)
         try await engine.start()
+        return (engine, group)
+    }
+
+    @Test(arguments: [1, 2])
+    func forwardsAPublishedTrackToAPlayerAndEndsItWithThePublisher(mediaLoops: Int) async throws {
+        let (engine, group) = try await startEngine(mediaLoops: mediaLoops)
         #expect(engine.ports.count == mediaLoops)
 
         let publisher = try TestPeer(), player = try TestPeer()
@@ -101,13 +107,7 @@ import Testing
     /// A viewer on another loop than the publisher starts at once on the latest keyframe, which the new mirror
     /// was given from the original's buffer, and gets the live packets after it.
     @Test func aViewerOnAnotherLoopStartsOnTheCachedKeyframe() async throws {
-        var logger = Logger(label: "media")
-        logger.logLevel = .warning
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let engine = try MediaEngine(configuration: .init(host: "127.0.0.1", port: 0, announcedIPs: ["127.0.0.1"],
-                                                          mediaLoops: 2),
-                                     group: group, logger: logger)
-        try await engine.start()
+        let (engine, group) = try await startEngine(mediaLoops: 2)
         let publisher = try TestPeer(), player = try TestPeer()
         let playerEvents = MediaEngineTests.Events()
         let publishLocal = engine.makeLocalParameters()

@@ -267,10 +267,10 @@ import Testing
     }
 
     @Test func statusInfoUsesTheSDKsConstants() {
-        #expect(WCSSession.describe("unpublished") == "Stopped by publisher stop")
-        #expect(WCSSession.describe("consent expired") == "Failed by ICE keep alive")
-        #expect(WCSSession.describe("DTLS certificate does not match the fingerprint in the offer") == "Failed by DTLS fingerprint error")
-        #expect(WCSSession.describe("DTLS handshake failed: alert") == "Failed by DTLS error")
+        #expect(WCSStatusInfo.describe(reason: "unpublished") == "Stopped by publisher stop")
+        #expect(WCSStatusInfo.describe(reason: "consent expired") == "Failed by ICE keep alive")
+        #expect(WCSStatusInfo.describe(reason: "DTLS certificate does not match the fingerprint in the offer") == "Failed by DTLS fingerprint error")
+        #expect(WCSStatusInfo.describe(reason: "DTLS handshake failed: alert") == "Failed by DTLS error")
         #expect(WCSStatusInfo.describe(MediaServiceError(code: "no_common_codec", message: "no common codec: H265")) == "No common codecs")
         #expect(WCSStatusInfo.describe(MediaServiceError(code: "bad_sdp", message: "the offer has no media")) == "the offer has no media")
     }

@@ -441,19 +441,6 @@ public final class WCSSession {
         }
     }
 
-    /// The media plane's reasons, as the SDK's `stream.getInfo()` gives them: its `STREAM_STATUS_INFO` constant
-    /// where one fits (apps compare against those), else Parley's words.
-    static func describe(_ reason: String) -> String {
-        switch reason {
-        case "unpublished": WCSStatusInfo.stoppedByPublisherStop
-        case "consent expired": WCSStatusInfo.failedByKeepAlive
-        case StreamEvent.closedByPeer: "Closed by the peer"
-        case _ where reason.contains("fingerprint"): WCSStatusInfo.failedByDTLSFingerprint
-        case _ where reason.hasPrefix("DTLS"): WCSStatusInfo.failedByDTLSError
-        default: reason
-        }
-    }
-
     // MARK: refusals
 
     /// What a refused request needs for its answer: its stream, operation or call.
@@ -536,7 +523,7 @@ struct WCSRelay: Sendable {
             await hub.releaseStreamName(stream.name, session: session)
         }
         outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: status,
-                                         info: WCSSession.describe(reason)))
+                                         info: WCSStatusInfo.describe(reason: reason)))
     }
 }
 
@@ -550,6 +537,19 @@ enum WCSStatusInfo {
     static let failedByKeepAlive = "Failed by ICE keep alive"
     static let failedByDTLSFingerprint = "Failed by DTLS fingerprint error"
     static let failedByDTLSError = "Failed by DTLS error"
+
+    /// The media plane's reason a stream ended, as `stream.getInfo()` gives it: the SDK's constant where one
+    /// fits, else Parley's words.
+    static func describe(reason: String) -> String {
+        switch reason {
+        case "unpublished": stoppedByPublisherStop
+        case "consent expired": failedByKeepAlive
+        case StreamEvent.closedByPeer: "Closed by the peer"
+        case _ where reason.contains("fingerprint"): failedByDTLSFingerprint
+        case _ where reason.hasPrefix("DTLS"): failedByDTLSError
+        default: reason
+        }
+    }
 
     /// A refused publish or play: the SDK's constant for the codes it has one for, Parley's reason otherwise.
     static func describe(_ error: MediaServiceError) -> String {
