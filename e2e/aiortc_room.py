@@ -56,14 +56,18 @@ def now():
 # MARK: synthetic media
 
 class PatternVideo(MediaStreamTrack):
-    """A frame of one colour (the publisher's identity) with a moving white bar on top, at a steady rate."""
+    """A frame of one colour (the publisher's identity) with a moving white bar on top, at a steady rate. With
+    `texture`, the top third is a fixed noise, so that each keyframe takes many packets (delta frames stay small)."""
     kind = "video"
 
-    def __init__(self, width=320, height=240, fps=30, color=PALETTE[1]):
+    def __init__(self, width=320, height=240, fps=30, color=PALETTE[1], texture=False):
         super().__init__()
         self.width, self.height, self.fps = width, height, fps
         self.base = numpy.empty((height, width, 3), numpy.uint8)
         self.base[:] = color
+        if texture:
+            noise = numpy.random.default_rng(7).integers(0, 256, (height // 3, width, 3), dtype=numpy.uint8)
+            self.base[: height // 3] = noise
         self.count = 0
         self.start = None
 
@@ -267,8 +271,8 @@ class Publication:
     """An aiortc peer connection sending synthetic audio and/or video into a room."""
 
     def __init__(self, participant, room, video="VP8", audio="opus", size=(320, 240), fps=30, color=PALETTE[1],
-                 display="camera"):
-        self.participant, self.room = participant, room
+                 display="camera", texture=False):
+        self.participant, self.room, self.texture = participant, room, texture
         self.video_codec, self.audio_codec = video, audio
         self.size, self.fps, self.color, self.display = size, fps, color, display
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -277,8 +281,9 @@ class Publication:
 
     async def start(self, timeout=10):
         if self.video_codec:
-            video = self.pc.addTransceiver(PatternVideo(*self.size, fps=self.fps, color=self.color), direction="sendonly")
+            video = self.pc.addTransceiver(PatternVideo(*self.size, fps=self.fps, color=self.color, texture=self.texture), direction="sendonly")
             prefer(video, "video", self.video_codec)
+            self.video_sender = video.sender
         if self.audio_codec:
             audio = self.pc.addTransceiver(ToneAudio(8000 if self.audio_codec == "PCMU" else 48000), direction="sendonly")
             prefer(audio, "audio", self.audio_codec)
@@ -291,6 +296,18 @@ class Publication:
         if event["status"] != "connected":
             raise ScenarioError(f"{self.participant.name}: publish {self.stream} {event['status']}: {event.get('reason')}")
         self.connected_at = event["_t"]
+
+    def fixed_keyframe_interval(self, seconds):
+        """From now on the video encoder cannot be asked for a keyframe (as an RTMP encoder cannot): PLI and FIR
+        are ignored, and a keyframe comes every `seconds` by itself. Returns the task to cancel."""
+        sender = self.video_sender
+        sender._send_keyframe = lambda: None  # shadows the method aiortc calls on PLI/FIR
+
+        async def keyframes():
+            while True:
+                await asyncio.sleep(seconds)
+                sender._RTCRtpSender__force_keyframe = True  # what the real _send_keyframe sets
+        return asyncio.ensure_future(keyframes())
 
     def silence(self):
         """Drops everything this peer connection sends from now on, without telling anyone: no DTLS close, no
@@ -860,12 +877,54 @@ async def scenario_isolation(result, rooms=3, size=(160, 120), fps=15):
         await close_all(list(people.values()))
 
 
+async def scenario_late_viewers(result, video="VP8", viewers="4"):
+    """alice publishes video from an encoder that makes a keyframe every second and ignores keyframe requests (as
+    an RTMP encoder does); bob watches it run; then viewers join one after another, and each must start from the
+    keyframe cache: the time from its transport coming up to its first decoded frame is recorded. A cut cached
+    keyframe (an H.264 one without its SPS/PPS) shows as a wait of up to 1 s for the encoder's next keyframe."""
+    room = f"late-{video}".lower()
+    alice, bob = Participant("alice"), Participant("bob")
+    people = [alice, bob]
+    gop = None
+    try:
+        for p in (alice, bob):
+            await p.connect()
+            await p.join(room)
+        # Textured, so that each keyframe spans many packets (a flat one fits in a single STAP-A).
+        publication = await alice.publish(room, video=video, audio=None, color=PALETTE[1], texture=True)
+        result["codec"] = chosen_codecs(publication.answer)["video"]
+        # Keyframe requests go unanswered, so a viewer starts on the cached keyframe or waits up to 1 s.
+        gop = publication.fixed_keyframe_interval(1.0)
+        announced = await bob.wait_published(room, "alice")
+        watching = await bob.play(room, announced["id"], audio=False)
+        await watching.wait_frames(video=60, timeout=15)
+        result["viewers"] = []
+        for i in range(int(viewers)):
+            await asyncio.sleep(1.2)  # past the keyframe-request pacing, so the cache is what serves the viewer
+            viewer = Participant(f"viewer{i}")
+            people.append(viewer)
+            await viewer.connect()
+            await viewer.join(room)
+            late = await viewer.play(room, announced["id"], audio=False)
+            await late.wait_frames(video=1, timeout=5)
+            summary = late.summary()
+            result["viewers"].append({k: summary[k] for k in (
+                "first_video_after_connected", "first_video_after_answer", "connected_after_answer", "colors")})
+            await late.close()
+        await end_clean(result, people)
+    finally:
+        if gop is not None:
+            gop.cancel()
+        await close_all(people)
+
+
 SCENARIOS = {
     "fanout": scenario_fanout,
     "nack": scenario_nack,
     "socket-close": scenario_socket_close,
     "udp-silent": scenario_udp_silent,
     "isolation": scenario_isolation,
+    "late-viewers": scenario_late_viewers,
 }
 
 

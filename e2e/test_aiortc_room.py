@@ -151,9 +151,11 @@ def test_publisher_udp_silent():
     for name in ("bob", "carol"):
         event = r["events"][name]
         assert event["unpublished"]["participant"] == {"name": "alice"}, event
-        assert event["unpublished"]["reason"] in ("disconnected", "failed"), event
+        # alice's socket is fine: her media failed (consent), she did not disconnect.
+        assert event["unpublished"]["reason"] == "failed", event
         assert event["after"] <= 30, f"{name} heard `unpublished` {event['after']} s after the publisher went silent"
-    assert r["publisher_event"]["status"] in ("closed", "failed"), r["publisher_event"]
+    assert r["publisher_event"]["status"] == "closed" and r["publisher_event"]["reason"] == "consent_expired", \
+        r["publisher_event"]
     assert r["play_closed"]["status"] == "closed" and r["play_closed"]["reason"] == "unpublished", r["play_closed"]
     assert r["left_events"] == 0, "alice's socket is still open: she has not left"
     # alice is still in the room (her socket is open), with nothing published; no peer connection is left.
@@ -183,4 +185,21 @@ def test_three_rooms_of_three_stay_isolated():
         assert set(p["colors"]) == {str(r["colors"][publisher])}, \
             f"{player} decoded video of the wrong publisher: colours {p['colors']}, {publisher} paints {r['colors'][publisher]}"
     assert r["health_during"] == {"rooms": 3, "participants": 9, "peerConnections": 27}, r["health_during"]
+    assert_forgotten(r)
+
+
+@pytest.mark.parametrize("video", ["VP8", "H264"])
+def test_late_viewers_start_from_the_cached_keyframe(video):
+    """Viewers who join a running stream one by one each decode their first frame from the keyframe cache, for
+    H.264 as for VP8 (measured from their transport coming up), though the publisher ignores keyframe requests
+    and makes one a second. A cached H.264 keyframe that starts at its IDR's FU-A instead of the STAP-A carrying
+    SPS/PPS cannot be decoded: the viewer then waits for the encoder's next keyframe, up to 1 s."""
+    r = run_scenario(f"late-viewers-{video}", "late-viewers", video)
+    assert r["codec"].split("/")[0].upper() == video, r["codec"]
+    waits = sorted(v["first_video_after_connected"] for v in r["viewers"])
+    print(f"{video}: first frame after connected {waits}")
+    assert all(set(v["colors"]) == {str(GREEN)} for v in r["viewers"]), r["viewers"]
+    # Measured here: 0.01–0.05 s from the cache (VP8 and H.264 alike); 0.73–0.78 s for H.264 with the cut cache.
+    # The median must be a cached start; one slow decode start on a loaded machine is tolerated.
+    assert waits[len(waits) // 2] < 0.3 and waits[-2] < 0.4, f"{video} late viewers waited {waits}: {r['viewers']}"
     assert_forgotten(r)

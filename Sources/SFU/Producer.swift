@@ -118,10 +118,8 @@ final class Producer {
         if parameters.nack, isVideo, !nacks.received(seq, now: now) { requestKeyframe(now: now) }
         buffer.store(packet.buffer, sequence: seq, now: now)
         let keyframe = isVideo && packet.payloadLength > 0 && KeyframeDetector.isKeyframe(packet.payload, codec: parameters.codec)
-        if keyframe {
-            keyframeRequestPending = false
-            if seq > lastKeyframe?.sequence ?? .min { lastKeyframe = (seq, packet.timestamp, now) }
-        }
+        if keyframe { keyframeRequestPending = false }
+        if isVideo { noteKeyframeStart(packet, sequence: seq, keyframe: keyframe, now: now) }
         if seq > newestSequence ?? .min { newestSequence = seq }
         fanOut(packet, sequence: seq, keyframe: keyframe, now: now)
         guard !mirrors.isEmpty else { return }
@@ -191,8 +189,35 @@ final class Producer {
         ssrc = packet.ssrc
         packetsReceived += 1
         buffer.store(packet.buffer, sequence: seq, now: now)
-        if keyframe, seq > lastKeyframe?.sequence ?? .min { lastKeyframe = (seq, packet.timestamp, now) }
+        if isVideo { noteKeyframeStart(packet, sequence: seq, keyframe: keyframe, now: now) }
         fanOut(packet, sequence: seq, keyframe: keyframe, now: now)
+    }
+
+    // MARK: keyframe cache
+
+    /// Keeps `lastKeyframe` at the first packet of the latest keyframe's access unit: every packet with its RTP
+    /// timestamp, whichever of them the detector flags. An H.264 keyframe is often STAP-A[SPS, PPS, IDR slice]
+    /// then FU-A slices, each flagged; SPS/PPS may come alone before the IDR; packets may arrive out of order. A
+    /// decoder given anything less waits for the next keyframe, and an RTMP encoder cannot be asked for one.
+    private func noteKeyframeStart(_ packet: RTPPacket, sequence seq: Int64, keyframe: Bool, now: Double) {
+        if let start = lastKeyframe, packet.timestamp == start.timestamp {
+            if seq < start.sequence {  // an earlier packet of the same access unit arrived late
+                lastKeyframe = (firstOfAccessUnit(from: seq, timestamp: start.timestamp, now: now), start.timestamp, start.time)
+            }
+            return
+        }
+        guard keyframe, seq > lastKeyframe?.sequence ?? .min else { return }
+        lastKeyframe = (firstOfAccessUnit(from: seq, timestamp: packet.timestamp, now: now), packet.timestamp, now)
+    }
+
+    /// The lowest sequence number, walking back from `seq` through the buffer, whose packets all carry `timestamp`.
+    private func firstOfAccessUnit(from seq: Int64, timestamp: UInt32, now: Double) -> Int64 {
+        var first = seq
+        while seq - first < 256, let stored = buffer.packet(sequence: first - 1, now: now),
+              let earlier = try? RTPPacket(stored), earlier.timestamp == timestamp {
+            first -= 1
+        }
+        return first
     }
 
     private func startEpoch(_ epoch: Int) {

@@ -50,13 +50,25 @@ func rtp(seq: UInt16, ts: UInt32, ssrc: UInt32 = 1111, pt: UInt8 = 96, marker: B
 }
 
 struct Pair {
+    /// A second subscriber of the producer, its transport up at `now`.
+    func lateSubscriber(ssrc: UInt32 = 4444, connectedAt now: Double) -> (Consumer, FakeDownstream) {
+        let down = FakeDownstream()
+        let late = Consumer(parameters: ConsumerParameters(producerIndex: 0, ssrc: ssrc, payloadType: 100),
+                            producer: producer, extensions: HeaderExtensionIDs(), producerExtensions: HeaderExtensionIDs())
+        late.downstream = down
+        producer.add(late)
+        late.connected(now: now)
+        return (late, down)
+    }
+
     let producer: Producer
     let consumer: Consumer
     let up = FakeUpstream()
     let down = FakeDownstream()
 
-    init(kind: TrackKind = .video, consumerRTX: Bool = false, audioLevel: (UInt8, UInt8)? = nil) {
-        producer = Producer(parameters: ProducerParameters(kind: kind, codec: kind == .video ? .vp8 : .other,
+    init(kind: TrackKind = .video, codec: KeyframeDetector.Codec? = nil, consumerRTX: Bool = false,
+         audioLevel: (UInt8, UInt8)? = nil) {
+        producer = Producer(parameters: ProducerParameters(kind: kind, codec: codec ?? (kind == .video ? .vp8 : .other),
                                                            clockRate: kind == .video ? 90000 : 48000, payloadType: 96),
                             keyframeInterval: 0.5)
         producer.upstream = up
@@ -206,12 +218,7 @@ struct Pair {
         pair.producer.receive(rtp(seq: 51, ts: 9000, marker: true), now: 0.001)
         for s in 52...55 { pair.producer.receive(rtp(seq: UInt16(s), ts: 12000, marker: s == 55), now: 0.05) }
         // A second subscriber arrives 0.1 s later.
-        let down = FakeDownstream()
-        let late = Consumer(parameters: ConsumerParameters(producerIndex: 0, ssrc: 4444, payloadType: 100),
-                            producer: pair.producer, extensions: HeaderExtensionIDs(), producerExtensions: HeaderExtensionIDs())
-        late.downstream = down
-        pair.producer.add(late)
-        late.connected(now: 0.1)
+        let (late, down) = pair.lateSubscriber(connectedAt: 0.1)
         #expect(down.rtp.count == 2)  // the keyframe's two packets, at once
         #expect(down.rtp.allSatisfy { $0.timestamp == 9000 })
         let start = down.rtp[0].sequenceNumber
@@ -233,6 +240,55 @@ struct Pair {
         waiting.downstream = other
         waiting.connected(now: 0.2)
         #expect(other.rtp.isEmpty)
+    }
+
+    /// H.264 payloads as encoders packetize them (RFC 6184): single NAL units, STAP-A, FU-A.
+    enum H264 {
+        static func nal(_ type: UInt8, size: Int = 40) -> [UInt8] { [0x60 | type] + [UInt8](repeating: 0xAB, count: size) }
+        static func single(_ type: UInt8) -> ByteBuffer { ByteBuffer(bytes: nal(type)) }
+        static func stapA(_ types: [UInt8]) -> ByteBuffer {
+            var b = ByteBuffer(bytes: [0x78])
+            for t in types {
+                let unit = nal(t)
+                b.writeInteger(UInt16(unit.count))
+                b.writeBytes(unit)
+            }
+            return b
+        }
+        /// A fragment of a NAL unit of `type`: start, middle or end.
+        static func fuA(_ type: UInt8, start: Bool = false, end: Bool = false) -> ByteBuffer {
+            ByteBuffer(bytes: [0x7C, (start ? 0x80 : 0) | (end ? 0x40 : 0) | type] + [UInt8](repeating: 0xCD, count: 40))
+        }
+    }
+
+    /// What a late H.264 subscriber is sent first from the cache, for a keyframe arriving as `packets` (in that
+    /// order; each with the sequence number given) after a delta frame.
+    func cachedH264Start(_ packets: [(seq: UInt16, payload: ByteBuffer)]) -> [UInt16] {
+        let pair = Pair(codec: .h264)
+        for s in 10...12 { pair.producer.receive(rtp(seq: UInt16(s), ts: 1000, marker: s == 12, payload: H264.fuA(1, start: s == 10, end: s == 12)), now: 0) }
+        // Each payload ends in its sequence number, so what the subscriber gets maps back to what was sent.
+        let tagged = packets.map { p in (seq: p.seq, payload: { var b = p.payload; b.writeInteger(UInt8(p.seq)); return b }()) }
+        for p in tagged { pair.producer.receive(rtp(seq: p.seq, ts: 4000, payload: p.payload), now: 0.03) }
+        pair.producer.receive(rtp(seq: 40, ts: 7000, payload: H264.single(1)), now: 0.06)
+        let (_, down) = pair.lateSubscriber(connectedAt: 0.1)
+        #expect(down.rtp.allSatisfy { $0.timestamp == 4000 })
+        return down.rtp.compactMap { $0.payload.readableBytesView.last.map(UInt16.init) }
+    }
+
+    @Test func theCachedH264KeyframeStartsAtItsAccessUnitsFirstPacket() {
+        // libwebrtc: STAP-A[SPS, PPS, IDR slice 1], then IDR slice 2 in FU-A. Both start an IDR NAL unit; the
+        // cache must start at the STAP-A, which carries SPS and PPS.
+        #expect(cachedH264Start([(20, H264.stapA([7, 8, 5])), (21, H264.fuA(5, start: true)),
+                                 (22, H264.fuA(5)), (23, H264.fuA(5, end: true))]) == [20, 21, 22, 23])
+        // SPS and PPS as single NAL units after an SEI, then a two-slice IDR in single NAL units.
+        #expect(cachedH264Start([(20, H264.single(6)), (21, H264.single(7)), (22, H264.single(8)),
+                                 (23, H264.single(5)), (24, H264.single(5))]) == [20, 21, 22, 23, 24])
+        // One IDR in FU-A after SPS/PPS in a STAP-A (aiortc, OBS via RTMP repackaging).
+        #expect(cachedH264Start([(20, H264.stapA([7, 8])), (21, H264.fuA(5, start: true)),
+                                 (22, H264.fuA(5, end: true))]) == [20, 21, 22])
+        // Out of order: the second slice arrives first, then the STAP-A and the single PPS before it.
+        #expect(cachedH264Start([(22, H264.fuA(5, start: true)), (23, H264.fuA(5, end: true)),
+                                 (21, H264.single(8)), (20, H264.stapA([9, 7]))]) == [20, 21, 22, 23])
     }
 
     @Test func closingTheProducerEndsItsConsumers() {
