@@ -26,10 +26,21 @@ final class MediaSessions: MediaService {
     func startEcho(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String) {
         let local = engine.makeLocalParameters()
         var rng = SystemRandomNumberGenerator()
-        let negotiation = try negotiate(offer, local: local) { offered in
-            .accept(direction: .sendrecv, outgoing: OutgoingTrack(
-                ssrc: UInt32.random(in: 1...UInt32.max, using: &rng), cname: "parley",
-                streamID: "parley-echo", trackID: "\(offered.kind)-echo"))
+        var oneWay = false
+        let negotiation: Negotiation
+        do {
+            negotiation = try negotiate(offer, local: local) { offered in
+                // An echo sends back what it receives: a section that only sends or only receives cannot take part.
+                guard offered.direction == .sendrecv else {
+                    oneWay = true
+                    return .reject
+                }
+                return .accept(direction: .sendrecv, outgoing: OutgoingTrack(
+                    ssrc: UInt32.random(in: 1...UInt32.max, using: &rng), cname: "parley",
+                    streamID: "parley-echo", trackID: "\(offered.kind)-echo"))
+            }
+        } catch where oneWay && error.code == "bad_sdp" {
+            throw MediaServiceError(code: "bad_sdp", message: "An echo offer needs a sendrecv section: its media comes back on it")
         }
         let ssrcByPT = Dictionary(negotiation.media.compactMap { m in m.outgoing.map { (m.codec.payloadType, $0.ssrc) } },
                                   uniquingKeysWith: { a, _ in a })
@@ -180,10 +191,21 @@ final class MediaSessions: MediaService {
         { event in
             switch event {
             case .connected: onEvent(.connected)
-            case .failed(let reason): onEvent(.failed(reason))
-            case .closed(let reason):
-                onEvent(.closed(reason == WebRTCTransport.peerClosedReason ? StreamEvent.closedByPeer : reason))
+            case .failed(let reason): onEvent(.failed(streamEndReason(reason)))
+            case .closed(let reason): onEvent(.closed(streamEndReason(reason)))
             }
+        }
+    }
+
+    static func streamEndReason(_ reason: TransportEndReason) -> StreamEndReason {
+        switch reason {
+        case .peerClosed: .peerClosed
+        case .consentExpired: .consentExpired
+        case .dtlsHandshakeFailed(let detail): .dtlsFailed(detail: detail)
+        case .fingerprintMismatch: .fingerprintMismatch
+        case .srtpSetupFailed: .srtpFailed
+        case .sourceUnpublished: .unpublished
+        case .closedByServer: .stopped
         }
     }
 

@@ -116,7 +116,13 @@ public struct SDPNegotiator: Sendable {
         let formats = media.payloadFormats
         let allowed = allowedCodecs(decision.codecs ?? parameters.codecs ?? capabilities.codecs, kind: media.kind)
         guard let (chosen, codec) = choose(from: formats, allowed: allowed) else {
-            let offered = formats.map { f in f.rtpMap.map { "\($0.encodingName)/\($0.clockRate)" } ?? "\(f.payloadType)" }
+            let offered = formats.map { f in
+                guard let map = f.rtpMap else { return "\(f.payloadType)" }
+                let name = "\(map.encodingName)/\(map.clockRate)"
+                // Say why an H.264 format that looks fine is refused: Parley forwards packetization-mode 1 only.
+                guard map.encodingName.uppercased() == "H264", f.parameter("packetization-mode") != "1" else { return name }
+                return "\(name) with packetization-mode \(f.parameter("packetization-mode") ?? "0") (Parley needs 1)"
+            }
             return reject(.noCommonCodec(offered: offered, allowed: allowed.map(\.description)))
         }
 

@@ -217,7 +217,7 @@ public final class MediaEngine: Sendable {
 
     /// Closes the transport created with local ufrag `id`.
     public func closeTransport(id: String) async {
-        _ = await onTransport(id) { $0.close(reason: "closed by the server") }
+        _ = await onTransport(id) { $0.close(reason: .closedByServer) }
     }
 
     /// Whether transport `id` still holds its DTLS association (for tests: it is freed once the peer sends media).

@@ -157,7 +157,7 @@ final class SubscriberHandler: TransportMediaHandler, ConsumerDownstream {
     func sendRTCP(_ packet: inout ByteBuffer) { transport?.sendRTCP(&packet) }
 
     func consumerDidEnd(_ consumer: Consumer) {
-        transport?.close(reason: "unpublished")
+        transport?.close(reason: .sourceUnpublished)
     }
 
     func transportDidConnect(_ transport: WebRTCTransport) {

@@ -40,9 +40,40 @@ public struct LocalTransportParameters: Sendable {
 
 public enum TransportEvent: Sendable, Equatable {
     case connected
-    case failed(String)
-    /// Consent expired or the peer closed DTLS: the transport is gone.
-    case closed(String)
+    /// The transport never came up (a DTLS or SRTP failure).
+    case failed(TransportEndReason)
+    /// The transport was up and is gone.
+    case closed(TransportEndReason)
+}
+
+/// Why a transport ended. Adapters map it by `switch` to their own wire words; `description` is for logs only.
+public enum TransportEndReason: Sendable, Equatable, CustomStringConvertible {
+    /// The peer sent DTLS close_notify (or another alert): it ended the connection itself.
+    case peerClosed
+    /// No ICE consent check (STUN binding request) came for 29 s (RFC 7675); media alone does not count.
+    case consentExpired
+    /// The DTLS handshake failed; `detail` says how, for people.
+    case dtlsHandshakeFailed(detail: String)
+    /// The peer's DTLS certificate does not match the fingerprint in its offer.
+    case fingerprintMismatch
+    /// The handshake completed but no SRTP session could be made from its keys.
+    case srtpSetupFailed
+    /// A player's source: the stream it plays was unpublished.
+    case sourceUnpublished
+    /// The server closed it (stop, leave, the owner's socket closing).
+    case closedByServer
+
+    public var description: String {
+        switch self {
+        case .peerClosed: "peer closed DTLS"
+        case .consentExpired: "consent expired"
+        case .dtlsHandshakeFailed(let detail): "DTLS handshake failed: \(detail)"
+        case .fingerprintMismatch: "DTLS certificate does not match the fingerprint in the offer"
+        case .srtpSetupFailed: "SRTP setup failed"
+        case .sourceUnpublished: "unpublished"
+        case .closedByServer: "closed by the server"
+        }
+    }
 }
 
 /// Receives a transport's decrypted media, on the transport's event loop.
@@ -56,8 +87,6 @@ public protocol TransportMediaHandler: AnyObject {
 
 /// One peer connection on the shared UDP port: ICE-lite, DTLS, SRTP. Lives on its mux's event loop.
 public final class WebRTCTransport {
-    /// The `closed` reason when the peer sent DTLS close_notify.
-    public static let peerClosedReason = "peer closed DTLS"
     public let id: String
     public let local: LocalTransportParameters
     public weak var mediaHandler: (any TransportMediaHandler)?
@@ -119,7 +148,7 @@ public final class WebRTCTransport {
         guard let dtls else {
             // Freed association: the peer has our final flight, so the only DTLS it still sends is an alert
             // (content type 21), in practice close_notify: the peer connection ended.
-            if buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 21 { close(reason: Self.peerClosedReason) }
+            if buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 21 { close(reason: .peerClosed) }
             return
         }
         let wasConnected = srtpOut != nil
@@ -160,7 +189,7 @@ public final class WebRTCTransport {
 
     /// Periodic check (RFC 7675): a peer silent for 30 s is gone.
     func checkConsent(now: Double) {
-        if agent.consentExpired(now: now) { close(reason: "consent expired") }
+        if agent.consentExpired(now: now) { close(reason: .consentExpired) }
     }
 
     // MARK: outbound
@@ -187,7 +216,7 @@ public final class WebRTCTransport {
     }
 
     /// Ends the transport: a DTLS close_notify to the peer, then it is forgotten.
-    public func close(reason: String = "closed") {
+    public func close(reason: TransportEndReason) {
         guard !isClosed else { return }
         for datagram in dtls?.close() ?? closeNotify { sendRaw(ByteBuffer(bytes: datagram)) }
         dtls = nil
@@ -212,7 +241,7 @@ public final class WebRTCTransport {
             guard let keys = dtls.keys,
                   let inbound = try? SRTPSession(profile: keys.profile, keys: keys.remote),
                   let outbound = try? SRTPSession(profile: keys.profile, keys: keys.local) else {
-                fail("SRTP setup failed")
+                fail(.srtpSetupFailed)
                 return
             }
             srtpIn = inbound
@@ -220,11 +249,9 @@ public final class WebRTCTransport {
             onEvent(.connected)
             mediaHandler?.transportDidConnect(self)
         case .failed(let error):
-            fail(error == .fingerprintMismatch
-                 ? "DTLS certificate does not match the fingerprint in the offer"
-                 : "DTLS handshake failed: \(error)")
+            fail(error == .fingerprintMismatch ? .fingerprintMismatch : .dtlsHandshakeFailed(detail: "\(error)"))
         case .closed:
-            close(reason: Self.peerClosedReason)
+            close(reason: .peerClosed)
         case .handshaking:
             scheduleDTLSTimer()
         default:
@@ -232,7 +259,7 @@ public final class WebRTCTransport {
         }
     }
 
-    private func fail(_ reason: String) {
+    private func fail(_ reason: TransportEndReason) {
         guard !isClosed else { return }
         isClosed = true
         dtlsTimer?.cancel()

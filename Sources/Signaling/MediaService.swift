@@ -27,12 +27,27 @@ public struct PublishedMedia: Sendable, Equatable {
 
 public enum StreamEvent: Sendable, Equatable {
     case connected
-    case failed(String)
-    case closed(String)
+    case failed(StreamEndReason)
+    case closed(StreamEndReason)
+}
 
-    /// The `closed` reason when the browser itself ended the connection (DTLS close_notify), as it does when
-    /// an app stops a stream: a deliberate stop, not a lost participant.
-    public static let closedByPeer = "closed by the peer"
+/// Why a stream's media ended. Each adapter turns it into its own wire words by `switch`, never by its text.
+public enum StreamEndReason: Sendable, Equatable {
+    /// The browser ended the connection itself (DTLS close_notify), as it does when an app stops a stream: a
+    /// deliberate stop, not a lost participant.
+    case peerClosed
+    /// No ICE consent check (STUN) came from the peer for 29 s; media packets alone do not keep a stream.
+    case consentExpired
+    /// The DTLS handshake failed; `detail` is for people.
+    case dtlsFailed(detail: String)
+    /// The peer's DTLS certificate does not match the fingerprint in its offer.
+    case fingerprintMismatch
+    /// No SRTP session could be made from the handshake's keys.
+    case srtpFailed
+    /// A play's source stream was unpublished.
+    case unpublished
+    /// The server ended it: a `stop`, a leave, the socket closing.
+    case stopped
 }
 
 public struct MediaServiceError: Error, Sendable, Equatable {

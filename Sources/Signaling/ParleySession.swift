@@ -255,8 +255,7 @@ public final class ParleySession {
                 case .failed(let why), .closed(let why):
                     streams.remove(stream)
                     if case .publish = role, let session {
-                        let failed = if case .failed = event { true } else { false }
-                        await hub.unpublish(session, stream: stream, reason: UnpublishReason(transportEnd: why, failed: failed))
+                        await hub.unpublish(session, stream: stream, reason: UnpublishReason(mediaEnd: why))
                     }
                     pipe.finish()
                 }

@@ -1,7 +1,7 @@
 import Foundation
 import Rooms
 
-/// The `id` a client gave its request: a number or a short string, echoed in the reply.
+/// The `id` a client gave its request: an integer or a short string, echoed in the reply.
 public enum RequestID: Sendable, Equatable, Codable {
     case number(Int64)
     case string(String)
@@ -83,14 +83,15 @@ public enum ParleyWire {
             return .invalid(nil, .badJSON("The frame must be a JSON object"))
         }
         let decoder = JSONDecoder()
-        let envelope: Envelope
-        do {
-            envelope = try decoder.decode(Envelope.self, from: data)
-        } catch {
-            return .invalid(nil, .badRequest("'id' must be a number or a string of 1–64 characters; 'type' a string"))
+        // The id first and on its own, so that a request with a usable id but a bad `type` still gets it back.
+        guard let envelope = try? decoder.decode(IDEnvelope.self, from: data) else {
+            return .invalid(nil, .badRequest("'id' must be an integer or a string of 1–64 characters"))
         }
         guard let id = envelope.id else { return .invalid(nil, .badRequest("Missing field 'id'")) }
-        guard let type = envelope.type else { return .invalid(id, .badRequest("Missing field 'type'")) }
+        guard let typed = try? decoder.decode(TypeEnvelope.self, from: data) else {
+            return .invalid(id, .badRequest("'type' must be a string"))
+        }
+        guard let type = typed.type else { return .invalid(id, .badRequest("Missing field 'type'")) }
         do {
             switch type {
             case "connect":
@@ -152,10 +153,8 @@ public enum ParleyWire {
         }
     }
 
-    private struct Envelope: Decodable {
-        let id: RequestID?
-        let type: String?
-    }
+    private struct IDEnvelope: Decodable { let id: RequestID? }
+    private struct TypeEnvelope: Decodable { let type: String? }
     private struct ConnectBody: Decodable { let username: String }
     private struct JoinBody: Decodable {
         let room: String?
@@ -215,12 +214,41 @@ public enum ParleyWire {
         }
     }
 
-    /// A stream's status change: `connected`, `failed` or `closed`, with a reason for the last two.
+    /// A stream's status change: `connected`, `failed` or `closed`, with a stable `reason` code and a `message`
+    /// for people for the last two.
     public static func streamEvent(stream: String, _ event: StreamEvent) -> String {
         switch event {
-        case .connected: encode(StreamStatusEvent(stream: stream, status: "connected", reason: nil))
-        case .failed(let reason): encode(StreamStatusEvent(stream: stream, status: "failed", reason: reason))
-        case .closed(let reason): encode(StreamStatusEvent(stream: stream, status: "closed", reason: reason))
+        case .connected:
+            encode(StreamStatusEvent(stream: stream, status: "connected", reason: nil, message: nil))
+        case .failed(let reason):
+            encode(StreamStatusEvent(stream: stream, status: "failed", reason: code(reason), message: message(reason)))
+        case .closed(let reason):
+            encode(StreamStatusEvent(stream: stream, status: "closed", reason: code(reason), message: message(reason)))
+        }
+    }
+
+    /// The `reason` codes of `stream` events (docs/PROTOCOL.md lists them): stable, for programs.
+    public static func code(_ reason: StreamEndReason) -> String {
+        switch reason {
+        case .peerClosed: "peer_closed"
+        case .consentExpired: "consent_expired"
+        case .dtlsFailed: "dtls_failed"
+        case .fingerprintMismatch: "fingerprint_mismatch"
+        case .srtpFailed: "srtp_failed"
+        case .unpublished: "unpublished"
+        case .stopped: "stopped"
+        }
+    }
+
+    static func message(_ reason: StreamEndReason) -> String {
+        switch reason {
+        case .peerClosed: "The peer closed the connection"
+        case .consentExpired: "No ICE consent check from the peer for 29 s"
+        case .dtlsFailed(let detail): "The DTLS handshake failed: \(detail)"
+        case .fingerprintMismatch: "The peer's DTLS certificate does not match the fingerprint in its offer"
+        case .srtpFailed: "SRTP could not be set up from the DTLS keys"
+        case .unpublished: "The stream being played was unpublished"
+        case .stopped: "Stopped by the server: a stop or leave request, or the socket closing"
         }
     }
 
@@ -363,6 +391,7 @@ public enum ParleyWire {
         let stream: String
         let status: String
         let reason: String?
+        let message: String?
     }
     private struct MessageEvent: Encodable {
         let event = "message"

@@ -15,15 +15,19 @@ public enum UnpublishReason: String, Sendable, Equatable {
     case unpublished
     /// The publisher left the room.
     case left
-    /// The publisher's socket closed, or its media went silent.
+    /// The publisher's socket closed or stopped answering pings.
     case disconnected
-    /// Its transport failed.
+    /// Its media failed: the handshake failed, or ICE consent expired while the publisher's socket was fine.
     case failed
 
-    /// Why a publish whose transport ended is withdrawn: the browser's own close is a deliberate stop; any other
-    /// end (consent lost, server closed it) means the publisher went away.
-    public init(transportEnd reason: String, failed: Bool) {
-        self = failed ? .failed : reason == StreamEvent.closedByPeer ? .unpublished : .disconnected
+    /// Why a publish whose transport ended is withdrawn. The browser's own close is a deliberate stop; a lost
+    /// consent or handshake is the media failing (a lost socket is announced as `disconnected` before).
+    public init(mediaEnd reason: StreamEndReason) {
+        switch reason {
+        case .peerClosed, .unpublished: self = .unpublished
+        case .consentExpired, .dtlsFailed, .fingerprintMismatch, .srtpFailed: self = .failed
+        case .stopped: self = .disconnected
+        }
     }
 }
 

@@ -62,6 +62,20 @@ import Testing
         try await server.stop()
     }
 
+    @Test func aOneWayEchoOfferIsRefusedRatherThanAnsweredWithSilence() async throws {
+        let server = try await RunningServer.start()
+        let client = try await TestClient.connected(server, as: "echo")
+        for direction in ["sendonly", "recvonly"] {
+            let reply = try await client.request("echo", ["sdp": Self.chromeLikeOffer.replacingOccurrences(of: "a=sendrecv", with: "a=\(direction)")])
+            #expect(errorCode(reply) == "bad_sdp")
+            let message = (reply["error"] as? [String: Any])?["message"] as? String
+            #expect(message?.contains("sendrecv") == true, "\(direction): \(String(describing: message))")
+        }
+        #expect(server.server.media.stats.snapshot.peerConnections == 0)
+        client.close()
+        try await server.stop()
+    }
+
     @Test func echoBeforeConnectAndUnknownStreamsAreRefused() async throws {
         let server = try await RunningServer.start()
         let anonymous = TestClient(url: server.url)

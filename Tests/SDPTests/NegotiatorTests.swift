@@ -184,7 +184,9 @@ struct NegotiatorTests {
             "a=rtpmap:100 H264/90000", "a=fmtp:100 profile-level-id=42e01f",
             "a=rtpmap:101 H264/90000", "a=fmtp:101 profile-level-id=42e01f;packetization-mode=0",
         ])])
-        #expect(throws: SDPError.self) { try negotiator.answer(offer, parameters: Parley.parameters(codecs: [.h264])) }
+        let error = #expect(throws: SDPError.self) { try negotiator.answer(offer, parameters: Parley.parameters(codecs: [.h264])) }
+        // The refusal names the real problem: the mode, not the codec.
+        #expect(error?.description.contains("H264/90000 with packetization-mode 0 (Parley needs 1)") == true, "\(String(describing: error))")
     }
 
     @Test("no common codec is a clear error")

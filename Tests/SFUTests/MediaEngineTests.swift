@@ -87,7 +87,7 @@ import Testing
             if peerCloses {
                 // The peer's close_notify, arriving after the association was freed, still ends the transport.
                 try await offPool { for d in peer.dtls?.close() ?? [] { peer.socket.send(d, port: peer.serverPort) } }
-                try await waitFor("the transport to close") { events.all.contains(.closed(WebRTCTransport.peerClosedReason)) }
+                try await waitFor("the transport to close") { events.all.contains(.closed(.peerClosed)) }
             } else {
                 // The close_notify made when the association was freed is one the peer's DTLS accepts.
                 await engine.closeTransport(id: local.iceUfrag)
@@ -114,7 +114,7 @@ import Testing
         peer.local = try await engine.createTransport(remote: wrong, onEvent: { events.add($0) }) { _ in EchoHandler() }
         #expect(try await offPool { try peer.checkConnectivity() })
         _ = try await offPool { try peer.handshake() }
-        try await waitFor { events.all.contains { if case .failed(let r) = $0 { r.contains("fingerprint") } else { false } } }
+        try await waitFor { events.all.contains { $0 == .failed(.fingerprintMismatch) } }
         try await waitFor { engine.stats.snapshot.peerConnections == 0 }
         await engine.stop()
     }

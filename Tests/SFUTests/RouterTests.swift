@@ -97,7 +97,7 @@ import Testing
 
         // The publisher goes: the player's transport closes with the reason, and nothing is left.
         await engine.closeTransport(id: publishLocal.iceUfrag)
-        try await waitFor("the player to close") { playerEvents.all.contains(.closed("unpublished")) }
+        try await waitFor("the player to close") { playerEvents.all.contains(.closed(.sourceUnpublished)) }
         #expect(await !engine.isPublished(publishLocal.iceUfrag))
         try await waitFor("no transports") { engine.stats.snapshot.peerConnections == 0 }
         await engine.stop()
@@ -168,7 +168,7 @@ import Testing
 
         // The publisher goes: the viewer on the other loop ends too.
         await engine.closeTransport(id: publishLocal.iceUfrag)
-        try await waitFor("the player to close") { playerEvents.all.contains(.closed("unpublished")) }
+        try await waitFor("the player to close") { playerEvents.all.contains(.closed(.sourceUnpublished)) }
         try await waitFor("no transports") { engine.stats.snapshot.peerConnections == 0 }
         await engine.stop()
         try await group.shutdownGracefully()

@@ -22,7 +22,11 @@ import Testing
         (#"{"id":{},"type":"connect"}"#, nil, "bad_request"),
         (#"{"id":"","type":"connect"}"#, nil, "bad_request"),
         (#"{"id":1}"#, .number(1), "bad_request"),
-        (#"{"id":1,"type":7}"#, nil, "bad_request"),
+        // A usable id is echoed even when the type is not (docs/PROTOCOL.md); ids are integers or strings.
+        (#"{"id":78,"type":5}"#, .number(78), "bad_request"),
+        (#"{"id":"q","type":null}"#, .string("q"), "bad_request"),
+        (#"{"id":1.5,"type":"ping"}"#, nil, "bad_request"),
+        (#"{"id":true,"type":"ping"}"#, nil, "bad_request"),
         (#"{"id":1,"type":"connect"}"#, .number(1), "bad_request"),
         (#"{"id":1,"type":"connect","username":5}"#, .number(1), "bad_request"),
         (#"{"id":1,"type":"join","maxParticipants":"three"}"#, .number(1), "bad_request"),

@@ -35,7 +35,7 @@ final class FakeMedia: MediaService {
             s.stopped.append(id)
             return s.events.removeValue(forKey: id)
         }
-        callback?(.closed("closed by the server"))
+        callback?(.closed(.stopped))
     }
 
     func fire(_ id: String, _ event: StreamEvent) {
@@ -136,9 +136,41 @@ private func result(_ reply: [String: Any]) -> [String: Any] { reply["result"] a
         let s = try #require(result(try await alice.request("publish", ["room": "r", "sdp": "offer"]))["stream"] as? String)
         media.fire(s, .connected)
         _ = try await bob.next()
-        media.fire(s, .closed("consent expired"))
+        _ = try await alice.next()  // connected
+        media.fire(s, .closed(.consentExpired))
+        // Consent lost while alice's socket is fine: her media failed; she did not disconnect.
         let event = try await bob.next()
-        #expect(event["event"] as? String == "unpublished" && event["reason"] as? String == "disconnected")
+        #expect(event["event"] as? String == "unpublished" && event["reason"] as? String == "failed")
+        let status = try await alice.next()
+        #expect(status["event"] as? String == "stream" && status["status"] as? String == "closed")
+        #expect(status["reason"] as? String == "consent_expired")
+        #expect(status["message"] as? String == "No ICE consent check from the peer for 29 s")
+    }
+
+    @Test func streamEventsCarryAStableReasonCodeAndAMessage() throws {
+        let cases: [(StreamEvent, String, String)] = [
+            (.closed(.peerClosed), "closed", "peer_closed"),
+            (.closed(.consentExpired), "closed", "consent_expired"),
+            (.failed(.dtlsFailed(detail: "noSRTPProfile")), "failed", "dtls_failed"),
+            (.failed(.fingerprintMismatch), "failed", "fingerprint_mismatch"),
+            (.failed(.srtpFailed), "failed", "srtp_failed"),
+            (.closed(.unpublished), "closed", "unpublished"),
+            (.closed(.stopped), "closed", "stopped"),
+        ]
+        for (event, status, code) in cases {
+            let frame = try #require(try JSONSerialization.jsonObject(
+                with: Data(ParleyWire.streamEvent(stream: "s1", event).utf8)) as? [String: Any])
+            #expect(frame["event"] as? String == "stream" && frame["stream"] as? String == "s1")
+            #expect(frame["status"] as? String == status && frame["reason"] as? String == code)
+            #expect((frame["message"] as? String)?.isEmpty == false)
+        }
+        #expect(ParleyWire.streamEvent(stream: "s1", .failed(.dtlsFailed(detail: "noSRTPProfile"))).contains("noSRTPProfile"))
+        let connected = ParleyWire.streamEvent(stream: "s1", .connected)
+        #expect(!connected.contains("reason") && !connected.contains("message"))
+        // How a publish's end is told to the room.
+        #expect(UnpublishReason(mediaEnd: .peerClosed) == .unpublished)
+        #expect(UnpublishReason(mediaEnd: .consentExpired) == .failed)
+        #expect(UnpublishReason(mediaEnd: .fingerprintMismatch) == .failed)
     }
 
     @Test func socketCloseUnpublishesThenLeaves() async throws {

@@ -94,7 +94,7 @@ import Testing
         try await alice.expectStatus("UNPUBLISHED", id: pub)
         #expect(try await bob.expectRoomEvent("UNPUBLISHED") == ["login": "alice", "name": .string(name)])
         #expect(media.stopped.contains(published))
-        media.fire(try mediaID(bob, play), .closed("unpublished"))
+        media.fire(try mediaID(bob, play), .closed(.unpublished))
         #expect(try await bob.expectStatus("STOPPED", id: play)["info"]?.string == "Stopped by publisher stop")
         // A late stop of the ended play gets the same answer again.
         await bob.send("stopStream", ["mediaSessionId": .string(play), "name": .string(name), "published": false])
@@ -225,7 +225,7 @@ import Testing
             #expect(try await socket.expectRoomEvent("UNPUBLISHED") == ["login": "carol", "name": .string(carolName)])
             #expect(try await socket.expectRoomEvent("LEFT") == "carol")
         }
-        media.fire(try mediaID(bob, bobPlay), .closed("unpublished"))
+        media.fire(try mediaID(bob, bobPlay), .closed(.unpublished))
         try await bob.expectStatus("STOPPED", id: bobPlay)
         await alice.session.socketClosed()
         try await bob.expectRoomEvent("UNPUBLISHED")
@@ -267,10 +267,10 @@ import Testing
     }
 
     @Test func statusInfoUsesTheSDKsConstants() {
-        #expect(WCSStatusInfo.describe(reason: "unpublished") == "Stopped by publisher stop")
-        #expect(WCSStatusInfo.describe(reason: "consent expired") == "Failed by ICE keep alive")
-        #expect(WCSStatusInfo.describe(reason: "DTLS certificate does not match the fingerprint in the offer") == "Failed by DTLS fingerprint error")
-        #expect(WCSStatusInfo.describe(reason: "DTLS handshake failed: alert") == "Failed by DTLS error")
+        #expect(WCSStatusInfo.describe(reason: .unpublished) == "Stopped by publisher stop")
+        #expect(WCSStatusInfo.describe(reason: .consentExpired) == "Failed by ICE keep alive")
+        #expect(WCSStatusInfo.describe(reason: .fingerprintMismatch) == "Failed by DTLS fingerprint error")
+        #expect(WCSStatusInfo.describe(reason: .dtlsFailed(detail: "alert")) == "Failed by DTLS error")
         #expect(WCSStatusInfo.describe(MediaServiceError(code: "no_common_codec", message: "no common codec: H265")) == "No common codecs")
         #expect(WCSStatusInfo.describe(MediaServiceError(code: "bad_sdp", message: "the offer has no media")) == "the offer has no media")
     }
@@ -343,13 +343,13 @@ import Testing
         // Unpublish frees the name; the play ends when the media plane closes it.
         await streamer.send("unPublishStream", ["mediaSessionId": .string(pub), "name": "stream1"])
         try await streamer.expectStatus("UNPUBLISHED", id: pub)
-        media.fire(try mediaID(viewer, play), .closed("unpublished"))
+        media.fire(try mediaID(viewer, play), .closed(.unpublished))
         try await viewer.expectStatus("STOPPED", id: play)
         let taken = try await rival.publish("stream1", room: nil)
         media.fire(try mediaID(rival, taken), .connected)
         try await rival.expectStatus("PUBLISHING")
         // A publisher whose browser closes the connection gets UNPUBLISHED.
-        media.fire(try mediaID(rival, taken), .closed(StreamEvent.closedByPeer))
+        media.fire(try mediaID(rival, taken), .closed(.peerClosed))
         try await rival.expectStatus("UNPUBLISHED", id: taken)
         #expect(await hub.namedStream("stream1") == nil)
     }
@@ -455,7 +455,7 @@ import Testing
         #expect(try await bob.expectRoomEvent("UNPUBLISHED") == ["login": "carol", "name": "r-carol-1"])
         #expect(try await bob.expectRoomEvent("LEFT") == "carol")
         #expect(media.stopped.contains(carolStream))
-        media.fire(try mediaID(bob, play), .closed("unpublished"))
+        media.fire(try mediaID(bob, play), .closed(.unpublished))
         try await bob.expectStatus("STOPPED", id: play)
         // Anything after the close is ignored.
         #expect(await carol.session.receive(text: #"{"message":"ping","data":[null]}"#) == false)
@@ -475,7 +475,7 @@ import Testing
         media.fire(try mediaID(alice, pub), .connected)
         try await alice.expectStatus("PUBLISHING")
         try await bob.expectRoomEvent("PUBLISHED")
-        media.fire(try mediaID(alice, pub), .failed("DTLS certificate does not match the fingerprint in the offer"))
+        media.fire(try mediaID(alice, pub), .failed(.fingerprintMismatch))
         #expect(try await alice.expectStatus("FAILED", id: pub)["info"]?.string?.contains("fingerprint") == true)
         try await bob.expectRoomEvent("UNPUBLISHED")
         #expect(await hub.participants(in: "r").allSatisfy { $0.streams.isEmpty })

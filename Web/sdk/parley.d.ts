@@ -161,7 +161,11 @@ export interface StreamStatusInfo {
    */
   code: string;
   message: string;
-  /** With `closed`: the server's reason, e.g. `unpublished` when a played stream's publisher stopped. */
+  /**
+   * With `closed` and `failed` from the server: its stable reason code (docs/PROTOCOL.md), e.g. `unpublished`
+   * when a played stream's publisher stopped, `consent_expired`, `peer_closed`, `stopped`, `dtls_failed`,
+   * `fingerprint_mismatch`, `srtp_failed`; `message` then holds the server's words for people.
+   */
   reason?: string;
 }
 

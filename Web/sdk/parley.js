@@ -368,7 +368,7 @@ export class Session extends Emitter {
   _streamNamed(stream) {
     const early = this.#early.filter((frame) => frame.stream === stream.id());
     this.#early = this.#early.filter((frame) => !early.includes(frame));
-    for (const frame of early) stream._status(frame.status, frame.reason);
+    for (const frame of early) stream._status(frame.status, frame.reason, frame.message);
   }
 
   /** Ends the live streams of `room` (all streams when `room` is undefined) without telling the server. */
@@ -457,7 +457,7 @@ export class Session extends Emitter {
     if (frame.event === "stream") {
       const streams = [...this.#streams];
       const stream = streams.find((s) => s.id() === frame.stream);
-      if (stream) stream._status(frame.status, frame.reason);
+      if (stream) stream._status(frame.status, frame.reason, frame.message);
       // Kept only while a reply is awaited (a stream without id), and only the last few.
       else if (streams.some((s) => s.id() === null)) this.#early = [...this.#early, frame].slice(-16);
       return;
@@ -591,10 +591,11 @@ export class Stream extends Emitter {
     await this.#negotiate("play", { room: this.#room.name(), stream: info.id });
   }
 
-  _status(status, reason) {
+  /** A `stream` event: `reason` is the server's stable code (docs/PROTOCOL.md), `message` its words for people. */
+  _status(status, reason, message) {
     if (status === "connected" && !this.#ended) this.#set(this.#kind === "publish" ? STREAM_STATUS.PUBLISHING : STREAM_STATUS.PLAYING);
-    else if (status === "failed") this.#end(STREAM_STATUS.FAILED, { code: "failed", message: reason ?? "The media connection failed" });
-    else if (status === "closed") this.#end(this.#stopped(), { code: "closed", reason, message: reason ?? "Closed by the server" });
+    else if (status === "failed") this.#end(STREAM_STATUS.FAILED, { code: "failed", reason, message: message ?? reason ?? "The media connection failed" });
+    else if (status === "closed") this.#end(this.#stopped(), { code: "closed", reason, message: message ?? reason ?? "Closed by the server" });
   }
 
   /** Ended on the server's side already (leave, disconnect, lost socket): no request. */

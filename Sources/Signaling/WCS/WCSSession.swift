@@ -515,11 +515,11 @@ struct WCSRelay: Sendable {
                                          audioMuted: current.audioMuted, videoMuted: current.videoMuted))
     }
 
-    func ended(reason: String, failed: Bool) async {
+    func ended(reason: StreamEndReason, failed: Bool) async {
         guard let ended = streams.end(id, status: { failed ? .failed : $0.stoppedStatus }) else { return }
         let stream = ended.0, status = ended.1
         if stream.kind == .publish {
-            await hub.unpublish(session, stream: stream.mediaID, reason: UnpublishReason(transportEnd: reason, failed: failed))
+            await hub.unpublish(session, stream: stream.mediaID, reason: UnpublishReason(mediaEnd: reason))
             await hub.releaseStreamName(stream.name, session: session)
         }
         outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: status,
@@ -540,14 +540,15 @@ enum WCSStatusInfo {
 
     /// The media plane's reason a stream ended, as `stream.getInfo()` gives it: the SDK's constant where one
     /// fits, else Parley's words.
-    static func describe(reason: String) -> String {
+    static func describe(reason: StreamEndReason) -> String {
         switch reason {
-        case "unpublished": stoppedByPublisherStop
-        case "consent expired": failedByKeepAlive
-        case StreamEvent.closedByPeer: "Closed by the peer"
-        case _ where reason.contains("fingerprint"): failedByDTLSFingerprint
-        case _ where reason.hasPrefix("DTLS"): failedByDTLSError
-        default: reason
+        case .unpublished: stoppedByPublisherStop
+        case .consentExpired: failedByKeepAlive
+        case .peerClosed: "Closed by the peer"
+        case .fingerprintMismatch: failedByDTLSFingerprint
+        case .dtlsFailed: failedByDTLSError
+        case .srtpFailed: "SRTP setup failed"
+        case .stopped: "closed by the server"
         }
     }
 

@@ -106,8 +106,13 @@ test("a server `failed` event → FAILED; a dropped socket → FAILED connection
   const first = room.publish({});
   const firstSeen = statuses(first);
   await until(() => first.id());
-  ws.push({ event: "stream", stream: first.id(), status: "failed", reason: "DTLS certificate does not match" });
+  let failure;
+  first.on(STREAM_STATUS.FAILED, (_, info) => { failure = info; });
+  ws.push({ event: "stream", stream: first.id(), status: "failed", reason: "fingerprint_mismatch",
+            message: "The peer's DTLS certificate does not match the fingerprint in its offer" });
   assert.deepEqual(firstSeen, ["FAILED failed"]);
+  assert.deepEqual(failure, { code: "failed", reason: "fingerprint_mismatch",
+                              message: "The peer's DTLS certificate does not match the fingerprint in its offer" });
 
   const second = room.publish({});
   const secondSeen = statuses(second);
