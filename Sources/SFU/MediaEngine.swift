@@ -41,7 +41,7 @@ public final class MediaEngine: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let state: Mutex<(channels: [any Channel], muxes: [UDPMux], ports: [Int])>
-    private let router = Router()
+    private let directory = StreamDirectory()
     private let nextLoop = Atomic<Int>(0)
 
     public init(configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) throws {
@@ -114,7 +114,7 @@ public final class MediaEngine: Sendable {
     /// fan-out is shared by every core.
     public func makeLocalParameters(forPlaying source: String) -> LocalTransportParameters {
         let ports = self.ports
-        guard ports.count > 1, let stream = router.stream(source) else { return makeLocalParameters() }
+        guard ports.count > 1, let stream = directory.stream(source) else { return makeLocalParameters() }
         let loop = stream.placeViewer(loops: ports.count, spreadFrom: configuration.spreadViewersFrom)
         return makeLocalParameters(loop: loop, ports: ports)
     }
@@ -143,7 +143,7 @@ public final class MediaEngine: Sendable {
         let dtlsContext = context
         return try await mux.eventLoop.submit {
             // Each loop checks its own table; across loops, 47 random bits make a clash as good as impossible, and
-            // the router refuses a second stream under one id.
+            // the directory refuses a second stream under one id.
             guard mux.transport(ufrag: local.iceUfrag) == nil else { throw MediaEngineError.ufragInUse }
             let dtls = try DTLSTransport(context: dtlsContext, expectedRemoteFingerprint: remote.fingerprint)
             let transport = WebRTCTransport(id: local.iceUfrag, local: local, remote: remote, dtls: dtls, mux: mux, onEvent: onEvent)
@@ -163,18 +163,18 @@ public final class MediaEngine: Sendable {
     public func publish(local: LocalTransportParameters, remote: RemoteTransportParameters,
                         tracks: [ProducerParameters], extensions: HeaderExtensionIDs, rembBitrate: UInt64?,
                         onEvent: @escaping @Sendable (TransportEvent) -> Void) async throws {
-        let router = self.router
+        let directory = self.directory
         let id = local.iceUfrag
         let keyframeCache = configuration.keyframeCache
         _ = try await createTransport(local: local, remote: remote, onEvent: onEvent) { transport in
-            let producers = tracks.map { Producer(parameters: $0) }
+            let producers = tracks.map { Producer(parameters: $0, loop: transport.eventLoop) }
             for producer in producers { producer.keyframeCache = keyframeCache }
             let stream = PublishedStream(producers: producers, extensions: extensions, loop: transport.eventLoop,
                                          loopIndex: local.mediaLoop, keyframeCache: keyframeCache)
-            guard router.add(stream, id: id) else { throw MediaEngineError.ufragInUse }
+            guard directory.add(stream, id: id) else { throw MediaEngineError.ufragInUse }
             let handler = PublisherHandler(producers: producers, extensions: extensions, rembBitrate: rembBitrate)
             handler.attach(transport)
-            handler.onClose = { router.remove(id) }
+            handler.onClose = { directory.remove(id) }
             return handler
         }
     }
@@ -183,9 +183,9 @@ public final class MediaEngine: Sendable {
     public func play(source: String, local: LocalTransportParameters, remote: RemoteTransportParameters,
                      tracks: [ConsumerParameters], extensions: HeaderExtensionIDs,
                      onEvent: @escaping @Sendable (TransportEvent) -> Void) async throws {
-        let router = self.router
+        let directory = self.directory
         _ = try await createTransport(local: local, remote: remote, onEvent: onEvent) { transport in
-            guard let stream = router.stream(source) else { throw MediaEngineError.unknownStream }
+            guard let stream = directory.stream(source) else { throw MediaEngineError.unknownStream }
             let producers = stream.producers(on: transport.eventLoop, now: transport.now)
             var consumers: [Consumer] = []
             for track in tracks where producers.indices.contains(track.producerIndex) {
@@ -206,13 +206,13 @@ public final class MediaEngine: Sendable {
 
     /// How many mirrors on other loops the stream `id` hands its packets to (for tests).
     func mirrorCount(stream id: String) async -> Int? {
-        guard let stream = router.stream(id) else { return nil }
+        guard let stream = directory.stream(id) else { return nil }
         return try? await stream.mirrorCount()
     }
 
     /// Whether `id` is a stream being published now.
     public func isPublished(_ id: String) async -> Bool {
-        router.stream(id) != nil
+        directory.stream(id) != nil
     }
 
     /// Closes the transport created with local ufrag `id`.
@@ -261,95 +261,4 @@ public enum MediaEngineError: Error {
     case notStarted
     case ufragInUse
     case unknownStream
-}
-
-/// The published streams of every media loop, by id (mediasoup's Router).
-final class Router: Sendable {
-    private let streams = Mutex<[String: PublishedStream]>([:])
-
-    func stream(_ id: String) -> PublishedStream? { streams.withLock { $0[id] } }
-
-    /// False when `id` is taken.
-    func add(_ stream: PublishedStream, id: String) -> Bool {
-        streams.withLock { table in
-            guard table[id] == nil else { return false }
-            table[id] = stream
-            return true
-        }
-    }
-
-    func remove(_ id: String) { _ = streams.withLock { $0.removeValue(forKey: id) } }
-}
-
-/// A published stream: its producers on the publisher's loop, and their mirrors on the other loops that have
-/// viewers of it (made by the first such viewer).
-final class PublishedStream: @unchecked Sendable {  // producers are confined to their loops; the table is locked
-    let extensions: HeaderExtensionIDs
-    private let producers: [Producer]
-    private let loop: any EventLoop
-    private let loopIndex: Int
-    private let keyframeCache: Bool
-    private let mirrors = Mutex<[ObjectIdentifier: [Producer]]>([:])
-    /// Viewers (play transports) by media loop index.
-    private let viewers = Mutex<[Int: Int]>([:])
-
-    init(producers: [Producer], extensions: HeaderExtensionIDs, loop: any EventLoop, loopIndex: Int, keyframeCache: Bool) {
-        self.producers = producers
-        self.extensions = extensions
-        self.loop = loop
-        self.loopIndex = loopIndex
-        self.keyframeCache = keyframeCache
-    }
-
-    func viewerAdded(loop index: Int) { viewers.withLock { $0[index, default: 0] += 1 } }
-    func viewerRemoved(loop index: Int) { viewers.withLock { $0[index, default: 0] -= 1 } }
-
-    /// On `viewerLoop`: when its mirrors have no consumers left, they are dropped and the originals stop handing
-    /// packets to that loop. A later viewer there makes new ones (its request reaches the originals after this
-    /// removal: tasks from one loop to another run in order).
-    func releaseMirrorsIfUnused(on viewerLoop: any EventLoop) {
-        guard viewerLoop !== loop else { return }
-        mirrors.withLock { table in
-            let key = ObjectIdentifier(viewerLoop)
-            guard let current = table[key], current.allSatisfy({ $0.consumers.isEmpty }) else { return }
-            table[key] = nil
-            let pairs = zip(producers, current).map { (LoopConfined(value: $0), LoopConfined(value: $1)) }
-            loop.execute { for (original, mirror) in pairs { original.value.removeMirror(mirror) } }
-        }
-    }
-
-    /// Mirrors handed packets by the originals (for tests).
-    func mirrorCount() async throws -> Int {
-        let originals = producers.map { LoopConfined(value: $0) }
-        return try await loop.submit { originals.reduce(0) { $0 + $1.value.mirrorCount } }.get()
-    }
-
-    /// The loop for a new viewer: the publisher's while the audience is small, then the least loaded (the
-    /// publisher's loop counts the publisher as one more).
-    func placeViewer(loops: Int, spreadFrom threshold: Int) -> Int {
-        viewers.withLock { counts in
-            guard counts.values.reduce(0, +) >= threshold else { return loopIndex }
-            func load(_ index: Int) -> Int { counts[index, default: 0] + (index == loopIndex ? 1 : 0) }
-            var best = loopIndex
-            for index in 0..<loops where load(index) < load(best) { best = index }
-            return best
-        }
-    }
-
-    /// The producers a viewer on `viewerLoop` attaches to: the originals on the publisher's loop, else that loop's
-    /// mirrors. Called on `viewerLoop`.
-    func producers(on viewerLoop: any EventLoop, now: Double) -> [Producer] {
-        if viewerLoop === loop { return producers }
-        return mirrors.withLock { table in
-            let key = ObjectIdentifier(viewerLoop)
-            if let existing = table[key] { return existing }
-            let created = producers.map { Producer(mirroring: $0, on: loop, keyframeCache: keyframeCache) }
-            table[key] = created
-            let pairs = zip(producers, created).map { (LoopConfined(value: $0), LoopConfined(value: $1)) }
-            loop.execute {
-                for (original, mirror) in pairs { original.value.addMirror(mirror, on: viewerLoop, now: now) }
-            }
-            return created
-        }
-    }
 }

@@ -8,11 +8,6 @@ protocol ProducerUpstream: AnyObject {
     var feedbackSSRC: UInt32 { get }
 }
 
-/// An object confined to one event loop, carried in a task for that loop (the compiler cannot see the confinement).
-struct LoopConfined<Value: AnyObject>: @unchecked Sendable {
-    let value: Value
-}
-
 /// One incoming track (mediasoup's Producer): receives the publisher's packets, keeps what late subscribers and
 /// retransmissions need, and hands each packet to its consumers. Lives on its transport's event loop.
 ///
@@ -51,12 +46,16 @@ final class Producer {
     private var isClosed = false
 
     /// Copies of this track on other media loops (on the original only).
-    private var mirrors: [(loop: any EventLoop, producer: LoopConfined<Producer>)] = []
+    private var mirrors: [LoopConfined<Producer>] = []
     /// On a mirror: the original, on the publisher's loop.
-    private let original: (loop: any EventLoop, producer: LoopConfined<Producer>)?
+    private let original: LoopConfined<Producer>?
 
-    init(parameters: ProducerParameters, keyframeInterval: Double = 0.5) {
+    /// The media loop it lives on, checked at its entry points in debug builds (nil in unit tests without loops).
+    let loop: (any EventLoop)?
+
+    init(parameters: ProducerParameters, keyframeInterval: Double = 0.5, loop: (any EventLoop)? = nil) {
         self.parameters = parameters
+        self.loop = loop
         self.ssrc = parameters.ssrc
         self.keyframeInterval = keyframeInterval
         statistics = ReceiveStatistics(clockRate: parameters.clockRate)
@@ -64,15 +63,16 @@ final class Producer {
         original = nil
     }
 
-    /// A mirror of `original` (which lives on `loop`) for consumers on another loop.
-    init(mirroring original: Producer, on loop: any EventLoop, keyframeCache: Bool) {
+    /// A mirror of `original` (which lives on `loop`) for consumers on another loop (`viewerLoop`).
+    init(mirroring original: Producer, on loop: any EventLoop, viewerLoop: (any EventLoop)? = nil, keyframeCache: Bool) {
         parameters = original.parameters
+        self.loop = viewerLoop
         ssrc = nil
         keyframeInterval = original.keyframeInterval
         statistics = ReceiveStatistics(clockRate: original.parameters.clockRate)
         buffer = Self.makeBuffer(for: original.parameters)
         self.keyframeCache = keyframeCache
-        self.original = (loop, LoopConfined(value: original))
+        self.original = LoopConfined(original, on: loop)
     }
 
     var isMirror: Bool { original != nil }
@@ -86,13 +86,21 @@ final class Producer {
             : RetransmissionBuffer(initialCapacity: 16, maxCapacity: 128, slotCapacity: 256)
     }
 
-    func add(_ consumer: Consumer) { consumers.append(consumer) }
-    func remove(_ consumer: Consumer) { consumers.removeAll { $0 === consumer } }
+    func add(_ consumer: Consumer) {
+        loop?.assertInEventLoop()
+        consumers.append(consumer)
+    }
+
+    func remove(_ consumer: Consumer) {
+        loop?.assertInEventLoop()
+        consumers.removeAll { $0 === consumer }
+    }
 
     // MARK: packets in
 
     /// A media packet from the publisher (already decrypted). `isRetransmission` for RTX-recovered packets.
     func receive(_ packet: RTPPacket, now: Double, isRetransmission: Bool = false) {
+        loop?.assertInEventLoop()
         if packet.ssrc != ssrc {
             // A new source (first packet, or the publisher restarted its encoder): start numbering afresh.
             ssrc = packet.ssrc
@@ -127,9 +135,8 @@ final class Producer {
         let copy = ByteBufferAllocator().buffer(buffer: packet.buffer)
         let epoch = self.epoch
         for mirror in mirrors {
-            let target = mirror.producer
             mirror.loop.execute { [copy] in
-                target.value.receiveMirrored(copy, sequence: seq, epoch: epoch, keyframe: keyframe, now: now)
+                mirror.value.receiveMirrored(copy, sequence: seq, epoch: epoch, keyframe: keyframe, now: now)
             }
         }
     }
@@ -143,17 +150,17 @@ final class Producer {
 
     // MARK: mirrors
 
-    /// On the original's loop: from now on `mirror` (on `loop`) gets every packet. It is first given what a new
+    /// On the original's loop: from now on `mirror` (on its own loop) gets every packet. It is first given what a new
     /// viewer needs from the buffer (the latest keyframe and everything after it), so the keyframe cache serves
     /// viewers on every loop.
-    func addMirror(_ mirror: LoopConfined<Producer>, on loop: any EventLoop, now: Double) {
+    func addMirror(_ mirror: LoopConfined<Producer>, now: Double) {
         guard !isMirror else { return }
         guard !isClosed else {
             // The publisher left while the viewer was being set up on the other loop.
-            loop.execute { mirror.value.close() }
+            mirror.loop.execute { mirror.value.close() }
             return
         }
-        mirrors.append((loop, mirror))
+        mirrors.append(mirror)
         var seed: [(sequence: Int64, packet: ByteBuffer)] = []
         if let start = lastKeyframe, let newest = newestSequence, newest >= start.sequence {
             for seq in start.sequence...min(newest, start.sequence + 1023) {
@@ -163,12 +170,12 @@ final class Producer {
         }
         guard !seed.isEmpty, let keyframe = lastKeyframe else { return }
         let epoch = self.epoch
-        loop.execute { [seed] in mirror.value.seed(seed, epoch: epoch, keyframe: keyframe) }
+        mirror.loop.execute { [seed] in mirror.value.seed(seed, epoch: epoch, keyframe: keyframe) }
     }
 
     /// On the original's loop: `mirror` has no viewers left; packets stop going to its loop.
     func removeMirror(_ mirror: LoopConfined<Producer>) {
-        mirrors.removeAll { $0.producer.value === mirror.value }
+        mirrors.removeAll { $0.wraps(mirror) }
     }
 
     var mirrorCount: Int { mirrors.count }
@@ -233,8 +240,7 @@ final class Producer {
         statistics.recordSenderReport(report, now: now)
         for consumer in consumers { consumer.forwardSenderReport(report, now: now) }
         for mirror in mirrors {
-            let target = mirror.producer
-            mirror.loop.execute { target.value.receiveSenderReport(report, now: now) }
+            mirror.loop.execute { mirror.value.receiveSenderReport(report, now: now) }
         }
     }
 
@@ -259,11 +265,11 @@ final class Producer {
     // MARK: requests upstream
 
     func requestKeyframe(now: Double) {
+        loop?.assertInEventLoop()
         guard isVideo else { return }
         if let original {
             // Only the original talks to the publisher (and limits the requests of every loop's viewers).
-            let target = original.producer
-            original.loop.execute { target.value.requestKeyframe(now: now) }
+            original.loop.execute { original.value.requestKeyframe(now: now) }
             return
         }
         if let last = lastKeyframeRequest, now - last < keyframeInterval {
@@ -275,6 +281,7 @@ final class Producer {
 
     /// Periodic work: deferred keyframe requests and NACKs for holes in the publisher's stream.
     func tick(now: Double) {
+        loop?.assertInEventLoop()
         if keyframeRequestPending, let last = lastKeyframeRequest, now - last >= keyframeInterval {
             sendKeyframeRequest(now: now)
         }
@@ -316,13 +323,13 @@ final class Producer {
 
     /// The publisher is gone: every consumer ends, on every loop.
     func close() {
+        loop?.assertInEventLoop()
         isClosed = true
         let all = consumers
         consumers.removeAll()
         for consumer in all { consumer.producerClosed() }
         for mirror in mirrors {
-            let target = mirror.producer
-            mirror.loop.execute { target.value.close() }
+            mirror.loop.execute { mirror.value.close() }
         }
         mirrors.removeAll()
     }

@@ -50,11 +50,13 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     }
 
     func add(_ transport: WebRTCTransport) {
+        eventLoop.assertInEventLoop()
         byUfrag[transport.local.iceUfrag] = transport
         stats.transports.add(1, ordering: .relaxed)
     }
 
     func remove(_ transport: WebRTCTransport) {
+        eventLoop.assertInEventLoop()
         guard byUfrag.removeValue(forKey: transport.local.iceUfrag) != nil else { return }
         if let address = transport.selectedAddress, byAddress[address] === transport { byAddress[address] = nil }
         handlers[transport.local.iceUfrag] = nil
@@ -62,11 +64,15 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     }
 
     func bind(_ transport: WebRTCTransport, to address: SocketAddress, replacing old: SocketAddress?) {
+        eventLoop.assertInEventLoop()
         if let old, byAddress[old] === transport { byAddress[old] = nil }
         byAddress[address] = transport
     }
 
-    func transport(ufrag: String) -> WebRTCTransport? { byUfrag[ufrag] }
+    func transport(ufrag: String) -> WebRTCTransport? {
+        eventLoop.assertInEventLoop()
+        return byUfrag[ufrag]
+    }
 
     func retain(_ handler: any TransportMediaHandler, for transport: WebRTCTransport) {
         handlers[transport.local.iceUfrag] = handler
@@ -110,6 +116,7 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
 
     /// Queues a datagram; flushed at the end of the current read burst, or right away when sent from a timer.
     func send(_ buffer: ByteBuffer, to address: SocketAddress) {
+        eventLoop.assertInEventLoop()
         guard let context else { return }
         stats.sent(buffer.readableBytes)
         context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: address, data: buffer)), promise: nil)

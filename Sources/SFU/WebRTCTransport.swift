@@ -85,7 +85,8 @@ public protocol TransportMediaHandler: AnyObject {
     func transportDidClose(_ transport: WebRTCTransport)
 }
 
-/// One peer connection on the shared UDP port: ICE-lite, DTLS, SRTP. Lives on its mux's event loop.
+/// One peer connection on the shared UDP port: ICE-lite, DTLS, SRTP. Lives on its mux's event loop: its entry
+/// points assert so in debug builds.
 public final class WebRTCTransport {
     public let id: String
     public let local: LocalTransportParameters
@@ -127,6 +128,7 @@ public final class WebRTCTransport {
     // MARK: inbound, called by the mux
 
     func handleSTUN(_ buffer: ByteBuffer, from address: SocketAddress, now: Double) {
+        eventLoop.assertInEventLoop()
         guard let value = address.stunValue else { return }
         switch agent.handle(Array(buffer.readableBytesView), from: value, now: now) {
         case .respond(let response, let nominated):
@@ -145,6 +147,7 @@ public final class WebRTCTransport {
     }
 
     func handleDTLS(_ buffer: ByteBuffer) {
+        eventLoop.assertInEventLoop()
         guard let dtls else {
             // Freed association: the peer has our final flight, so the only DTLS it still sends is an alert
             // (content type 21), in practice close_notify: the peer connection ended.
@@ -165,6 +168,7 @@ public final class WebRTCTransport {
     }
 
     func handleSRTP(_ buffer: inout ByteBuffer, kind: PacketKind) {
+        eventLoop.assertInEventLoop()
         guard let srtpIn else { return }
         do {
             if kind == .rtcp {
@@ -196,6 +200,7 @@ public final class WebRTCTransport {
 
     /// Protects and sends an RTP packet to the peer; the buffer is consumed.
     public func sendRTP(_ buffer: inout ByteBuffer) {
+        eventLoop.assertInEventLoop()
         guard let srtpOut, let selectedAddress else { return }
         do {
             try srtpOut.protectRTP(&buffer)
@@ -206,6 +211,7 @@ public final class WebRTCTransport {
     }
 
     public func sendRTCP(_ buffer: inout ByteBuffer) {
+        eventLoop.assertInEventLoop()
         guard let srtpOut, let selectedAddress else { return }
         do {
             try srtpOut.protectRTCP(&buffer)
@@ -217,6 +223,7 @@ public final class WebRTCTransport {
 
     /// Ends the transport: a DTLS close_notify to the peer, then it is forgotten.
     public func close(reason: TransportEndReason) {
+        eventLoop.assertInEventLoop()
         guard !isClosed else { return }
         for datagram in dtls?.close() ?? closeNotify { sendRaw(ByteBuffer(bytes: datagram)) }
         dtls = nil

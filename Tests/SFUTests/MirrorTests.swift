@@ -29,7 +29,7 @@ import Testing
         let mirror = Producer(mirroring: original, on: publisherLoop, keyframeCache: true)
         let down = FakeDownstream()
         let consumer = Self.consumer(on: mirror, down)
-        original.addMirror(LoopConfined(value: mirror), on: viewerLoop, now: 0.05)
+        original.addMirror(LoopConfined(mirror, on: viewerLoop), now: 0.05)
         viewerLoop.run()  // the seed: the keyframe and the packet after it
 
         consumer.connected(now: 0.06)
@@ -64,7 +64,7 @@ import Testing
         let mirror = Producer(mirroring: original, on: publisherLoop, keyframeCache: true)
         let down = FakeDownstream()
         _ = Self.consumer(on: mirror, down)
-        original.addMirror(LoopConfined(value: mirror), on: viewerLoop, now: 1)
+        original.addMirror(LoopConfined(mirror, on: viewerLoop), now: 1)
         viewerLoop.run()
         #expect(down.ended)
     }

@@ -7,7 +7,7 @@ import Testing
 @testable import SFU
 
 /// Publish and play through the engine on a real loopback port, with in-process WebRTC peers on both sides.
-@Suite(.serialized) struct RouterTests {
+@Suite(.serialized) struct EngineForwardingTests {
     func connect(_ peer: TestPeer, engine: MediaEngine) async throws {
         // The port of the loop the transport was placed on.
         peer.serverPort = peer.local?.candidates.first?.port ?? engine.port

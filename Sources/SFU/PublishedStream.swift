@@ -1,0 +1,75 @@
+import NIOCore
+import Synchronization
+
+/// A published stream: its producers on the publisher's loop, and their mirrors on the other loops that have
+/// viewers of it (made by the first such viewer).
+final class PublishedStream: @unchecked Sendable {  // producers are confined to their loops; the table is locked
+    let extensions: HeaderExtensionIDs
+    private let producers: [Producer]
+    private let loop: any EventLoop
+    private let loopIndex: Int
+    private let keyframeCache: Bool
+    private let mirrors = Mutex<[ObjectIdentifier: [Producer]]>([:])
+    /// Viewers (play transports) by media loop index.
+    private let viewers = Mutex<[Int: Int]>([:])
+
+    init(producers: [Producer], extensions: HeaderExtensionIDs, loop: any EventLoop, loopIndex: Int, keyframeCache: Bool) {
+        self.producers = producers
+        self.extensions = extensions
+        self.loop = loop
+        self.loopIndex = loopIndex
+        self.keyframeCache = keyframeCache
+    }
+
+    func viewerAdded(loop index: Int) { viewers.withLock { $0[index, default: 0] += 1 } }
+    func viewerRemoved(loop index: Int) { viewers.withLock { $0[index, default: 0] -= 1 } }
+
+    /// On `viewerLoop`: when its mirrors have no consumers left, they are dropped and the originals stop handing
+    /// packets to that loop. A later viewer there makes new ones (its request reaches the originals after this
+    /// removal: tasks from one loop to another run in order).
+    func releaseMirrorsIfUnused(on viewerLoop: any EventLoop) {
+        guard viewerLoop !== loop else { return }
+        mirrors.withLock { table in
+            let key = ObjectIdentifier(viewerLoop)
+            guard let current = table[key], current.allSatisfy({ $0.consumers.isEmpty }) else { return }
+            table[key] = nil
+            let pairs = zip(producers, current).map { (LoopConfined($0, on: loop), LoopConfined($1, on: viewerLoop)) }
+            loop.execute { for (original, mirror) in pairs { original.value.removeMirror(mirror) } }
+        }
+    }
+
+    /// Mirrors handed packets by the originals (for tests).
+    func mirrorCount() async throws -> Int {
+        let originals = producers.map { LoopConfined($0, on: loop) }
+        return try await loop.submit { originals.reduce(0) { $0 + $1.value.mirrorCount } }.get()
+    }
+
+    /// The loop for a new viewer: the publisher's while the audience is small, then the least loaded (the
+    /// publisher's loop counts the publisher as one more).
+    func placeViewer(loops: Int, spreadFrom threshold: Int) -> Int {
+        viewers.withLock { counts in
+            guard counts.values.reduce(0, +) >= threshold else { return loopIndex }
+            func load(_ index: Int) -> Int { counts[index, default: 0] + (index == loopIndex ? 1 : 0) }
+            var best = loopIndex
+            for index in 0..<loops where load(index) < load(best) { best = index }
+            return best
+        }
+    }
+
+    /// The producers a viewer on `viewerLoop` attaches to: the originals on the publisher's loop, else that loop's
+    /// mirrors. Called on `viewerLoop`.
+    func producers(on viewerLoop: any EventLoop, now: Double) -> [Producer] {
+        if viewerLoop === loop { return producers }
+        return mirrors.withLock { table in
+            let key = ObjectIdentifier(viewerLoop)
+            if let existing = table[key] { return existing }
+            let created = producers.map { Producer(mirroring: $0, on: loop, viewerLoop: viewerLoop, keyframeCache: keyframeCache) }
+            table[key] = created
+            let pairs = zip(producers, created).map { (LoopConfined($0, on: loop), LoopConfined($1, on: viewerLoop)) }
+            loop.execute {
+                for (original, mirror) in pairs { original.value.addMirror(mirror, now: now) }
+            }
+            return created
+        }
+    }
+}
