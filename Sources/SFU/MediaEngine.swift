@@ -158,20 +158,21 @@ public final class MediaEngine: Sendable {
 
     // MARK: SFU
 
-    /// Receives a published stream on a new transport: one producer per negotiated track. Its id is the
-    /// transport's (`local.iceUfrag`); players find it by that id.
-    public func publish(local: LocalTransportParameters, remote: RemoteTransportParameters,
+    /// Receives a published stream on a new transport: one producer per negotiated track. Players and sinks find
+    /// it by `id` (the control plane's stream id; the transport's ICE ufrag when nil); the transport itself is
+    /// closed by its ufrag.
+    public func publish(stream id: String? = nil, local: LocalTransportParameters, remote: RemoteTransportParameters,
                         tracks: [ProducerParameters], extensions: HeaderExtensionIDs, rembBitrate: UInt64?,
                         onEvent: @escaping @Sendable (TransportEvent) -> Void) async throws {
         let directory = self.directory
-        let id = local.iceUfrag
+        let id = id ?? local.iceUfrag
         let keyframeCache = configuration.keyframeCache
         _ = try await createTransport(local: local, remote: remote, onEvent: onEvent) { transport in
             let producers = tracks.map { Producer(parameters: $0, loop: transport.eventLoop) }
             for producer in producers { producer.keyframeCache = keyframeCache }
             let stream = PublishedStream(producers: producers, extensions: extensions, loop: transport.eventLoop,
                                          loopIndex: local.mediaLoop, keyframeCache: keyframeCache)
-            guard directory.add(stream, id: id) else { throw MediaEngineError.ufragInUse }
+            guard directory.add(stream, id: id) else { throw MediaEngineError.streamIDInUse }
             let handler = PublisherHandler(producers: producers, extensions: extensions, rembBitrate: rembBitrate)
             handler.attach(transport)
             handler.onClose = { directory.remove(id) }
@@ -202,6 +203,59 @@ public final class MediaEngine: Sendable {
             }
             return handler
         }
+    }
+
+    // MARK: sources and sinks that are not WebRTC
+
+    /// Publishes stream `id` whose packets come from `source` rather than a WebRTC publisher (an RTMP encoder, a
+    /// relay, a test): one producer per track on media loop `loop` (the next in turn when nil). `makeSource` runs
+    /// on that loop; the source then pushes packets into the returned feed there. Players and sinks find the
+    /// stream by `id` as any other.
+    public func publish(stream id: String, tracks: [ProducerParameters], extensions: HeaderExtensionIDs = HeaderExtensionIDs(),
+                        loop index: Int? = nil,
+                        makeSource: @escaping @Sendable (MediaFeed) -> any MediaSource) async throws -> MediaFeedHandle {
+        let loopIndex = index ?? makeLocalParameters().mediaLoop
+        guard let mux = mux(loopIndex) else { throw MediaEngineError.notStarted }
+        let directory = self.directory
+        let keyframeCache = configuration.keyframeCache
+        let feed = try await mux.eventLoop.submit { () throws -> LoopConfined<MediaFeed> in
+            let producers = tracks.map { Producer(parameters: $0, loop: mux.eventLoop) }
+            for producer in producers { producer.keyframeCache = keyframeCache }
+            let stream = PublishedStream(producers: producers, extensions: extensions, loop: mux.eventLoop,
+                                         loopIndex: loopIndex, keyframeCache: keyframeCache)
+            guard directory.add(stream, id: id) else { throw MediaEngineError.streamIDInUse }
+            let feed = MediaFeed(streamID: id, producers: producers, eventLoop: mux.eventLoop, clock: { mux.now })
+            feed.onEnd = { directory.remove(id) }
+            let source = makeSource(feed)
+            feed.start(source: source)
+            mux.retain(feed: feed, source: source)
+            return LoopConfined(feed, on: mux.eventLoop)
+        }.get()
+        return MediaFeedHandle(feed: feed, streamID: id)
+    }
+
+    /// Attaches `makeSink`'s sink (made on the stream's publisher's loop) to the published stream `source`: one
+    /// consumer per entry of `tracks`, each starting at a keyframe as a WebRTC player does. Detach it with the
+    /// returned handle; it also ends with the stream.
+    public func attach(to source: String, tracks: [ConsumerParameters],
+                       makeSink: @escaping @Sendable (MediaSinkAttachment) -> any MediaSink) async throws -> MediaSinkHandle {
+        guard let stream = directory.stream(source) else { throw MediaEngineError.unknownStream }
+        let loop = stream.loop
+        guard let mux = state.withLock({ $0.muxes.first { $0.eventLoop === loop } }) else { throw MediaEngineError.notStarted }
+        let attachment = try await loop.submit { () throws -> LoopConfined<MediaSinkAttachment> in
+            let producers = stream.producers(on: loop, now: mux.now)
+            let attachment = MediaSinkAttachment(eventLoop: loop, clock: { mux.now })
+            let consumers = tracks.filter { producers.indices.contains($0.producerIndex) }.map {
+                Consumer(parameters: $0, producer: producers[$0.producerIndex],
+                         extensions: HeaderExtensionIDs(), producerExtensions: stream.extensions)
+            }
+            let sink = makeSink(attachment)
+            mux.retain(attachment: attachment, sink: sink)
+            attachment.onDetach = { mux.release(attachment: attachment) }
+            attachment.attach(sink, consumers: consumers)
+            return LoopConfined(attachment, on: loop)
+        }.get()
+        return MediaSinkHandle(attachment: attachment)
     }
 
     /// How many mirrors on other loops the stream `id` hands its packets to (for tests).
@@ -260,5 +314,6 @@ public final class MediaEngine: Sendable {
 public enum MediaEngineError: Error {
     case notStarted
     case ufragInUse
+    case streamIDInUse
     case unknownStream
 }

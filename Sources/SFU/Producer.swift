@@ -1,11 +1,14 @@
 import NIOCore
 import RTP
 
-/// Where a producer's requests to its publisher go (keyframe requests, NACKs). The publisher's transport
-/// handler in production; a recorder in tests.
+/// Where a producer's requests go: its source. A WebRTC publisher's handler turns them into RTCP (PLI or FIR,
+/// NACK); another source (`MediaSource`) answers them its own way, or cannot. On the producer's loop.
 protocol ProducerUpstream: AnyObject {
-    func sendRTCP(_ packet: inout ByteBuffer)
-    var feedbackSSRC: UInt32 { get }
+    /// Asks for a keyframe of the source `ssrc` (already paced by the producer). False when the source cannot
+    /// make one on request (an RTMP encoder): its viewers then wait for its next keyframe.
+    func requestKeyframe(_ producer: Producer, ssrc: UInt32) -> Bool
+    /// Asks again for packets of `ssrc` that did not arrive.
+    func requestRetransmission(_ producer: Producer, ssrc: UInt32, lost: [UInt16])
 }
 
 /// One incoming track (mediasoup's Producer): receives the publisher's packets, keeps what late subscribers and
@@ -34,7 +37,8 @@ final class Producer {
     private var lastKeyframeRequest: Double?
     private(set) var keyframeRequestPending = false
     private(set) var keyframeRequestsSent = 0
-    private var firSequence: UInt8 = 0
+    /// Keyframe requests the source said it cannot honour.
+    private(set) var keyframeRequestsRefused = 0
     /// Where the latest keyframe starts in the retransmission buffer, so a new subscriber can start on it at once.
     private(set) var lastKeyframe: (sequence: Int64, timestamp: UInt32, time: Double)?
     /// Serve new subscribers the latest keyframe from the buffer (besides asking the publisher for a fresh one).
@@ -288,11 +292,7 @@ final class Producer {
         guard parameters.nack, let ssrc, let upstream else { return }
         let due = nacks.due(now: now)
         guard !due.isEmpty else { return }
-        var compound = RTCPCompound.emptyReceiverReport(senderSSRC: upstream.feedbackSSRC)
-        var nack = RTCPCompound.nack(senderSSRC: upstream.feedbackSSRC, mediaSSRC: ssrc,
-                                     lost: due.map { UInt16(truncatingIfNeeded: $0) })
-        compound.writeBuffer(&nack)
-        upstream.sendRTCP(&compound)
+        upstream.requestRetransmission(self, ssrc: ssrc, lost: due.map { UInt16(truncatingIfNeeded: $0) })
     }
 
     private func sendKeyframeRequest(now: Double) {
@@ -303,16 +303,7 @@ final class Producer {
         lastKeyframeRequest = now
         keyframeRequestPending = false
         keyframeRequestsSent += 1
-        var compound = RTCPCompound.emptyReceiverReport(senderSSRC: upstream.feedbackSSRC)
-        var request: ByteBuffer
-        if parameters.pli || !parameters.fir {
-            request = RTCPCompound.pli(senderSSRC: upstream.feedbackSSRC, mediaSSRC: ssrc)
-        } else {
-            firSequence &+= 1
-            request = RTCPCompound.fir(senderSSRC: upstream.feedbackSSRC, mediaSSRC: ssrc, sequence: firSequence)
-        }
-        compound.writeBuffer(&request)
-        upstream.sendRTCP(&compound)
+        if !upstream.requestKeyframe(self, ssrc: ssrc) { keyframeRequestsRefused += 1 }
     }
 
     /// This track's block for a Receiver Report to the publisher.

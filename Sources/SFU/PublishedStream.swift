@@ -6,7 +6,7 @@ import Synchronization
 final class PublishedStream: @unchecked Sendable {  // producers are confined to their loops; the table is locked
     let extensions: HeaderExtensionIDs
     private let producers: [Producer]
-    private let loop: any EventLoop
+    let loop: any EventLoop
     private let loopIndex: Int
     private let keyframeCache: Bool
     private let mirrors = Mutex<[ObjectIdentifier: [Producer]]>([:])

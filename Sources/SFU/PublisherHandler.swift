@@ -33,7 +33,30 @@ final class PublisherHandler: TransportMediaHandler, ProducerUpstream {
         for p in producers { p.upstream = self }
     }
 
-    func sendRTCP(_ packet: inout ByteBuffer) { transport?.sendRTCP(&packet) }
+    /// FIR's command sequence number, per media SSRC (RFC 5104 §4.3.1.1).
+    private var firSequences: [UInt32: UInt8] = [:]
+
+    func requestKeyframe(_ producer: Producer, ssrc: UInt32) -> Bool {
+        var compound = RTCPCompound.emptyReceiverReport(senderSSRC: feedbackSSRC)
+        var request: ByteBuffer
+        if producer.parameters.pli || !producer.parameters.fir {
+            request = RTCPCompound.pli(senderSSRC: feedbackSSRC, mediaSSRC: ssrc)
+        } else {
+            let sequence = firSequences[ssrc, default: 0] &+ 1
+            firSequences[ssrc] = sequence
+            request = RTCPCompound.fir(senderSSRC: feedbackSSRC, mediaSSRC: ssrc, sequence: sequence)
+        }
+        compound.writeBuffer(&request)
+        transport?.sendRTCP(&compound)
+        return true
+    }
+
+    func requestRetransmission(_ producer: Producer, ssrc: UInt32, lost: [UInt16]) {
+        var compound = RTCPCompound.emptyReceiverReport(senderSSRC: feedbackSSRC)
+        var nack = RTCPCompound.nack(senderSSRC: feedbackSSRC, mediaSSRC: ssrc, lost: lost)
+        compound.writeBuffer(&nack)
+        transport?.sendRTCP(&compound)
+    }
 
     func transportDidConnect(_ transport: WebRTCTransport) {
         // Transport-cc wants feedback every ~50–100 ms; NACK retries and deferred keyframe requests share the beat.

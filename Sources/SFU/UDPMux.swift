@@ -78,6 +78,31 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
         handlers[transport.local.iceUfrag] = handler
     }
 
+    /// Feeds and sink attachments on this loop, with the source or sink each holds weakly: kept until they end.
+    private var feeds: [ObjectIdentifier: (MediaFeed, any MediaSource)] = [:]
+    private var attachments: [ObjectIdentifier: (MediaSinkAttachment, any MediaSink)] = [:]
+
+    func retain(feed: MediaFeed, source: any MediaSource) {
+        eventLoop.assertInEventLoop()
+        let key = ObjectIdentifier(feed)
+        feeds[key] = (feed, source)
+        let previous = feed.onEnd
+        feed.onEnd = { [weak self] in
+            previous?()
+            self?.feeds[key] = nil
+        }
+    }
+
+    func retain(attachment: MediaSinkAttachment, sink: any MediaSink) {
+        eventLoop.assertInEventLoop()
+        attachments[ObjectIdentifier(attachment)] = (attachment, sink)
+    }
+
+    func release(attachment: MediaSinkAttachment) {
+        eventLoop.assertInEventLoop()
+        attachments[ObjectIdentifier(attachment)] = nil
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         var buffer = envelope.data

@@ -6,19 +6,23 @@ import Testing
 /// Producer → Consumer logic with a fake clock and fake transports: numbering, payload types, keyframes,
 /// retransmissions, keyframe requests and sender reports.
 final class FakeUpstream: ProducerUpstream {
-    let feedbackSSRC: UInt32 = 0xFEED
-    var sent: [ByteBuffer] = []
-    func sendRTCP(_ packet: inout ByteBuffer) { sent.append(packet) }
-
-    /// The feedback packets sent, by kind.
-    var plis: Int { count { $0.isPLI } }
-    var nacks: [RTCPNack] {
-        sent.flatMap { b in
-            ((try? RTCPCompound.packets(b)) ?? []).compactMap { h in h.isNACK ? try? RTCPNack(b, header: h) : nil }
-        }
+    struct Nack: Equatable {
+        let mediaSSRC: UInt32
+        let lost: [UInt16]
     }
-    private func count(_ match: (RTCPHeader) -> Bool) -> Int {
-        sent.reduce(0) { $0 + ((try? RTCPCompound.packets($1)) ?? []).filter(match).count }
+    /// The requests the producer made of its source.
+    var plis = 0
+    var nacks: [Nack] = []
+    /// What `requestKeyframe` answers: false is a source that cannot make keyframes on request.
+    var honoursKeyframeRequests = true
+
+    func requestKeyframe(_ producer: Producer, ssrc: UInt32) -> Bool {
+        plis += 1
+        return honoursKeyframeRequests
+    }
+
+    func requestRetransmission(_ producer: Producer, ssrc: UInt32, lost: [UInt16]) {
+        nacks.append(Nack(mediaSSRC: ssrc, lost: lost))
     }
 }
 

@@ -122,9 +122,10 @@ final class TestPeer: @unchecked Sendable {
         return dtls.state
     }
 
-    func sendRTP(seq: UInt16, ssrc: UInt32, payloadType: UInt8 = 96, payload: [UInt8]) throws {
+    func sendRTP(seq: UInt16, ssrc: UInt32, payloadType: UInt8 = 96, timestamp: UInt32 = 9, payload: [UInt8]) throws {
         guard let srtpOut else { throw PeerError("not connected") }
-        var b = ByteBuffer(bytes: [0x80, payloadType, UInt8(seq >> 8), UInt8(seq & 0xFF), 0, 0, 0, 9] + withUnsafeBytes(of: ssrc.bigEndian, Array.init) + payload)
+        var b = ByteBuffer(bytes: [0x80, payloadType, UInt8(seq >> 8), UInt8(seq & 0xFF)] + withUnsafeBytes(of: timestamp.bigEndian, Array.init)
+                           + withUnsafeBytes(of: ssrc.bigEndian, Array.init) + payload)
         try srtpOut.protectRTP(&b)
         socket.send(Array(b.readableBytesView), port: serverPort)
     }
