@@ -13,6 +13,8 @@ final class MediaSessions: MediaService {
     private let logger: Logger
     /// What each published stream negotiated, so players are answered with the publisher's codecs.
     private let published = Mutex<[String: [NegotiatedMedia]]>([:])
+    /// The transport (its ICE ufrag) of each stream this service started, by stream id.
+    private let transports = Mutex<[String: String]>([:])
     /// The ceiling Parley announces by REMB to publishers that negotiated it (transport-cc finds the real rate).
     static let publishBitrateCeiling: UInt64 = 4_000_000
 
@@ -44,16 +46,19 @@ final class MediaSessions: MediaService {
         }
         let ssrcByPT = Dictionary(negotiation.media.compactMap { m in m.outgoing.map { (m.codec.payloadType, $0.ssrc) } },
                                   uniquingKeysWith: { a, _ in a })
+        let id = StreamID.mint()
+        transports.withLock { $0[id] = local.iceUfrag }
         do {
-            _ = try await engine.createTransport(local: local, remote: remote(negotiation), onEvent: Self.relay(onEvent)) { _ in
+            _ = try await engine.createTransport(local: local, remote: remote(negotiation), onEvent: relay(id, onEvent)) { _ in
                 let handler = EchoHandler()
                 handler.ssrcForPayloadType = ssrcByPT
                 return handler
             }
         } catch {
+            transports.withLock { $0[id] = nil }
             throw unavailable(error)
         }
-        return (local.iceUfrag, negotiation.answerSDP)
+        return (id, negotiation.answerSDP)
     }
 
     // MARK: publish
@@ -64,7 +69,7 @@ final class MediaSessions: MediaService {
         let negotiation = try negotiate(offer, local: local) { offered in
             offered.direction.sends ? .accept(direction: .recvonly) : .reject
         }
-        let id = local.iceUfrag
+        let id = StreamID.mint()
         let tracks = negotiation.media.map { m in
             ProducerParameters(
                 kind: m.kind == .video ? .video : .audio, codec: Self.keyframeCodec(m.codec.codec),
@@ -74,15 +79,17 @@ final class MediaSessions: MediaService {
         }
         let remb = negotiation.media.contains { $0.hasFeedback(.remb) } ? Self.publishBitrateCeiling : nil
         published.withLock { $0[id] = negotiation.media }
+        transports.withLock { $0[id] = local.iceUfrag }
         do {
-            try await engine.publish(local: local, remote: remote(negotiation), tracks: tracks,
+            try await engine.publish(stream: id, local: local, remote: remote(negotiation), tracks: tracks,
                                      extensions: Self.extensionIDs(negotiation.media), rembBitrate: remb,
-                                     onEvent: Self.relay { [weak self] event in
+                                     onEvent: relay(id) { [weak self] event in
                                          if case .connected = event {} else { self?.published.withLock { $0[id] = nil } }
                                          onEvent(event)
                                      })
         } catch {
             published.withLock { $0[id] = nil }
+            transports.withLock { $0[id] = nil }
             throw unavailable(error)
         }
         return PublishedMedia(id: id, answer: negotiation.answerSDP,
@@ -125,20 +132,25 @@ final class MediaSessions: MediaService {
         guard !consumers.isEmpty else {
             throw MediaServiceError(code: "bad_sdp", message: "The offer receives none of the stream's tracks")
         }
+        let id = StreamID.mint()
+        transports.withLock { $0[id] = local.iceUfrag }
         do {
             try await engine.play(source: source, local: local, remote: remote(negotiation), tracks: consumers,
-                                  extensions: Self.extensionIDs(negotiation.media), onEvent: Self.relay(onEvent))
+                                  extensions: Self.extensionIDs(negotiation.media), onEvent: relay(id, onEvent))
         } catch MediaEngineError.unknownStream {
+            transports.withLock { $0[id] = nil }
             throw MediaServiceError(code: "unknown_stream", message: "Stream '\(source)' is not being published")
         } catch {
+            transports.withLock { $0[id] = nil }
             throw unavailable(error)
         }
-        return (local.iceUfrag, negotiation.answerSDP)
+        return (id, negotiation.answerSDP)
     }
 
     func stop(stream id: String) async {
         published.withLock { $0[id] = nil }
-        await engine.closeTransport(id: id)
+        guard let transport = transports.withLock({ $0.removeValue(forKey: id) }) else { return }
+        await engine.closeTransport(id: transport)
     }
 
     // MARK: negotiation
@@ -187,12 +199,17 @@ final class MediaSessions: MediaService {
         return MediaServiceError(code: "media_unavailable", message: "The media plane could not open a transport")
     }
 
-    private static func relay(_ onEvent: @escaping @Sendable (StreamEvent) -> Void) -> @Sendable (TransportEvent) -> Void {
-        { event in
+    /// A transport's events as the stream's; once it has ended, the stream's transport is forgotten.
+    private func relay(_ id: String, _ onEvent: @escaping @Sendable (StreamEvent) -> Void) -> @Sendable (TransportEvent) -> Void {
+        { [weak self] event in
             switch event {
             case .connected: onEvent(.connected)
-            case .failed(let reason): onEvent(.failed(streamEndReason(reason)))
-            case .closed(let reason): onEvent(.closed(streamEndReason(reason)))
+            case .failed(let reason):
+                self?.transports.withLock { $0[id] = nil }
+                onEvent(.failed(Self.streamEndReason(reason)))
+            case .closed(let reason):
+                self?.transports.withLock { $0[id] = nil }
+                onEvent(.closed(Self.streamEndReason(reason)))
             }
         }
     }

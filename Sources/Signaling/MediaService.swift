@@ -60,3 +60,14 @@ public struct MediaServiceError: Error, Sendable, Equatable {
         self.message = message
     }
 }
+
+/// Stream ids, minted by the server: unguessable (16 letters and digits, ~95 bits) and independent of any
+/// transport, so a stream without ICE (RTMP, a relay) has one too. Letters and digits only, because apps put
+/// them in URLs, file names and WCS stream names.
+public enum StreamID {
+    public static func mint() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        return String((0..<16).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] })
+    }
+}
