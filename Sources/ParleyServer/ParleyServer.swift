@@ -40,11 +40,16 @@ public struct ParleyServer: Sendable {
         self.tlsConfiguration = try configuration.tls.map { try ServerTLS.configuration($0, addresses: announced) }
     }
 
-    /// Runs until SIGINT/SIGTERM. Open sockets get a close frame; connections still open after the grace period
-    /// (e.g. a browser's idle pre-connect, which never sends a request) are cut so the process always exits.
+    /// Runs until SIGINT/SIGTERM, as one service group: the media plane, then the application. On a signal the
+    /// application stops first (open sockets get a close frame), then the media plane closes its ports.
+    /// Connections still open after the grace period (e.g. a browser's idle pre-connect, which never sends a
+    /// request) end with the process: Hummingbird neither quiesces such a connection nor ends it on
+    /// cancellation (tried: the group's cancellation deadline expired), so the process always exits this way.
     public func run() async throws {
-        try await media.start()
-        let group = ServiceGroup(configuration: .init(services: [.init(service: try makeApplication())], logger: logger))
+        try await media.start()  // ports bound before the first offer can be answered
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: MediaPlaneService(engine: media, logger: logger)), .init(service: try makeApplication())],
+            logger: logger))
         let grace = configuration.shutdownGracePeriod
         let logger = self.logger
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -53,7 +58,6 @@ public struct ParleyServer: Sendable {
                 for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
                     logger.info("shutting down", metadata: ["signal": "\(signal)"])
                     await group.triggerGracefulShutdown()
-                    // Hummingbird waits for every connection, and one that never sent a request never ends.
                     try await Task.sleep(for: grace)
                     logger.notice("connections still open after the grace period; exiting")
                     exit(0)
@@ -62,7 +66,6 @@ public struct ParleyServer: Sendable {
             try await tasks.next()
             tasks.cancelAll()
         }
-        await media.stop()
     }
 
     /// The application, for callers that run it themselves (tests bind port 0 and learn the port from `onServerRunning`).
@@ -185,5 +188,19 @@ public struct ParleyServer: Sendable {
             while let writerDone = try await group.next(), !writerDone {}
             group.cancelAll()
         }
+    }
+}
+
+/// The media plane as a service of the group: started before the group runs, stopped (its UDP ports closed) when
+/// the group shuts down, after the application that feeds it.
+struct MediaPlaneService: Service {
+    let engine: MediaEngine
+    let logger: Logger
+
+    func run() async throws {
+        // Graceful shutdown or cancellation: either way the ports close.
+        try? await gracefulShutdown()
+        logger.info("closing the media ports")
+        await engine.stop()
     }
 }
