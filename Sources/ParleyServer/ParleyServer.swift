@@ -165,6 +165,11 @@ public struct ParleyServer: Sendable {
                 }
                 return true
             }
+            let relays = session.relays
+            group.addTask {
+                await relays.run()  // each stream's events, relayed; ends with the socket
+                return false
+            }
             if let sideTask {
                 group.addTask {
                     await sideTask()

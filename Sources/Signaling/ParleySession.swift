@@ -12,8 +12,10 @@ public final class ParleySession {
     private let media: (any MediaService)?
     /// Media streams this socket started; stopped when it leaves their room or closes.
     private let streams = StreamTable()
-    public static let maxStreamsPerSession = 8
+    public static let maxStreamsPerSession = SessionLimits.maxStreams
     private let outbox: Outbox
+    /// Its streams' relay tasks, run by the socket's task.
+    public let relays = StreamRelays()
     private let version: String
     private let monotonicNow: @Sendable () -> Double
     private let wallNow: @Sendable () -> Int64
@@ -72,6 +74,7 @@ public final class ParleySession {
         for stream in streams.removeAll(inRoom: nil) { await media?.stop(stream: stream) }
         state = .closed
         outbox.finish()
+        relays.finish()
     }
 
     private func handleFrame(_ text: String) async -> Bool {
@@ -238,7 +241,7 @@ public final class ParleySession {
     private func follow(_ stream: String, _ pipe: StreamPipe) {
         let outbox = self.outbox, hub = self.hub, media = self.media, streams = self.streams
         let session = sessionID
-        Task {
+        relays.start {
             for await event in pipe.events {
                 outbox.send(ParleyWire.streamEvent(stream: stream, event))
                 let role = streams.role(of: stream)

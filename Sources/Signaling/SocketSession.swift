@@ -5,9 +5,17 @@ public protocol SocketSession: AnyObject {
     func receive(text: String) async -> Bool
     /// A binary frame arrived: the adapter queues its close.
     func receiveBinary()
-    /// The socket is gone: leave rooms, stop streams, finish the outbox.
+    /// The socket is gone: leave rooms, stop streams, finish the outbox and the relays.
     func socketClosed() async
+    /// The stream relays of this socket, which its task runs (`StreamRelays.run`).
+    var relays: StreamRelays { get }
 }
 
 extension ParleySession: SocketSession {}
 extension WCSSession: SocketSession {}
+
+/// What one socket may own, whatever its protocol: the same cap for a Parley and a Web Call Server client.
+public enum SessionLimits {
+    /// Streams (publishes, plays, echo tests) one socket may have at once.
+    public static let maxStreams = 8
+}

@@ -89,8 +89,9 @@ final class TestPeer: @unchecked Sendable {
         let request = ICELiteAgent.bindingRequest(localUfrag: ufrag, remoteUfrag: local.iceUfrag,
                                                   remotePassword: override ?? local.icePassword,
                                                   priority: 0x6E00_01FF, tieBreaker: 7, useCandidate: true)
-        socket.send(request, port: serverPort)
-        for _ in 0..<10 {
+        for _ in 0..<25 {
+            // Resent every 200 ms, as ICE retransmits its checks: a loaded machine may be slow to answer one.
+            socket.send(request, port: serverPort)
             guard let reply = socket.receive(), let message = try? STUNMessage.parse(reply) else { continue }
             return message.messageClass == .successResponse && message.verifyIntegrity(key: Array((override ?? local.icePassword).utf8))
         }

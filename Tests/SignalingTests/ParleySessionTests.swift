@@ -16,6 +16,8 @@ final class FakeSocket {
         session = ParleySession(hub: hub, media: media, outbox: outbox, version: "test", limiter: limiter,
                                 logger: Logger(label: "test"), monotonicNow: clock, wallNow: { 1_000 })
         iterator = outbox.frames.makeAsyncIterator()
+        let relays = session.relays
+        Task { await relays.run() }  // as the socket's task runs them
     }
 
     func next() async throws -> [String: Any] {

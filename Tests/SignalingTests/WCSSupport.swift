@@ -46,6 +46,8 @@ final class FakeWCSSocket: @unchecked Sendable {
         logger.logLevel = .warning
         session = WCSSession(hub: hub, media: media, outbox: outbox, version: "test", limiter: limiter,
                              logger: logger, monotonicNow: clock)
+        let relays = session.relays
+        Task { await relays.run() }  // as the socket's task runs them
         let outbox = self.outbox, frames = self.frames
         Task {
             for await frame in outbox.frames { await frames.push(frame) }

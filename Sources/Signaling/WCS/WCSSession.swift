@@ -9,11 +9,13 @@ public final class WCSSession {
     public static let closeGoingAway: UInt16 = 1001
     public static let closeUnsupportedData: UInt16 = 1003
     public static let closePolicyViolation: UInt16 = 1008
-    public static let maxStreamsPerSession = 8
+    public static let maxStreamsPerSession = SessionLimits.maxStreams
 
     private let hub: SignalingHub
     private let media: (any MediaService)?
     private let outbox: Outbox
+    /// Its streams' relay tasks, run by the socket's task.
+    public let relays = StreamRelays()
     private let version: String
     private let monotonicNow: @Sendable () -> Double
     private var limiter: RateLimiter
@@ -101,6 +103,7 @@ public final class WCSSession {
         for stream in streams.endAll(inRoom: nil) { await media?.stop(stream: stream.mediaID) }
         state = .closed
         outbox.finish()
+        relays.finish()
     }
 
     // MARK: requests
@@ -425,7 +428,7 @@ public final class WCSSession {
     /// announced once its transport is up, and withdrawn when it fails or ends.
     private func follow(_ id: String, _ pipe: StreamPipe, session: SessionID) {
         let relay = WCSRelay(id: id, session: session, outbox: outbox, hub: hub, media: media, streams: streams)
-        Task {
+        relays.start {
             for await event in pipe.events {
                 switch event {
                 case .connected:
