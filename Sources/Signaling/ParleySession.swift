@@ -267,7 +267,7 @@ public final class ParleySession {
     }
 
     /// Turns a hub result into this socket's reply: the encoded success payload, or the error.
-    private func replier<T, R: Encodable>(_ id: RequestID, _ payload: @escaping @Sendable (T) -> R)
+    private func replier<T, R: Encodable & SendableMetatype>(_ id: RequestID, _ payload: @escaping @Sendable (T) -> R)
         -> @Sendable (Result<T, RoomError>) -> Void
     {
         let outbox = self.outbox
@@ -284,61 +284,6 @@ public final class ParleySession {
         switch ParleyWire.decode(text) {
         case .request(let id, _): id
         case .invalid(let id, _): id
-        }
-    }
-}
-
-/// A stream's events from the media plane (any thread) to the task that relays them in order.
-final class StreamPipe: Sendable {
-    let events: AsyncStream<StreamEvent>
-    private let continuation: AsyncStream<StreamEvent>.Continuation
-
-    init() {
-        (events, continuation) = AsyncStream.makeStream(of: StreamEvent.self)
-    }
-
-    @Sendable func yield(_ event: StreamEvent) { continuation.yield(event) }
-    func finish() { continuation.finish() }
-}
-
-/// The streams one socket owns, by id. Touched by the socket's task and by its stream relays, hence the lock.
-final class StreamTable: @unchecked Sendable {
-    enum Role {
-        case echo
-        case publish(room: String, StreamDescription)
-        case play(room: String)
-
-        var room: String? {
-            switch self {
-            case .echo: nil
-            case .publish(let room, _), .play(let room): room
-            }
-        }
-    }
-
-    private let lock = NSLock()
-    private var roles: [String: Role] = [:]
-
-    var count: Int { lock.withLock { roles.count } }
-    func insert(_ id: String, _ role: Role) { lock.withLock { roles[id] = role } }
-    func role(of id: String) -> Role? { lock.withLock { roles[id] } }
-    @discardableResult func remove(_ id: String) -> Role? { lock.withLock { roles.removeValue(forKey: id) } }
-
-    func updateMute(_ id: String, audio: Bool?, video: Bool?) {
-        lock.withLock {
-            guard case .publish(let room, var d) = roles[id] else { return }
-            if let audio { d.audioMuted = audio }
-            if let video { d.videoMuted = video }
-            roles[id] = .publish(room: room, d)
-        }
-    }
-
-    /// Removes and returns the streams of `room` (every stream when nil).
-    func removeAll(inRoom room: String?) -> [String] {
-        lock.withLock {
-            let ids = roles.filter { room == nil || $0.value.room == room }.map(\.key)
-            for id in ids { roles[id] = nil }
-            return ids
         }
     }
 }
