@@ -8,7 +8,7 @@ SWIFT ?= swift
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_RUN_PACKAGES := pkg-config libssl-dev
-APT_TEST_PACKAGES := chromium chromium-driver libsrtp2-dev iproute2 util-linux
+APT_TEST_PACKAGES := chromium chromium-driver libsrtp2-dev iproute2 util-linux ffmpeg
 export DEBIAN_FRONTEND := noninteractive
 
 .PHONY: help run build build-release test test-swift test-sdk test-e2e bench deps-run deps-test clean
@@ -58,7 +58,7 @@ test-sdk:
 
 test-e2e:
 	mkdir -p e2e/output
-	PARLEY_BIN=.build/debug/parley $(PY) -m pytest e2e -q
+	PARLEY_BIN=.build/debug/parley PARLEY_TESTBED_BIN=.build/debug/parley-testbed $(PY) -m pytest e2e -q
 
 # Benchmarks never run in `make test`; figures go to docs/BENCHMARKS.md. The WebRTC load run (bench/standard.sh,
 # a few minutes) measures Parley beside Debian's Janus in a private network namespace and rewrites the generated

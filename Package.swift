@@ -79,6 +79,15 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "bench/parley-bench"),
+        // Parley with test hooks on the media-plane seam (synthetic sources, recording sinks) for e2e tests;
+        // kept out of the `parley` binary.
+        .executableTarget(name: "parley-testbed", dependencies: [
+            "ParleyServer", "SFU", "Signaling", "RTP", "Rooms",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "e2e/testbed"),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"], exclude: ["Fixtures"]),

@@ -11,8 +11,8 @@ import Synchronization
 final class MediaSessions: MediaService {
     let engine: MediaEngine
     private let logger: Logger
-    /// What each published stream negotiated, so players are answered with the publisher's codecs.
-    private let published = Mutex<[String: [NegotiatedMedia]]>([:])
+    /// Each published stream's tracks as players are answered (the publisher's codecs), by stream id.
+    private let published = Mutex<[String: [PlayableTrack]]>([:])
     /// The transport (its ICE ufrag) of each stream this service started, by stream id.
     private let transports = Mutex<[String: String]>([:])
     /// The ceiling Parley announces by REMB to publishers that negotiated it (transport-cc finds the real rate).
@@ -78,7 +78,7 @@ final class MediaSessions: MediaService {
                 nack: m.hasFeedback(.nack), pli: m.hasFeedback(.pli), fir: m.hasFeedback(.fir))
         }
         let remb = negotiation.media.contains { $0.hasFeedback(.remb) } ? Self.publishBitrateCeiling : nil
-        published.withLock { $0[id] = negotiation.media }
+        published.withLock { $0[id] = negotiation.media.map(PlayableTrack.init) }
         transports.withLock { $0[id] = local.iceUfrag }
         do {
             try await engine.publish(stream: id, local: local, remote: remote(negotiation), tracks: tracks,
@@ -114,14 +114,14 @@ final class MediaSessions: MediaService {
             assigned[offered.index] = index
             let track = tracks[index]
             let ssrc = UInt32.random(in: 1...UInt32.max, using: &rng)
-            return .accept(direction: .sendonly, codecs: [Self.preference(for: track.codec)], outgoing: OutgoingTrack(
+            return .accept(direction: .sendonly, codecs: [track.preference], outgoing: OutgoingTrack(
                 ssrc: ssrc, rtxSSRC: UInt32.random(in: 1...UInt32.max, using: &rng), cname: "parley-\(source)",
                 streamID: Self.msidToken(source), trackID: "\(track.kind)-\(index)"))
         } refuse: { (rejected) throws(MediaServiceError) in
             // A track the browser cannot decode fails the play with the reason, rather than playing without it.
             if case .noCommonCodec = rejected.reason, let index = assigned[rejected.index] {
                 throw MediaServiceError(code: "no_common_codec", message:
-                    "This browser cannot receive \(tracks[index].codec.name) \(tracks[index].kind), which the publisher sends")
+                    "This browser cannot receive \(tracks[index].codecName) \(tracks[index].kind), which the publisher sends")
             }
         }
         let consumers = negotiation.media.compactMap { m -> ConsumerParameters? in
@@ -145,6 +145,24 @@ final class MediaSessions: MediaService {
             throw unavailable(error)
         }
         return (id, negotiation.answerSDP)
+    }
+
+    // MARK: sources that are not WebRTC
+
+    /// Publishes stream `id` fed by a `MediaSource` (an RTMP encoder's media, a relay, a test) and makes it
+    /// playable like a WebRTC publish: players are answered with `tracks`' codecs. The caller announces it in a
+    /// room; it is forgotten here when its feed ends.
+    func publish(stream id: String, tracks: [SourceTrack],
+                 makeSource: @escaping @Sendable (MediaFeed) -> any MediaSource) async throws -> MediaFeedHandle {
+        published.withLock { $0[id] = tracks.map(PlayableTrack.init) }
+        do {
+            return try await engine.publish(stream: id, tracks: tracks.map(\.producerParameters),
+                                            onEnd: { [weak self] in self?.published.withLock { $0[id] = nil } },
+                                            makeSource: makeSource)
+        } catch {
+            published.withLock { $0[id] = nil }
+            throw error
+        }
     }
 
     func stop(stream id: String) async {
@@ -260,5 +278,60 @@ final class MediaSessions: MediaService {
     /// Stream ids may hold '+' and '/', which msid tokens allow; anything else is replaced.
     static func msidToken(_ id: String) -> String {
         String(id.map { $0.isLetter || $0.isNumber || $0 == "+" || $0 == "/" || $0 == "-" ? $0 : "-" })
+    }
+}
+
+/// A published track as a player is answered: its kind and the publisher's codec (for H.264, its profile).
+struct PlayableTrack: Sendable {
+    let kind: MediaKind
+    let preference: CodecPreference
+    let codecName: String
+
+    init(_ negotiated: NegotiatedMedia) {
+        kind = negotiated.kind
+        preference = MediaSessions.preference(for: negotiated.codec)
+        codecName = negotiated.codec.name
+    }
+
+    init(_ source: SourceTrack) {
+        kind = source.kind == .video ? .video : .audio
+        switch source.codec {
+        case .vp8: (preference, codecName) = (.vp8, "VP8")
+        case .h264: (preference, codecName) = (.h264, "H264")
+        case .opus: (preference, codecName) = (.opus, "opus")
+        case .pcmu: (preference, codecName) = (.pcmu, "PCMU")
+        case .pcma: (preference, codecName) = (.pcma, "PCMA")
+        }
+    }
+}
+
+/// A track of a stream fed by a `MediaSource`: what its RTP carries.
+public struct SourceTrack: Sendable {
+    public enum Codec: Sendable { case vp8, h264, opus, pcmu, pcma }
+
+    public let kind: TrackKind
+    public let codec: Codec
+    /// The payload type of the source's own packets (players get their own).
+    public let payloadType: UInt8
+
+    public init(kind: TrackKind, codec: Codec, payloadType: UInt8) {
+        self.kind = kind
+        self.codec = codec
+        self.payloadType = payloadType
+    }
+
+    var producerParameters: ProducerParameters {
+        let clockRate: UInt32 = switch codec {
+        case .vp8, .h264: 90000
+        case .opus: 48000
+        case .pcmu, .pcma: 8000
+        }
+        let keyframes: KeyframeDetector.Codec = switch codec {
+        case .vp8: .vp8
+        case .h264: .h264
+        default: .other
+        }
+        // No NACKs upstream: a source that is not WebRTC has no retransmission to offer (it may still be asked).
+        return ProducerParameters(kind: kind, codec: keyframes, clockRate: clockRate, payloadType: payloadType, nack: false)
     }
 }

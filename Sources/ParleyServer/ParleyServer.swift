@@ -68,6 +68,22 @@ public struct ParleyServer: Sendable {
         }
     }
 
+    /// Logs go to standard error at `level` (once per process, before the server is made).
+    public static func bootstrapLogging(level: Logger.Level) {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
+    /// Publishes stream `id` fed by a `MediaSource` (not a WebRTC publisher), playable by every client like a
+    /// browser's stream; the caller announces it in a room through `hub`. The entry for RTMP ingest and relays.
+    public func publish(stream id: String, tracks: [SourceTrack],
+                        makeSource: @escaping @Sendable (MediaFeed) -> any MediaSource) async throws -> MediaFeedHandle {
+        try await mediaSessions.publish(stream: id, tracks: tracks, makeSource: makeSource)
+    }
+
     /// The application, for callers that run it themselves (tests bind port 0 and learn the port from `onServerRunning`).
     public func makeApplication(
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }

@@ -211,8 +211,9 @@ public final class MediaEngine: Sendable {
     /// relay, a test): one producer per track on media loop `loop` (the next in turn when nil). `makeSource` runs
     /// on that loop; the source then pushes packets into the returned feed there. Players and sinks find the
     /// stream by `id` as any other.
+    /// `onEnd` runs (on the loop) when the stream ends, however it ends.
     public func publish(stream id: String, tracks: [ProducerParameters], extensions: HeaderExtensionIDs = HeaderExtensionIDs(),
-                        loop index: Int? = nil,
+                        loop index: Int? = nil, onEnd: (@Sendable () -> Void)? = nil,
                         makeSource: @escaping @Sendable (MediaFeed) -> any MediaSource) async throws -> MediaFeedHandle {
         let loopIndex = index ?? makeLocalParameters().mediaLoop
         guard let mux = mux(loopIndex) else { throw MediaEngineError.notStarted }
@@ -225,7 +226,10 @@ public final class MediaEngine: Sendable {
                                          loopIndex: loopIndex, keyframeCache: keyframeCache)
             guard directory.add(stream, id: id) else { throw MediaEngineError.streamIDInUse }
             let feed = MediaFeed(streamID: id, producers: producers, eventLoop: mux.eventLoop, clock: { mux.now })
-            feed.onEnd = { directory.remove(id) }
+            feed.onEnd = {
+                directory.remove(id)
+                onEnd?()
+            }
             let source = makeSource(feed)
             feed.start(source: source)
             mux.retain(feed: feed, source: source)

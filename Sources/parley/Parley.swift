@@ -68,11 +68,7 @@ struct Parley: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ParleyServer.bootstrapLogging(level: level)
         let config = ParleyConfiguration(
             host: host, port: port, maxParticipants: maxParticipants, webRoot: webRoot, logLevel: level,
             mediaPort: mediaPort, announcedIPs: announcedIPs,
