@@ -71,7 +71,8 @@ public final class ParleySession {
         if case .connected(let id, _) = state {
             await hub.closeSession(id, reason: .disconnected)
         }
-        for stream in streams.removeAll(inRoom: nil) { await media?.stop(stream: stream) }
+        // The hub told the rooms (unpublished, then left); the media goes with the socket.
+        await lifecycle(sessionID ?? "").stopMedia(streams.removeAll(inRoom: nil))
         state = .closed
         outbox.finish()
         relays.finish()
@@ -129,7 +130,7 @@ public final class ParleySession {
             await hub.leave(session, room: room, respond: replier(id) { _ in ParleyWire.Empty() })
             // The hub told the others (unpublished, then left); now end the media of that room.
             if !(await hub.isMember(session, room: room)) {
-                for stream in streams.removeAll(inRoom: room) { await media?.stop(stream: stream) }
+                await lifecycle(session).stopMedia(streams.removeAll(inRoom: room))
             }
 
         case (.message(let room, let text, let to), .connected(let session, _)):
@@ -212,9 +213,9 @@ public final class ParleySession {
                 outbox.send(ParleyWire.reply(id, error: ProtocolError(code: "unknown_stream", message: "No stream '\(stream)' on this session")))
                 return
             }
-            if case .publish = role { await hub.unpublish(session, stream: stream, reason: .unpublished) }
+            if case .publish = role { await lifecycle(session).withdraw(stream, reason: .unpublished) }
             outbox.send(ParleyWire.reply(id, result: ParleyWire.Empty()))
-            await media?.stop(stream: stream)
+            await lifecycle(session).stopMedia([stream])
 
         case (_, .awaitingConnect):
             outbox.send(ParleyWire.reply(id, error: .notConnected))
@@ -239,31 +240,32 @@ public final class ParleySession {
     /// Relays a stream's events to the socket, in order and after its reply, and keeps the room in step: a
     /// publish is announced once its transport is up and withdrawn when it fails or goes silent.
     private func follow(_ stream: String, _ pipe: StreamPipe) {
-        let outbox = self.outbox, hub = self.hub, media = self.media, streams = self.streams
-        let session = sessionID
+        let outbox = self.outbox, streams = self.streams
+        guard let session = sessionID else { return }
+        let lifecycle = lifecycle(session)
         relays.start {
             for await event in pipe.events {
                 outbox.send(ParleyWire.streamEvent(stream: stream, event))
                 let role = streams.role(of: stream)
                 switch event {
                 case .connected:
-                    guard case .publish(let room, let description) = role, let session else { continue }
-                    do throws(RoomError) {
-                        try await hub.publish(session, room: room, stream: description)
-                    } catch {
-                        // Left the room (or hit the stream cap) while connecting: the stream has nowhere to go.
-                        streams.remove(stream)
-                        await media?.stop(stream: stream)
+                    guard case .publish(let room, let description) = role else { continue }
+                    // Refused (left the room, or the stream cap, while connecting): the stream has nowhere to
+                    // go; its media is stopped and its `stream` event says so.
+                    if await lifecycle.announce(description, in: room) != nil, streams.remove(stream) != nil {
+                        await lifecycle.refuse(stream)
                     }
                 case .failed(let why), .closed(let why):
                     streams.remove(stream)
-                    if case .publish = role, let session {
-                        await hub.unpublish(session, stream: stream, reason: UnpublishReason(mediaEnd: why))
-                    }
+                    if case .publish = role { await lifecycle.withdraw(stream, reason: UnpublishReason(mediaEnd: why)) }
                     pipe.finish()
                 }
             }
         }
+    }
+
+    private func lifecycle(_ session: SessionID) -> StreamLifecycle {
+        StreamLifecycle(hub: hub, media: media, session: session)
     }
 
     /// Turns a hub result into this socket's reply: the encoded success payload, or the error.

@@ -8,6 +8,7 @@ struct WCSRelay: Sendable {
     let hub: SignalingHub
     let media: (any MediaService)?
     let streams: WCSSessionState
+    var lifecycle: StreamLifecycle { StreamLifecycle(hub: hub, media: media, session: session) }
 
     func connected() async {
         guard let stream = streams.stream(id) else { return }
@@ -18,21 +19,18 @@ struct WCSRelay: Sendable {
             return
         }
         if let room = stream.room {
-            do {
-                try await hub.publish(session, room: room, stream: streams.stream(id)?.description ?? stream.description)
-            } catch {
+            if let error = await lifecycle.announce(streams.stream(id)?.description ?? stream.description, in: room) {
                 // Left the room, or over the room's stream cap, while connecting.
                 if streams.end(id, status: { _ in .failed }) != nil {
-                    await hub.releaseStreamName(stream.name, session: session)
                     outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: .failed,
                                                      info: error.message))
-                    await media?.stop(stream: stream.mediaID)
+                    await lifecycle.refuse(stream.mediaID, name: stream.name)
                 }
                 return
             }
             // Stopped while being announced: take the announcement back.
             if streams.stream(id) == nil {
-                await hub.unpublish(session, stream: stream.mediaID, reason: .unpublished)
+                await lifecycle.withdraw(stream.mediaID, reason: .unpublished)
                 return
             }
         }
@@ -46,8 +44,7 @@ struct WCSRelay: Sendable {
         guard let ended = streams.end(id, status: { failed ? .failed : $0.stoppedStatus }) else { return }
         let stream = ended.0, status = ended.1
         if stream.kind == .publish {
-            await hub.unpublish(session, stream: stream.mediaID, reason: UnpublishReason(mediaEnd: reason))
-            await hub.releaseStreamName(stream.name, session: session)
+            await lifecycle.withdraw(stream.mediaID, name: stream.name, reason: UnpublishReason(mediaEnd: reason))
         }
         outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: status,
                                          info: WCSStatusInfo.describe(reason: reason)))

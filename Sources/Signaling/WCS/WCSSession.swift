@@ -100,7 +100,7 @@ public final class WCSSession {
             await hub.closeSession(id, reason: .disconnected)
             await hub.releaseStreamNames(of: id)
         }
-        for stream in streams.endAll(inRoom: nil) { await media?.stop(stream: stream.mediaID) }
+        await StreamLifecycle(hub: hub, media: media, session: sessionID ?? "").stopMedia(streams.endAll(inRoom: nil).map(\.mediaID))
         state = .closed
         outbox.finish()
         relays.finish()
@@ -238,11 +238,12 @@ public final class WCSSession {
             // The hub told the others (UNPUBLISHED, then LEFT); now end this socket's streams of that room.
             if !(await hub.isMember(session, room: room)) {
                 streams.left(room)
+                let lifecycle = StreamLifecycle(hub: hub, media: media, session: session)
                 for stream in streams.endAll(inRoom: room) {
                     if stream.kind == .publish { await hub.releaseStreamName(stream.name, session: session) }
                     outbox.send(WCSWire.streamStatus(mediaSessionId: stream.mediaSessionId, name: stream.name,
                                                      status: stream.stoppedStatus, info: "Left the room"))
-                    await media?.stop(stream: stream.mediaID)
+                    await lifecycle.stopMedia([stream.mediaID])
                 }
             }
 
@@ -388,12 +389,10 @@ public final class WCSSession {
     private func stop(_ id: String, session: SessionID) async {
         if let ended = streams.end(id, status: \.stoppedStatus) {
             let stream = ended.0, status = ended.1
-            if stream.kind == .publish {
-                await hub.unpublish(session, stream: stream.mediaID, reason: .unpublished)
-                await hub.releaseStreamName(stream.name, session: session)
-            }
+            let lifecycle = StreamLifecycle(hub: hub, media: media, session: session)
+            if stream.kind == .publish { await lifecycle.withdraw(stream.mediaID, name: stream.name, reason: .unpublished) }
             outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: status))
-            await media?.stop(stream: stream.mediaID)
+            await lifecycle.stopMedia([stream.mediaID])
         } else if let status = streams.endedStatus(id) {
             // Already ended (by a leave, or by its source): the same answer again.
             outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: nil, status: status))
