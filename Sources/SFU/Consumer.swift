@@ -57,7 +57,7 @@ final class Consumer {
     /// the buffer when it is there (the packets after it follow live; the subscriber NACKs the gap between and
     /// gets it from the buffer too), and a fresh one is asked of the publisher in any case.
     func connected(now: Double) {
-        producer.loop?.assertInEventLoop()  // a consumer lives on its producer's loop
+        assertOnLoop(producer.loop)  // a consumer lives on its producer's loop
         guard producer.isVideo && !started else { return }
         let frame = producer.cachedKeyframe(now: now)
         for (index, entry) in frame.enumerated() {
@@ -72,7 +72,7 @@ final class Consumer {
     /// `extensions` are the packet's header extension elements, parsed once by the producer for all consumers.
     func forward(_ packet: RTPPacket, extensions: [RTPHeaderExtensionElement], sequence: Int64, epoch: Int,
                  keyframe: Bool, now: Double) {
-        producer.loop?.assertInEventLoop()
+        assertOnLoop(producer.loop)
         guard let downstream, downstream.isConnected else { return }
         if epoch != self.epoch {
             // New source: video waits for its keyframe; numbering continues from what this subscriber last got.

@@ -21,3 +21,12 @@ struct LoopConfined<Value: AnyObject>: @unchecked Sendable {
     /// Whether both wrap the same object, from any thread (identity only, no access).
     func wraps(_ other: LoopConfined<Value>) -> Bool { _value === other._value }
 }
+
+/// Checks that the caller runs on `loop`, in debug builds only: compiled out of release builds entirely (not even
+/// a call through the existential), so the media path pays nothing for it.
+@inline(__always)
+func assertOnLoop(_ loop: (any EventLoop)?) {
+    #if DEBUG
+    loop?.preconditionInEventLoop()
+    #endif
+}

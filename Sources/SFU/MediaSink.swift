@@ -43,21 +43,21 @@ public final class MediaSinkAttachment {
 
     /// Asks for `sequenceNumbers` of `track` again (in the sink's numbering); they come through `receive`.
     public func requestRetransmission(track: Int, sequenceNumbers: [UInt16]) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard consumers.indices.contains(track) else { return }
         consumers[track].retransmit(sequenceNumbers, now: clock())
     }
 
     /// Asks the publisher for a keyframe of `track` (paced like every viewer's request).
     public func requestKeyframe(track: Int) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard consumers.indices.contains(track) else { return }
         consumers[track].producer.requestKeyframe(now: clock())
     }
 
     /// Stops the sink's packets; it gets `streamEnded`.
     public func detach() {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         end()
     }
 

@@ -51,21 +51,21 @@ public final class MediaFeed {
     /// A media packet of `track`, as the source made it (its own SSRC, sequence numbers and timestamps). Packets
     /// of an unknown track, or after `end`, are dropped.
     public func receive(_ packet: RTPPacket, track: Int) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard !isEnded, producers.indices.contains(track) else { return }
         producers[track].receive(packet, now: clock())
     }
 
     /// The source's Sender Report for `track` (its SSRC, NTP and RTP time), so players keep audio and video in sync.
     public func receiveSenderReport(_ report: RTCPSenderReport, track: Int) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard !isEnded, producers.indices.contains(track) else { return }
         producers[track].receiveSenderReport(report, now: clock())
     }
 
     /// The source is done: the stream is unpublished, and its players end with `sourceUnpublished`.
     public func end() {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard !isEnded else { return }
         isEnded = true
         timer?.cancel()

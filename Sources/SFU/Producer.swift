@@ -91,12 +91,12 @@ final class Producer {
     }
 
     func add(_ consumer: Consumer) {
-        loop?.assertInEventLoop()
+        assertOnLoop(loop)
         consumers.append(consumer)
     }
 
     func remove(_ consumer: Consumer) {
-        loop?.assertInEventLoop()
+        assertOnLoop(loop)
         consumers.removeAll { $0 === consumer }
     }
 
@@ -104,7 +104,7 @@ final class Producer {
 
     /// A media packet from the publisher (already decrypted). `isRetransmission` for RTX-recovered packets.
     func receive(_ packet: RTPPacket, now: Double, isRetransmission: Bool = false) {
-        loop?.assertInEventLoop()
+        assertOnLoop(loop)
         if packet.ssrc != ssrc {
             // A new source (first packet, or the publisher restarted its encoder): start numbering afresh.
             ssrc = packet.ssrc
@@ -269,7 +269,7 @@ final class Producer {
     // MARK: requests upstream
 
     func requestKeyframe(now: Double) {
-        loop?.assertInEventLoop()
+        assertOnLoop(loop)
         guard isVideo else { return }
         if let original {
             // Only the original talks to the publisher (and limits the requests of every loop's viewers).
@@ -285,7 +285,7 @@ final class Producer {
 
     /// Periodic work: deferred keyframe requests and NACKs for holes in the publisher's stream.
     func tick(now: Double) {
-        loop?.assertInEventLoop()
+        assertOnLoop(loop)
         if keyframeRequestPending, let last = lastKeyframeRequest, now - last >= keyframeInterval {
             sendKeyframeRequest(now: now)
         }
@@ -314,7 +314,7 @@ final class Producer {
 
     /// The publisher is gone: every consumer ends, on every loop.
     func close() {
-        loop?.assertInEventLoop()
+        assertOnLoop(loop)
         isClosed = true
         let all = consumers
         consumers.removeAll()

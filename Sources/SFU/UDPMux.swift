@@ -50,13 +50,13 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     }
 
     func add(_ transport: WebRTCTransport) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         byUfrag[transport.local.iceUfrag] = transport
         stats.transports.add(1, ordering: .relaxed)
     }
 
     func remove(_ transport: WebRTCTransport) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard byUfrag.removeValue(forKey: transport.local.iceUfrag) != nil else { return }
         if let address = transport.selectedAddress, byAddress[address] === transport { byAddress[address] = nil }
         handlers[transport.local.iceUfrag] = nil
@@ -64,13 +64,13 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     }
 
     func bind(_ transport: WebRTCTransport, to address: SocketAddress, replacing old: SocketAddress?) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         if let old, byAddress[old] === transport { byAddress[old] = nil }
         byAddress[address] = transport
     }
 
     func transport(ufrag: String) -> WebRTCTransport? {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         return byUfrag[ufrag]
     }
 
@@ -83,7 +83,7 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     private var attachments: [ObjectIdentifier: (MediaSinkAttachment, any MediaSink)] = [:]
 
     func retain(feed: MediaFeed, source: any MediaSource) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         let key = ObjectIdentifier(feed)
         feeds[key] = (feed, source)
         let previous = feed.onEnd
@@ -94,12 +94,12 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     }
 
     func retain(attachment: MediaSinkAttachment, sink: any MediaSink) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         attachments[ObjectIdentifier(attachment)] = (attachment, sink)
     }
 
     func release(attachment: MediaSinkAttachment) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         attachments[ObjectIdentifier(attachment)] = nil
     }
 
@@ -141,7 +141,7 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
 
     /// Queues a datagram; flushed at the end of the current read burst, or right away when sent from a timer.
     func send(_ buffer: ByteBuffer, to address: SocketAddress) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard let context else { return }
         stats.sent(buffer.readableBytes)
         context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: address, data: buffer)), promise: nil)

@@ -128,7 +128,7 @@ public final class WebRTCTransport {
     // MARK: inbound, called by the mux
 
     func handleSTUN(_ buffer: ByteBuffer, from address: SocketAddress, now: Double) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard let value = address.stunValue else { return }
         switch agent.handle(Array(buffer.readableBytesView), from: value, now: now) {
         case .respond(let response, let nominated):
@@ -147,7 +147,7 @@ public final class WebRTCTransport {
     }
 
     func handleDTLS(_ buffer: ByteBuffer) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard let dtls else {
             // Freed association: the peer has our final flight, so the only DTLS it still sends is an alert
             // (content type 21), in practice close_notify: the peer connection ended.
@@ -168,7 +168,7 @@ public final class WebRTCTransport {
     }
 
     func handleSRTP(_ buffer: inout ByteBuffer, kind: PacketKind) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard let srtpIn else { return }
         do {
             if kind == .rtcp {
@@ -200,7 +200,7 @@ public final class WebRTCTransport {
 
     /// Protects and sends an RTP packet to the peer; the buffer is consumed.
     public func sendRTP(_ buffer: inout ByteBuffer) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard let srtpOut, let selectedAddress else { return }
         do {
             try srtpOut.protectRTP(&buffer)
@@ -211,7 +211,7 @@ public final class WebRTCTransport {
     }
 
     public func sendRTCP(_ buffer: inout ByteBuffer) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard let srtpOut, let selectedAddress else { return }
         do {
             try srtpOut.protectRTCP(&buffer)
@@ -223,7 +223,7 @@ public final class WebRTCTransport {
 
     /// Ends the transport: a DTLS close_notify to the peer, then it is forgotten.
     public func close(reason: TransportEndReason) {
-        eventLoop.assertInEventLoop()
+        assertOnLoop(eventLoop)
         guard !isClosed else { return }
         for datagram in dtls?.close() ?? closeNotify { sendRaw(ByteBuffer(bytes: datagram)) }
         dtls = nil
