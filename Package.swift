@@ -49,9 +49,14 @@ let package = Package(
             "Rooms",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // SDP offer/answer driving the media engine: the MediaService the signaling adapters use.
+        .target(name: "MediaNegotiation", dependencies: [
+            "Signaling", "SFU", "SDP", "DTLS",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Configuration, HTTP routes, WebSocket glue, lifecycle.
         .target(name: "ParleyServer", dependencies: [
-            "Rooms", "Signaling", "SFU", "SDP", "DTLS",
+            "Rooms", "Signaling", "SFU", "SDP", "DTLS", "MediaNegotiation",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -82,7 +87,7 @@ let package = Package(
         // Parley with test hooks on the media-plane seam (synthetic sources, recording sinks) for e2e tests;
         // kept out of the `parley` binary.
         .executableTarget(name: "parley-testbed", dependencies: [
-            "ParleyServer", "SFU", "Signaling", "RTP", "Rooms",
+            "ParleyServer", "MediaNegotiation", "SFU", "Signaling", "RTP", "Rooms",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -103,7 +108,7 @@ let package = Package(
         .testTarget(name: "RoomsTests", dependencies: ["Rooms"]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "Rooms"]),
         .testTarget(name: "ParleyServerTests", dependencies: [
-            "ParleyServer", "Signaling", "DTLS", "STUN",
+            "ParleyServer", "MediaNegotiation", "Signaling", "DTLS", "STUN",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),

@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
 import Logging
+import MediaNegotiation
 import NIOCore
 import Rooms
 import ServiceLifecycle
@@ -18,7 +19,7 @@ public struct ParleyServer: Sendable {
     public let hub: SignalingHub
     public let media: MediaEngine
     let tlsConfiguration: TLSConfiguration?
-    let mediaSessions: MediaSessions
+    let mediaSessions: NegotiatingMediaService
     let startedAt: ContinuousClock.Instant
     let logger: Logger
 
@@ -35,7 +36,7 @@ public struct ParleyServer: Sendable {
                                  keyframeCache: configuration.keyframeCache, mediaLoops: configuration.mediaLoops,
                                  spreadViewersFrom: configuration.spreadViewersFrom),
             logger: logger)
-        self.mediaSessions = MediaSessions(engine: media, logger: logger)
+        self.mediaSessions = NegotiatingMediaService(engine: media, logger: logger)
         // Bad certificate files stop the start with a clear message rather than at the first connection.
         self.tlsConfiguration = try configuration.tls.map { try ServerTLS.configuration($0, addresses: announced) }
     }

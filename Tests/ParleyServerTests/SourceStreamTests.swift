@@ -1,4 +1,5 @@
 import Foundation
+import MediaNegotiation
 import Rooms
 import SFU
 import Signaling

@@ -1,4 +1,5 @@
 import Foundation
+import MediaNegotiation
 import NIOCore
 import ParleyServer
 import Rooms

@@ -7,8 +7,9 @@ import Signaling
 import Synchronization
 
 /// The media service the signaling adapters use: SDP offers in, answers out, transports and SFU tracks made on
-/// the media engine. Negotiation lives here; the media plane only sees numbers (payload types, SSRCs, ids).
-final class MediaSessions: MediaService {
+/// the media engine. Negotiation lives here, in a module of its own between Signaling and the SFU; the media plane
+/// only sees numbers (payload types, SSRCs, ids), and the adapters only SDP text and stream events.
+public final class NegotiatingMediaService: MediaService {
     let engine: MediaEngine
     private let logger: Logger
     /// Each published stream's tracks as players are answered (the publisher's codecs), by stream id.
@@ -18,14 +19,14 @@ final class MediaSessions: MediaService {
     /// The ceiling Parley announces by REMB to publishers that negotiated it (transport-cc finds the real rate).
     static let publishBitrateCeiling: UInt64 = 4_000_000
 
-    init(engine: MediaEngine, logger: Logger) {
+    public init(engine: MediaEngine, logger: Logger) {
         self.engine = engine
         self.logger = logger
     }
 
     // MARK: echo
 
-    func startEcho(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String) {
+    public func startEcho(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String) {
         let local = engine.makeLocalParameters()
         var rng = SystemRandomNumberGenerator()
         var oneWay = false
@@ -63,7 +64,7 @@ final class MediaSessions: MediaService {
 
     // MARK: publish
 
-    func publish(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
+    public func publish(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
         let local = engine.makeLocalParameters()
         // Parley only receives on a publish: a sendrecv section is answered recvonly, a recvonly one rejected.
         let negotiation = try negotiate(offer, local: local) { offered in
@@ -99,7 +100,7 @@ final class MediaSessions: MediaService {
 
     // MARK: play
 
-    func play(source: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String) {
+    public func play(source: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String) {
         guard let tracks = published.withLock({ $0[source] }) else {
             throw MediaServiceError(code: "unknown_stream", message: "Stream '\(source)' is not being published")
         }
@@ -152,7 +153,7 @@ final class MediaSessions: MediaService {
     /// Publishes stream `id` fed by a `MediaSource` (an RTMP encoder's media, a relay, a test) and makes it
     /// playable like a WebRTC publish: players are answered with `tracks`' codecs. The caller announces it in a
     /// room; it is forgotten here when its feed ends.
-    func publish(stream id: String, tracks: [SourceTrack],
+    public func publish(stream id: String, tracks: [SourceTrack],
                  makeSource: @escaping @Sendable (MediaFeed) -> any MediaSource) async throws -> MediaFeedHandle {
         published.withLock { $0[id] = tracks.map(PlayableTrack.init) }
         do {
@@ -165,7 +166,7 @@ final class MediaSessions: MediaService {
         }
     }
 
-    func stop(stream id: String) async {
+    public func stop(stream id: String) async {
         published.withLock { $0[id] = nil }
         guard let transport = transports.withLock({ $0.removeValue(forKey: id) }) else { return }
         await engine.closeTransport(id: transport)
@@ -278,60 +279,5 @@ final class MediaSessions: MediaService {
     /// Stream ids may hold '+' and '/', which msid tokens allow; anything else is replaced.
     static func msidToken(_ id: String) -> String {
         String(id.map { $0.isLetter || $0.isNumber || $0 == "+" || $0 == "/" || $0 == "-" ? $0 : "-" })
-    }
-}
-
-/// A published track as a player is answered: its kind and the publisher's codec (for H.264, its profile).
-struct PlayableTrack: Sendable {
-    let kind: MediaKind
-    let preference: CodecPreference
-    let codecName: String
-
-    init(_ negotiated: NegotiatedMedia) {
-        kind = negotiated.kind
-        preference = MediaSessions.preference(for: negotiated.codec)
-        codecName = negotiated.codec.name
-    }
-
-    init(_ source: SourceTrack) {
-        kind = source.kind == .video ? .video : .audio
-        switch source.codec {
-        case .vp8: (preference, codecName) = (.vp8, "VP8")
-        case .h264: (preference, codecName) = (.h264, "H264")
-        case .opus: (preference, codecName) = (.opus, "opus")
-        case .pcmu: (preference, codecName) = (.pcmu, "PCMU")
-        case .pcma: (preference, codecName) = (.pcma, "PCMA")
-        }
-    }
-}
-
-/// A track of a stream fed by a `MediaSource`: what its RTP carries.
-public struct SourceTrack: Sendable {
-    public enum Codec: Sendable { case vp8, h264, opus, pcmu, pcma }
-
-    public let kind: TrackKind
-    public let codec: Codec
-    /// The payload type of the source's own packets (players get their own).
-    public let payloadType: UInt8
-
-    public init(kind: TrackKind, codec: Codec, payloadType: UInt8) {
-        self.kind = kind
-        self.codec = codec
-        self.payloadType = payloadType
-    }
-
-    var producerParameters: ProducerParameters {
-        let clockRate: UInt32 = switch codec {
-        case .vp8, .h264: 90000
-        case .opus: 48000
-        case .pcmu, .pcma: 8000
-        }
-        let keyframes: KeyframeDetector.Codec = switch codec {
-        case .vp8: .vp8
-        case .h264: .h264
-        default: .other
-        }
-        // No NACKs upstream: a source that is not WebRTC has no retransmission to offer (it may still be asked).
-        return ProducerParameters(kind: kind, codec: keyframes, clockRate: clockRate, payloadType: payloadType, nack: false)
     }
 }
