@@ -268,6 +268,12 @@ public final class MediaEngine: Sendable {
         return try? await stream.mirrorCount()
     }
 
+    /// The tracks of the published stream `id`, in order (their kind, codec and clock rate), for a sink or relay
+    /// choosing what to attach; nil when it is not published.
+    public func tracks(of id: String) -> [ProducerParameters]? {
+        directory.stream(id)?.tracks
+    }
+
     /// Whether `id` is a stream being published now.
     public func isPublished(_ id: String) async -> Bool {
         directory.stream(id) != nil

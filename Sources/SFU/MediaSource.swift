@@ -56,6 +56,15 @@ public final class MediaFeed {
         producers[track].receive(packet, now: clock())
     }
 
+    /// A media packet of `track` as bytes (an RTP packet, made off the loop and handed over). False when the
+    /// bytes are not an RTP packet, which is then dropped.
+    @discardableResult
+    public func receive(_ bytes: ByteBuffer, track: Int) -> Bool {
+        guard let packet = try? RTPPacket(bytes) else { return false }
+        receive(packet, track: track)
+        return true
+    }
+
     /// The source's Sender Report for `track` (its SSRC, NTP and RTP time), so players keep audio and video in sync.
     public func receiveSenderReport(_ report: RTCPSenderReport, track: Int) {
         assertOnLoop(eventLoop)

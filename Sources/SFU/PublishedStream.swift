@@ -13,8 +13,12 @@ final class PublishedStream: @unchecked Sendable {  // producers are confined to
     /// Viewers (play transports) by media loop index.
     private let viewers = Mutex<[Int: Int]>([:])
 
+    /// Each track's parameters, copied out of the producers so that any thread may read them.
+    let tracks: [ProducerParameters]
+
     init(producers: [Producer], extensions: HeaderExtensionIDs, loop: any EventLoop, loopIndex: Int, keyframeCache: Bool) {
         self.producers = producers
+        self.tracks = producers.map(\.parameters)
         self.extensions = extensions
         self.loop = loop
         self.loopIndex = loopIndex

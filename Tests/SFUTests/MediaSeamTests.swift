@@ -50,12 +50,14 @@ import Testing
         let feed = try await engine.publish(stream: "synthetic-1", tracks: [
             ProducerParameters(kind: .video, codec: .vp8, clockRate: 90000, payloadType: 96)]) { _ in source }
         #expect(await engine.isPublished("synthetic-1"))
+        #expect(engine.tracks(of: "synthetic-1")?.map(\.kind) == [.video] && engine.tracks(of: "nope") == nil)
         // A delta frame, then a keyframe and the frame after it: a player joining later starts on the keyframe.
         feed.execute { feed in
             feed.receive(Self.rtp(seq: 100, ts: 1000, payload: Self.delta), track: 0)
             feed.receive(Self.rtp(seq: 101, ts: 4000, payload: Self.key), track: 0)
-            feed.receive(Self.rtp(seq: 102, ts: 7000, payload: Self.delta), track: 0)
+            feed.receive(Self.rtp(seq: 102, ts: 7000, payload: Self.delta).buffer, track: 0)  // as bytes
             feed.receive(Self.rtp(seq: 0, ts: 0, payload: Self.key), track: 5)  // no such track: dropped
+            _ = feed.receive(ByteBuffer(bytes: [1, 2, 3]), track: 0)  // not RTP: dropped
         }
 
         let player = try TestPeer()

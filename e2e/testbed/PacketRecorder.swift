@@ -84,9 +84,8 @@ final class PacketRecorder: Sendable {
             say("SINK \(spec.label) sees stream=\(stream.id), attaching in \(delay)")
             try await Task.sleep(for: delay)
         }
-        // A stream's tracks are in the order of its publisher's SDP sections, and the seam does not say which
-        // kind each is: this assumes the Parley SDK's order (audio, then video), which the tests check.
-        let kinds: [TrackKind] = (stream.audio ? [.audio] : []) + (stream.video ? [.video] : [])
+        // The engine says each track's kind (they are in the order of the publisher's SDP sections).
+        guard let kinds = server.media.tracks(of: stream.id)?.map(\.kind) else { return }
         var rng = SystemRandomNumberGenerator()
         let tracks = kinds.enumerated().map { index, kind in
             ConsumerParameters(producerIndex: index, ssrc: UInt32.random(in: 1...UInt32.max, using: &rng),
