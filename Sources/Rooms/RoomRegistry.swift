@@ -190,10 +190,9 @@ public struct RoomRegistry: Sendable {
 
     /// A fresh room name with 128+ bits of entropy that no current room uses.
     public func makeRandomRoomName<R: RandomNumberGenerator>(using rng: inout R) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         while true {
             // 22 characters of a 62-letter alphabet: log2(62^22) ≈ 131 bits.
-            let name = String((0..<22).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] })
+            let name = RandomToken.make(length: 22, using: &rng)
             if rooms[name] == nil { return name }
         }
     }

@@ -1,3 +1,5 @@
+import Rooms
+
 /// What the signaling layer needs from the media plane, as plain strings and events: it knows SDP only as text
 /// and nothing of transports, so adapters stay testable without a UDP port.
 public protocol MediaService: Sendable {
@@ -62,12 +64,10 @@ public struct MediaServiceError: Error, Sendable, Equatable {
 }
 
 /// Stream ids, minted by the server: unguessable (16 letters and digits, ~95 bits) and independent of any
-/// transport, so a stream without ICE (RTMP, a relay) has one too. Letters and digits only, because apps put
-/// them in URLs, file names and WCS stream names.
+/// transport, so a stream without ICE (RTMP, a relay) has one too.
 public enum StreamID {
     public static func mint() -> String {
         var rng = SystemRandomNumberGenerator()
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        return String((0..<16).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] })
+        return RandomToken.make(length: 16, using: &rng)
     }
 }
