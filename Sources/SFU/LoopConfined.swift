@@ -20,6 +20,18 @@ struct LoopConfined<Value: AnyObject>: @unchecked Sendable {
 
     /// Whether both wrap the same object, from any thread (identity only, no access).
     func wraps(_ other: LoopConfined<Value>) -> Bool { _value === other._value }
+
+    /// Runs `body` with the object on its loop, from any thread.
+    func execute(_ body: @escaping @Sendable (Value) -> Void) {
+        let confined = self
+        loop.execute { body(confined.value) }
+    }
+
+    /// Runs `body` with the object on its loop and returns once it has run (at once if the loop is gone).
+    func run(_ body: @escaping @Sendable (Value) -> Void) async {
+        let confined = self
+        try? await loop.submit { body(confined.value) }.get()
+    }
 }
 
 /// Checks that the caller runs on `loop`, in debug builds only: compiled out of release builds entirely (not even

@@ -168,11 +168,8 @@ public final class MediaEngine: Sendable {
         let id = id ?? local.iceUfrag
         let keyframeCache = configuration.keyframeCache
         _ = try await createTransport(local: local, remote: remote, onEvent: onEvent) { transport in
-            let producers = tracks.map { Producer(parameters: $0, loop: transport.eventLoop) }
-            for producer in producers { producer.keyframeCache = keyframeCache }
-            let stream = PublishedStream(producers: producers, extensions: extensions, loop: transport.eventLoop,
-                                         loopIndex: local.mediaLoop, keyframeCache: keyframeCache)
-            guard directory.add(stream, id: id) else { throw MediaEngineError.streamIDInUse }
+            let producers = try directory.publish(id, tracks: tracks, extensions: extensions, loop: transport.eventLoop,
+                                                  loopIndex: local.mediaLoop, keyframeCache: keyframeCache)
             let handler = PublisherHandler(producers: producers, extensions: extensions, rembBitrate: rembBitrate)
             handler.attach(transport)
             handler.onClose = { directory.remove(id) }
@@ -220,19 +217,17 @@ public final class MediaEngine: Sendable {
         let directory = self.directory
         let keyframeCache = configuration.keyframeCache
         let feed = try await mux.eventLoop.submit { () throws -> LoopConfined<MediaFeed> in
-            let producers = tracks.map { Producer(parameters: $0, loop: mux.eventLoop) }
-            for producer in producers { producer.keyframeCache = keyframeCache }
-            let stream = PublishedStream(producers: producers, extensions: extensions, loop: mux.eventLoop,
-                                         loopIndex: loopIndex, keyframeCache: keyframeCache)
-            guard directory.add(stream, id: id) else { throw MediaEngineError.streamIDInUse }
+            let producers = try directory.publish(id, tracks: tracks, extensions: extensions, loop: mux.eventLoop,
+                                                  loopIndex: loopIndex, keyframeCache: keyframeCache)
             let feed = MediaFeed(streamID: id, producers: producers, eventLoop: mux.eventLoop, clock: { mux.now })
-            feed.onEnd = {
+            let source = makeSource(feed)
+            mux.retain(feed: feed, source: source)
+            feed.onEnd = { [weak feed] in
                 directory.remove(id)
+                if let feed { mux.release(feed: feed) }
                 onEnd?()
             }
-            let source = makeSource(feed)
             feed.start(source: source)
-            mux.retain(feed: feed, source: source)
             return LoopConfined(feed, on: mux.eventLoop)
         }.get()
         return MediaFeedHandle(feed: feed, streamID: id)
@@ -244,8 +239,8 @@ public final class MediaEngine: Sendable {
     public func attach(to source: String, tracks: [ConsumerParameters],
                        makeSink: @escaping @Sendable (MediaSinkAttachment) -> any MediaSink) async throws -> MediaSinkHandle {
         guard let stream = directory.stream(source) else { throw MediaEngineError.unknownStream }
-        let loop = stream.loop
-        guard let mux = state.withLock({ $0.muxes.first { $0.eventLoop === loop } }) else { throw MediaEngineError.notStarted }
+        guard let mux = mux(stream.loopIndex) else { throw MediaEngineError.notStarted }
+        let loop = mux.eventLoop
         let attachment = try await loop.submit { () throws -> LoopConfined<MediaSinkAttachment> in
             let producers = stream.producers(on: loop, now: mux.now)
             let attachment = MediaSinkAttachment(eventLoop: loop, clock: { mux.now })

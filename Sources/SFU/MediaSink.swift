@@ -98,13 +98,9 @@ public struct MediaSinkHandle: Sendable {
     let attachment: LoopConfined<MediaSinkAttachment>
     public var eventLoop: any EventLoop { attachment.loop }
 
-    public func execute(_ body: @escaping @Sendable (MediaSinkAttachment) -> Void) {
-        let attachment = self.attachment
-        attachment.loop.execute { body(attachment.value) }
-    }
+    /// Runs `body` with the attachment on its loop.
+    public func execute(_ body: @escaping @Sendable (MediaSinkAttachment) -> Void) { attachment.execute(body) }
 
-    public func detach() async {
-        let attachment = self.attachment
-        try? await attachment.loop.submit { attachment.value.detach() }.get()
-    }
+    /// Detaches the sink (as `MediaSinkAttachment.detach`) and returns once it is detached.
+    public func detach() async { await attachment.run { $0.detach() } }
 }

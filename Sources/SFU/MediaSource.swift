@@ -45,9 +45,6 @@ public final class MediaFeed {
         }
     }
 
-    /// The tracks, in the order they were published.
-    public var trackCount: Int { producers.count }
-
     /// A media packet of `track`, as the source made it (its own SSRC, sequence numbers and timestamps). Packets
     /// of an unknown track, or after `end`, are dropped.
     public func receive(_ packet: RTPPacket, track: Int) {
@@ -101,18 +98,12 @@ extension MediaFeed: ProducerUpstream {
 /// A `MediaFeed` reachable from any thread: each call is a task on the feed's loop.
 public struct MediaFeedHandle: Sendable {
     let feed: LoopConfined<MediaFeed>
-    public var streamID: String
+    public let streamID: String
     public var eventLoop: any EventLoop { feed.loop }
 
     /// Runs `body` with the feed on its loop.
-    public func execute(_ body: @escaping @Sendable (MediaFeed) -> Void) {
-        let feed = self.feed
-        feed.loop.execute { body(feed.value) }
-    }
+    public func execute(_ body: @escaping @Sendable (MediaFeed) -> Void) { feed.execute(body) }
 
     /// Ends the stream (as `MediaFeed.end`) and returns once it has ended.
-    public func end() async {
-        let feed = self.feed
-        try? await feed.loop.submit { feed.value.end() }.get()
-    }
+    public func end() async { await feed.run { $0.end() } }
 }

@@ -37,8 +37,6 @@ final class Producer {
     private var lastKeyframeRequest: Double?
     private(set) var keyframeRequestPending = false
     private(set) var keyframeRequestsSent = 0
-    /// Keyframe requests the source said it cannot honour.
-    private(set) var keyframeRequestsRefused = 0
     /// Where the latest keyframe starts in the retransmission buffer, so a new subscriber can start on it at once.
     private(set) var lastKeyframe: (sequence: Int64, timestamp: UInt32, time: Double)?
     /// Serve new subscribers the latest keyframe from the buffer (besides asking the publisher for a fresh one).
@@ -139,9 +137,7 @@ final class Producer {
         let copy = ByteBufferAllocator().buffer(buffer: packet.buffer)
         let epoch = self.epoch
         for mirror in mirrors {
-            mirror.loop.execute { [copy] in
-                mirror.value.receiveMirrored(copy, sequence: seq, epoch: epoch, keyframe: keyframe, now: now)
-            }
+            mirror.execute { [copy] in $0.receiveMirrored(copy, sequence: seq, epoch: epoch, keyframe: keyframe, now: now) }
         }
     }
 
@@ -161,7 +157,7 @@ final class Producer {
         guard !isMirror else { return }
         guard !isClosed else {
             // The publisher left while the viewer was being set up on the other loop.
-            mirror.loop.execute { mirror.value.close() }
+            mirror.execute { $0.close() }
             return
         }
         mirrors.append(mirror)
@@ -174,7 +170,7 @@ final class Producer {
         }
         guard !seed.isEmpty, let keyframe = lastKeyframe else { return }
         let epoch = self.epoch
-        mirror.loop.execute { [seed] in mirror.value.seed(seed, epoch: epoch, keyframe: keyframe) }
+        mirror.execute { [seed] in $0.seed(seed, epoch: epoch, keyframe: keyframe) }
     }
 
     /// On the original's loop: `mirror` has no viewers left; packets stop going to its loop.
@@ -244,7 +240,7 @@ final class Producer {
         statistics.recordSenderReport(report, now: now)
         for consumer in consumers { consumer.forwardSenderReport(report, now: now) }
         for mirror in mirrors {
-            mirror.loop.execute { mirror.value.receiveSenderReport(report, now: now) }
+            mirror.execute { $0.receiveSenderReport(report, now: now) }
         }
     }
 
@@ -273,7 +269,7 @@ final class Producer {
         guard isVideo else { return }
         if let original {
             // Only the original talks to the publisher (and limits the requests of every loop's viewers).
-            original.loop.execute { original.value.requestKeyframe(now: now) }
+            original.execute { $0.requestKeyframe(now: now) }
             return
         }
         if let last = lastKeyframeRequest, now - last < keyframeInterval {
@@ -303,7 +299,9 @@ final class Producer {
         lastKeyframeRequest = now
         keyframeRequestPending = false
         keyframeRequestsSent += 1
-        if !upstream.requestKeyframe(self, ssrc: ssrc) { keyframeRequestsRefused += 1 }
+        // A source that cannot make one on request (an RTMP encoder) says so; its viewers start from the cache or
+        // at its next keyframe either way, so the answer changes nothing here yet.
+        _ = upstream.requestKeyframe(self, ssrc: ssrc)
     }
 
     /// This track's block for a Receiver Report to the publisher.
@@ -320,7 +318,7 @@ final class Producer {
         consumers.removeAll()
         for consumer in all { consumer.producerClosed() }
         for mirror in mirrors {
-            mirror.loop.execute { mirror.value.close() }
+            mirror.execute { $0.close() }
         }
         mirrors.removeAll()
     }

@@ -7,7 +7,7 @@ final class PublishedStream: @unchecked Sendable {  // producers are confined to
     let extensions: HeaderExtensionIDs
     private let producers: [Producer]
     let loop: any EventLoop
-    private let loopIndex: Int
+    let loopIndex: Int
     private let keyframeCache: Bool
     private let mirrors = Mutex<[ObjectIdentifier: [Producer]]>([:])
     /// Viewers (play transports) by media loop index.

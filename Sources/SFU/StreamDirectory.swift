@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// The published streams of every media loop, by id: the one table the engine finds a stream in, shared by the
@@ -14,6 +15,17 @@ final class StreamDirectory: Sendable {
             table[id] = stream
             return true
         }
+    }
+
+    /// Publishes `id` on `loop`: one producer per track, on that loop. Throws when `id` is taken.
+    func publish(_ id: String, tracks: [ProducerParameters], extensions: HeaderExtensionIDs, loop: any EventLoop,
+                 loopIndex: Int, keyframeCache: Bool) throws -> [Producer] {
+        let producers = tracks.map { Producer(parameters: $0, loop: loop) }
+        for producer in producers { producer.keyframeCache = keyframeCache }
+        let stream = PublishedStream(producers: producers, extensions: extensions, loop: loop, loopIndex: loopIndex,
+                                     keyframeCache: keyframeCache)
+        guard add(stream, id: id) else { throw MediaEngineError.streamIDInUse }
+        return producers
     }
 
     func remove(_ id: String) { _ = streams.withLock { $0.removeValue(forKey: id) } }

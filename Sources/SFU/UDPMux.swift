@@ -84,13 +84,12 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
 
     func retain(feed: MediaFeed, source: any MediaSource) {
         assertOnLoop(eventLoop)
-        let key = ObjectIdentifier(feed)
-        feeds[key] = (feed, source)
-        let previous = feed.onEnd
-        feed.onEnd = { [weak self] in
-            previous?()
-            self?.feeds[key] = nil
-        }
+        feeds[ObjectIdentifier(feed)] = (feed, source)
+    }
+
+    func release(feed: MediaFeed) {
+        assertOnLoop(eventLoop)
+        feeds[ObjectIdentifier(feed)] = nil
     }
 
     func retain(attachment: MediaSinkAttachment, sink: any MediaSink) {

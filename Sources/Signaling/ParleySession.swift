@@ -68,11 +68,12 @@ public final class ParleySession {
 
     /// The socket is gone (closed by the peer, a ping timeout, or the server): leave every room.
     public func socketClosed() async {
+        // Streams exist only once connected.
         if case .connected(let id, _) = state {
             await hub.closeSession(id, reason: .disconnected)
+            // The hub told the rooms (unpublished, then left); the media goes with the socket.
+            await lifecycle(id).stopMedia(streams.removeAll(inRoom: nil))
         }
-        // The hub told the rooms (unpublished, then left); the media goes with the socket.
-        await lifecycle(sessionID ?? "").stopMedia(streams.removeAll(inRoom: nil))
         state = .closed
         outbox.finish()
         relays.finish()

@@ -13,12 +13,10 @@ final class FakeUpstream: ProducerUpstream {
     /// The requests the producer made of its source.
     var plis = 0
     var nacks: [Nack] = []
-    /// What `requestKeyframe` answers: false is a source that cannot make keyframes on request.
-    var honoursKeyframeRequests = true
 
     func requestKeyframe(_ producer: Producer, ssrc: UInt32) -> Bool {
         plis += 1
-        return honoursKeyframeRequests
+        return true
     }
 
     func requestRetransmission(_ producer: Producer, ssrc: UInt32, lost: [UInt16]) {

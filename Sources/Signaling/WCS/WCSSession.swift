@@ -96,11 +96,12 @@ public final class WCSSession {
 
     /// The socket is gone (closed by the peer, a ping timeout, or the server): leave every room, end every stream.
     public func socketClosed() async {
+        // Streams exist only once connected.
         if case .connected(let id, _) = state {
             await hub.closeSession(id, reason: .disconnected)
             await hub.releaseStreamNames(of: id)
+            await StreamLifecycle(hub: hub, media: media, session: id).stopMedia(streams.endAll(inRoom: nil).map(\.mediaID))
         }
-        await StreamLifecycle(hub: hub, media: media, session: sessionID ?? "").stopMedia(streams.endAll(inRoom: nil).map(\.mediaID))
         state = .closed
         outbox.finish()
         relays.finish()
