@@ -51,7 +51,7 @@ let package = Package(
         ]),
         // SDP offer/answer driving the media engine: the MediaService the signaling adapters use.
         .target(name: "MediaNegotiation", dependencies: [
-            "Signaling", "SFU", "SDP", "DTLS",
+            "Rooms", "Signaling", "SFU", "SDP", "DTLS",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Configuration, HTTP routes, WebSocket glue, lifecycle.

@@ -1,6 +1,7 @@
 import DTLS
 import Foundation
 import Logging
+import Rooms
 import SDP
 import SFU
 import Signaling
@@ -64,13 +65,12 @@ public final class NegotiatingMediaService: MediaService {
 
     // MARK: publish
 
-    public func publish(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
+    public func publish(stream id: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
         let local = engine.makeLocalParameters()
         // Parley only receives on a publish: a sendrecv section is answered recvonly, a recvonly one rejected.
         let negotiation = try negotiate(offer, local: local) { offered in
             offered.direction.sends ? .accept(direction: .recvonly) : .reject
         }
-        let id = StreamID.mint()
         let tracks = negotiation.media.map { m in
             ProducerParameters(
                 kind: m.kind == .video ? .video : .audio, codec: Self.keyframeCodec(m.codec.codec),
@@ -95,7 +95,12 @@ public final class NegotiatingMediaService: MediaService {
         }
         return PublishedMedia(id: id, answer: negotiation.answerSDP,
                               audio: negotiation.media.contains { $0.kind == .audio },
-                              video: negotiation.media.contains { $0.kind == .video })
+                              video: negotiation.media.contains { $0.kind == .video },
+                              tracks: negotiation.media.map { m in
+                                  StreamRecord.Track(kind: m.kind == .video ? .video : .audio, codec: m.codec.name,
+                                                     clockRate: Int(m.codec.clockRate))
+                              },
+                              mediaLoop: local.mediaLoop)
     }
 
     // MARK: play

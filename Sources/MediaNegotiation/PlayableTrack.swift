@@ -15,12 +15,7 @@ struct PlayableTrack: Sendable {
 
     init(_ source: SourceTrack) {
         kind = source.kind == .video ? .video : .audio
-        switch source.codec {
-        case .vp8: (preference, codecName) = (.vp8, "VP8")
-        case .h264: (preference, codecName) = (.h264, "H264")
-        case .opus: (preference, codecName) = (.opus, "opus")
-        case .pcmu: (preference, codecName) = (.pcmu, "PCMU")
-        case .pcma: (preference, codecName) = (.pcma, "PCMA")
-        }
+        preference = source.codec.preference
+        codecName = source.codec.name
     }
 }

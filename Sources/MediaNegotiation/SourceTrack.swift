@@ -1,8 +1,50 @@
+import Rooms
+import SDP
 import SFU
 
 /// A track of a stream fed by a `MediaSource`: what its RTP carries.
 public struct SourceTrack: Sendable {
-    public enum Codec: Sendable { case vp8, h264, opus, pcmu, pcma }
+    public enum Codec: Sendable {
+        case vp8, h264, opus, pcmu, pcma
+
+        /// Its SDP name, clock rate, what players are offered, and how keyframes are told: one place for each
+        /// codec's facts.
+        var name: String {
+            switch self {
+            case .vp8: "VP8"
+            case .h264: "H264"
+            case .opus: "opus"
+            case .pcmu: "PCMU"
+            case .pcma: "PCMA"
+            }
+        }
+
+        var clockRate: UInt32 {
+            switch self {
+            case .vp8, .h264: 90000
+            case .opus: 48000
+            case .pcmu, .pcma: 8000
+            }
+        }
+
+        var preference: CodecPreference {
+            switch self {
+            case .vp8: .vp8
+            case .h264: .h264
+            case .opus: .opus
+            case .pcmu: .pcmu
+            case .pcma: .pcma
+            }
+        }
+
+        var keyframes: KeyframeDetector.Codec {
+            switch self {
+            case .vp8: .vp8
+            case .h264: .h264
+            case .opus, .pcmu, .pcma: .other
+            }
+        }
+    }
 
     public let kind: TrackKind
     public let codec: Codec
@@ -16,17 +58,12 @@ public struct SourceTrack: Sendable {
     }
 
     var producerParameters: ProducerParameters {
-        let clockRate: UInt32 = switch codec {
-        case .vp8, .h264: 90000
-        case .opus: 48000
-        case .pcmu, .pcma: 8000
-        }
-        let keyframes: KeyframeDetector.Codec = switch codec {
-        case .vp8: .vp8
-        case .h264: .h264
-        default: .other
-        }
         // No NACKs upstream: a source that is not WebRTC has no retransmission to offer (it may still be asked).
-        return ProducerParameters(kind: kind, codec: keyframes, clockRate: clockRate, payloadType: payloadType, nack: false)
+        ProducerParameters(kind: kind, codec: codec.keyframes, clockRate: codec.clockRate, payloadType: payloadType, nack: false)
+    }
+
+    /// The track as the stream's record lists it.
+    public var record: StreamRecord.Track {
+        StreamRecord.Track(kind: kind == .video ? .video : .audio, codec: codec.name, clockRate: Int(codec.clockRate))
     }
 }

@@ -19,6 +19,8 @@ public struct ParleyServer: Sendable {
     public let hub: SignalingHub
     public let media: MediaEngine
     let tlsConfiguration: TLSConfiguration?
+    /// Every open HTTP/WebSocket connection, for shutdown.
+    let connections = OpenConnections()
     let mediaSessions: NegotiatingMediaService
     let startedAt: ContinuousClock.Instant
     let logger: Logger
@@ -42,29 +44,39 @@ public struct ParleyServer: Sendable {
     }
 
     /// Runs until SIGINT/SIGTERM, as one service group: the media plane, then the application. On a signal the
-    /// application stops first (open sockets get a close frame), then the media plane closes its ports.
-    /// Connections still open after the grace period (e.g. a browser's idle pre-connect, which never sends a
-    /// request) end with the process: Hummingbird neither quiesces such a connection nor ends it on
-    /// cancellation (tried: the group's cancellation deadline expired), so the process always exits this way.
+    /// application stops first: it accepts no more connections, idle ones close at once, WebSockets get a
+    /// close frame (swift-websocket's, 1000) and finish their closing handshake, requests in flight complete. Whatever is still
+    /// open after the grace period is closed; then the media plane closes its ports and `run` returns.
     public func run() async throws {
         try await media.start()  // ports bound before the first offer can be answered
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: MediaPlaneService(engine: media, logger: logger)), .init(service: try makeApplication())],
             logger: logger))
         let grace = configuration.shutdownGracePeriod
-        let logger = self.logger
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        let logger = self.logger, connections = self.connections
+        try await withThrowingTaskGroup(of: Bool.self) { tasks in  // true: the service group ended
+            tasks.addTask {
+                try await group.run()
+                return true
+            }
             tasks.addTask {
                 for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
                     logger.info("shutting down", metadata: ["signal": "\(signal)"])
                     await group.triggerGracefulShutdown()
                     try await Task.sleep(for: grace)
-                    logger.notice("connections still open after the grace period; exiting")
-                    exit(0)
+                    let open = connections.count
+                    if open > 0 {
+                        logger.notice("closing connections still open after the grace period", metadata: ["count": "\(open)"])
+                        connections.closeAll()
+                    }
+                    return false
                 }
+                return false
             }
-            try await tasks.next()
+            // Done when the service group is; the signal watcher, if still waiting out the grace period, is cancelled.
+            while let groupEnded = try await tasks.next() {
+                if groupEnded { break }
+            }
             tasks.cancelAll()
         }
     }
@@ -78,11 +90,24 @@ public struct ParleyServer: Sendable {
         }
     }
 
-    /// Publishes stream `id` fed by a `MediaSource` (not a WebRTC publisher), playable by every client like a
-    /// browser's stream; the caller announces it in a room through `hub`. The entry for RTMP ingest and relays.
-    public func publish(stream id: String, tracks: [SourceTrack],
+    /// Publishes a stream fed by a `MediaSource` (not a WebRTC publisher), playable by every client like a
+    /// browser's stream: the entry for RTMP ingest and relays. Its record is opened (a room stream needs its
+    /// owner in the room) and its media set up; the caller makes it live with `hub.publish(_:stream:)` and ends
+    /// it through `StreamLifecycle`, as the adapters do.
+    public func publish(_ record: StreamRecord, tracks: [SourceTrack],
                         makeSource: @escaping @Sendable (MediaFeed) -> any MediaSource) async throws -> MediaFeedHandle {
-        try await mediaSessions.publish(stream: id, tracks: tracks, makeSource: makeSource)
+        try await hub.openStream(record)
+        let feed: MediaFeedHandle
+        do {
+            feed = try await mediaSessions.publish(stream: record.id, tracks: tracks, makeSource: makeSource)
+        } catch {
+            await hub.unpublish(record.owner, stream: record.id, reason: .failed)
+            throw error
+        }
+        await hub.setStreamMedia(record.owner, stream: record.id, PublishedMedia(
+            id: record.id, answer: "", audio: tracks.contains { $0.kind == .audio }, video: tracks.contains { $0.kind == .video },
+            tracks: tracks.map(\.record), mediaLoop: feed.mediaLoop))
+        return feed
     }
 
     /// The application, for callers that run it themselves (tests bind port 0 and learn the port from `onServerRunning`).
@@ -111,14 +136,17 @@ public struct ParleyServer: Sendable {
             try await self.serveWCSSocket(inbound: inbound, outbound: outbound, logger: context.logger)
         }
 
-        let http: HTTPServerBuilder = .http1WebSocketUpgrade(
-            webSocketRouter: wsRouter,
-            configuration: .init(ws: .init(
-                maxFrameSize: configuration.maxFrameSize,
-                autoPing: .enabled(timePeriod: configuration.pingInterval),
-                closeTimeout: .seconds(5)
-            ))
-        )
+        let webSocketResponder = wsRouter.buildResponder()
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(http1: .init(), ws: .init(
+            maxFrameSize: configuration.maxFrameSize,
+            autoPing: .enabled(timePeriod: configuration.pingInterval),
+            closeTimeout: .seconds(5)
+        ))
+        let connections = self.connections
+        let http = HTTPServerBuilder { responder in
+            connections.watching(HTTP1WebSocketUpgradeChannel(
+                responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration))
+        }
         return Application(
             router: router,
             server: try tlsConfiguration.map { try .tls(http, tlsConfiguration: $0) } ?? http,
@@ -135,6 +163,8 @@ public struct ParleyServer: Sendable {
         let sessions: Int
         let rooms: Int
         let participants: Int
+        /// Published streams, starting or live.
+        let streams: Int
         let media: MediaStats.Snapshot
     }
 
@@ -144,7 +174,7 @@ public struct ParleyServer: Sendable {
         return Health(
             status: "ok", version: ParleyVersion.current,
             uptime: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
-            sessions: stats.sessions, rooms: stats.rooms, participants: stats.participants,
+            sessions: stats.sessions, rooms: stats.rooms, participants: stats.participants, streams: stats.streams,
             media: media.stats.snapshot
         )
     }

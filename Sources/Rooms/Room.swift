@@ -1,7 +1,7 @@
 /// Identifies one signaling session (one socket); assigned by the server.
 public typealias SessionID = String
 
-/// A stream a participant publishes into a room. The SFU fills these in; the foundation only carries them.
+/// What a room is told of a stream a participant publishes into it.
 public struct StreamDescription: Sendable, Equatable, Codable {
     public var id: String
     public var display: String?
@@ -28,6 +28,8 @@ public struct StreamDescription: Sendable, Equatable, Codable {
 public struct Participant: Sendable, Equatable {
     public let session: SessionID
     public let name: String
+    /// Its live streams in the room, as snapshots and events show them; filled from the stream registry, which
+    /// holds them (the room registry keeps membership only).
     public var streams: [StreamDescription]
 
     public init(session: SessionID, name: String, streams: [StreamDescription] = []) {
@@ -59,7 +61,7 @@ public struct ChatMessage: Sendable, Equatable, Codable {
 public struct RoomSnapshot: Sendable, Equatable {
     public let name: String
     public let maxParticipants: Int
-    public let participants: [Participant]
+    public var participants: [Participant]
     public let history: [ChatMessage]
 }
 

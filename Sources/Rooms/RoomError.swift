@@ -12,6 +12,8 @@ public enum RoomError: Error, Equatable, Sendable {
     case unknownStream(String)
     case tooManyStreams(limit: Int)
     case invalidDisplay
+    /// A client-given stream name (WCS) another stream holds.
+    case streamNameTaken(String)
 
     public var code: String {
         switch self {
@@ -27,6 +29,7 @@ public enum RoomError: Error, Equatable, Sendable {
         case .unknownStream: "unknown_stream"
         case .tooManyStreams: "too_many_streams"
         case .invalidDisplay: "bad_request"
+        case .streamNameTaken: "name_taken"
         }
     }
 
@@ -56,6 +59,8 @@ public enum RoomError: Error, Equatable, Sendable {
             "At most \(limit) published streams per participant"
         case .invalidDisplay:
             "display must be 1–\(Validation.maxDisplayLength) printable characters"
+        case .streamNameTaken(let name):
+            "The stream name '\(name)' is already in use"
         }
     }
 }

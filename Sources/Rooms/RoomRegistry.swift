@@ -5,7 +5,8 @@ public struct RoomRegistry: Sendable {
         /// Server-wide cap per room; a room's creator may only lower it.
         public var maxParticipants: Int
         public var historyLimit: Int
-        /// Streams one participant may publish in one room (camera and screen, with room to spare).
+        /// Streams one participant may have live in one room (camera and screen, with room to spare); the stream
+        /// registry enforces it.
         public var maxStreamsPerParticipant: Int
 
         public init(maxParticipants: Int = 10, historyLimit: Int = 100, maxStreamsPerParticipant: Int = 4) {
@@ -33,14 +34,6 @@ public struct RoomRegistry: Sendable {
     public struct PostOutcome: Sendable, Equatable {
         public let message: ChatMessage
         public let recipients: [SessionID]
-    }
-
-    /// A change to a participant's published streams, and who must hear of it.
-    public struct StreamOutcome: Sendable, Equatable {
-        public let room: String
-        public let participant: Participant
-        public let stream: StreamDescription
-        public let notify: [SessionID]
     }
 
     public let limits: Limits
@@ -125,63 +118,6 @@ public struct RoomRegistry: Sendable {
             rooms[roomName] = room
         }
         return PostOutcome(message: message, recipients: recipients)
-    }
-
-    // MARK: Streams
-
-    /// Records a stream `session` now publishes in `roomName` (its transport is up).
-    public mutating func publish(session: SessionID, room roomName: String, stream: StreamDescription)
-        throws(RoomError) -> StreamOutcome
-    {
-        guard var room = rooms[roomName], let index = room.index(ofSession: session) else {
-            throw .notInRoom(room: roomName)
-        }
-        guard room.members[index].streams.count < limits.maxStreamsPerParticipant else {
-            throw .tooManyStreams(limit: limits.maxStreamsPerParticipant)
-        }
-        room.members[index].streams.removeAll { $0.id == stream.id }
-        room.members[index].streams.append(stream)
-        rooms[roomName] = room
-        return StreamOutcome(room: roomName, participant: room.members[index], stream: stream,
-                             notify: room.members.filter { $0.session != session }.map(\.session))
-    }
-
-    /// Removes a stream of `session`, wherever it was published.
-    public mutating func unpublish(session: SessionID, stream id: String) throws(RoomError) -> StreamOutcome {
-        for roomName in rooms(of: session) {
-            guard var room = rooms[roomName], let index = room.index(ofSession: session),
-                  let s = room.members[index].streams.firstIndex(where: { $0.id == id }) else { continue }
-            let stream = room.members[index].streams.remove(at: s)
-            rooms[roomName] = room
-            return StreamOutcome(room: roomName, participant: room.members[index], stream: stream,
-                                 notify: room.members.filter { $0.session != session }.map(\.session))
-        }
-        throw .unknownStream(id)
-    }
-
-    /// Changes the mute state others see of a stream of `session`.
-    public mutating func updateStream(session: SessionID, stream id: String, audioMuted: Bool?, videoMuted: Bool?)
-        throws(RoomError) -> StreamOutcome
-    {
-        for roomName in rooms(of: session) {
-            guard var room = rooms[roomName], let index = room.index(ofSession: session),
-                  let s = room.members[index].streams.firstIndex(where: { $0.id == id }) else { continue }
-            if let audioMuted { room.members[index].streams[s].audioMuted = audioMuted }
-            if let videoMuted { room.members[index].streams[s].videoMuted = videoMuted }
-            rooms[roomName] = room
-            return StreamOutcome(room: roomName, participant: room.members[index], stream: room.members[index].streams[s],
-                                 notify: room.members.filter { $0.session != session }.map(\.session))
-        }
-        throw .unknownStream(id)
-    }
-
-    /// The stream `id` published in `roomName`, if `session` is a member there and may therefore play it.
-    public func playable(session: SessionID, room roomName: String, stream id: String) throws(RoomError) -> StreamDescription {
-        guard let room = rooms[roomName], room.index(ofSession: session) != nil else { throw .notInRoom(room: roomName) }
-        for member in room.members {
-            if let stream = member.streams.first(where: { $0.id == id }) { return stream }
-        }
-        throw .unknownStream(id)
     }
 
     public func isMember(session: SessionID, room roomName: String) -> Bool {

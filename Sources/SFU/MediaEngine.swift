@@ -230,7 +230,7 @@ public final class MediaEngine: Sendable {
             feed.start(source: source)
             return LoopConfined(feed, on: mux.eventLoop)
         }.get()
-        return MediaFeedHandle(feed: feed, streamID: id)
+        return MediaFeedHandle(feed: feed, streamID: id, mediaLoop: loopIndex)
     }
 
     /// Attaches `makeSink`'s sink (made on the stream's publisher's loop) to the published stream `source`: one

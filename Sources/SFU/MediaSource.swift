@@ -99,6 +99,8 @@ extension MediaFeed: ProducerUpstream {
 public struct MediaFeedHandle: Sendable {
     let feed: LoopConfined<MediaFeed>
     public let streamID: String
+    /// The index of the media loop it runs on.
+    public let mediaLoop: Int
     public var eventLoop: any EventLoop { feed.loop }
 
     /// Runs `body` with the feed on its loop.

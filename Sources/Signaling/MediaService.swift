@@ -5,8 +5,9 @@ import Rooms
 public protocol MediaService: Sendable {
     /// Starts an echo test for an SDP offer; returns the stream's id and the SDP answer.
     func startEcho(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String)
-    /// Receives a published stream: audio and/or video sections the browser sends.
-    func publish(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia
+    /// Receives published stream `id` (minted and recorded by the caller): audio and/or video sections the
+    /// browser sends.
+    func publish(stream id: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia
     /// Sends the published stream `source` to a player whose offer receives it.
     func play(source: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String)
     /// Ends any stream (echo, publish or play); a publish's players get `closed("unpublished")`.
@@ -18,12 +19,18 @@ public struct PublishedMedia: Sendable, Equatable {
     public let answer: String
     public let audio: Bool
     public let video: Bool
+    /// The tracks as negotiated, for the stream's record.
+    public let tracks: [StreamRecord.Track]
+    /// The media loop its packets are forwarded on.
+    public let mediaLoop: Int?
 
-    public init(id: String, answer: String, audio: Bool, video: Bool) {
+    public init(id: String, answer: String, audio: Bool, video: Bool, tracks: [StreamRecord.Track] = [], mediaLoop: Int? = nil) {
         self.id = id
         self.answer = answer
         self.audio = audio
         self.video = video
+        self.tracks = tracks
+        self.mediaLoop = mediaLoop
     }
 }
 

@@ -158,20 +158,26 @@ public final class ParleySession {
                 outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
                 return
             }
-            guard await hub.isMember(session, room: room) else {
-                outbox.send(ParleyWire.reply(id, error: ProtocolError(RoomError.notInRoom(room: room))))
+            let lifecycle = lifecycle(session)
+            let stream: String
+            do throws(RoomError) {
+                stream = try await lifecycle.open(room: room) { id in
+                    StreamDescription(id: id, display: label, audio: false, video: false, audioMuted: audioMuted, videoMuted: videoMuted)
+                }
+            } catch {
+                outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
                 return
             }
             let pipe = StreamPipe()
             do {
-                let published = try await media.publish(offer: sdp, onEvent: pipe.yield)
-                let description = StreamDescription(id: published.id, display: label, audio: published.audio,
-                                                    video: published.video, audioMuted: audioMuted, videoMuted: videoMuted)
-                streams.insert(published.id, .publish(room: room, description))
+                let published = try await media.publish(stream: stream, offer: sdp, onEvent: pipe.yield)
+                await lifecycle.mediaReady(stream, published)
+                streams.insert(stream, .publish(room: room))
                 outbox.send(ParleyWire.reply(id, result: ParleyWire.PublishResult(
-                    stream: published.id, sdp: published.answer, audio: published.audio, video: published.video)))
-                follow(published.id, pipe)
+                    stream: stream, sdp: published.answer, audio: published.audio, video: published.video)))
+                follow(stream, pipe)
             } catch {
+                await lifecycle.abandon(stream)
                 outbox.send(ParleyWire.reply(id, error: ProtocolError(code: error.code, message: error.message)))
             }
 
@@ -198,11 +204,10 @@ public final class ParleySession {
                 outbox.send(ParleyWire.reply(id, error: ProtocolError(RoomError.unknownStream(stream))))
                 return
             }
-            streams.updateMute(stream, audio: audioMuted, video: videoMuted)
+            // A stream still connecting keeps the state in its record: it goes out with `published`.
             await hub.updateStream(session, stream: stream, audioMuted: audioMuted, videoMuted: videoMuted) { result in
                 switch result {
-                case .success, .failure(.unknownStream):
-                    // Not announced yet (still connecting): the table's state goes out with `published`.
+                case .success:
                     outbox.send(ParleyWire.reply(id, result: ParleyWire.Empty()))
                 case .failure(let error):
                     outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
@@ -250,10 +255,10 @@ public final class ParleySession {
                 let role = streams.role(of: stream)
                 switch event {
                 case .connected:
-                    guard case .publish(let room, let description) = role else { continue }
+                    guard case .publish = role else { continue }
                     // Refused (left the room, or the stream cap, while connecting): the stream has nowhere to
                     // go; its media is stopped and its `stream` event says so.
-                    if await lifecycle.announce(description, in: room) != nil, streams.remove(stream) != nil {
+                    if case .failure = await lifecycle.announce(stream), streams.remove(stream) != nil {
                         await lifecycle.refuse(stream)
                     }
                 case .failed(let why), .closed(let why):

@@ -11,14 +11,23 @@ public actor SignalingHub {
         public let sessions: Int
         public let rooms: Int
         public let participants: Int
+        /// Published streams, starting or live.
+        public let streams: Int
+
+        public init(sessions: Int, rooms: Int, participants: Int, streams: Int = 0) {
+            self.sessions = sessions
+            self.rooms = rooms
+            self.participants = participants
+            self.streams = streams
+        }
     }
 
     private var registry: RoomRegistry
+    /// Every published stream, starting or live: the control plane's one table of them.
+    private var streams = StreamRegistry()
     private var sessions: [SessionID: any SessionSink] = [:]
     private var rng: any RandomNumberGenerator
     private let now: @Sendable () -> Int64
-    /// Names clients gave their streams (protocols that name streams, e.g. the Web Call Server's).
-    private var streamNames: [String: NamedStream] = [:]
 
     /// - Parameters:
     ///   - now: wall-clock milliseconds since 1970, injected so tests control chat timestamps.
@@ -34,12 +43,16 @@ public actor SignalingHub {
     }
 
     public var stats: Stats {
-        Stats(sessions: sessions.count, rooms: registry.roomCount, participants: registry.participantCount)
+        Stats(sessions: sessions.count, rooms: registry.roomCount, participants: registry.participantCount,
+              streams: streams.count)
     }
 
     public var limits: RoomRegistry.Limits { registry.limits }
 
-    public func participants(in room: String) -> [Participant] { registry.participants(in: room) }
+    /// A room's members, each with its live streams there.
+    public func participants(in room: String) -> [Participant] {
+        streams.withStreams(registry.participants(in: room), inRoom: room)
+    }
 
     /// Opens a session for an authenticated socket and returns its id.
     public func openSession(sink: any SessionSink) -> SessionID {
@@ -55,6 +68,8 @@ public actor SignalingHub {
         for outcome in registry.removeSession(session) {
             announceDeparture(outcome, reason: reason)
         }
+        // And its streams outside rooms.
+        _ = streams.removeAll(of: session, inRoom: nil)
     }
 
     public func join(
@@ -65,7 +80,9 @@ public actor SignalingHub {
         let roomName = room ?? registry.makeRandomRoomName(using: &rng)
         do {
             let outcome = try registry.join(session: session, name: name, room: roomName, requestedCap: maxParticipants)
-            respond(.success(outcome.snapshot))
+            var snapshot = outcome.snapshot
+            snapshot.participants = streams.withStreams(snapshot.participants, inRoom: roomName)
+            respond(.success(snapshot))
             broadcast(.joined(room: roomName, participant: outcome.joined), to: outcome.notify)
         } catch {
             respond(.failure(error))
@@ -97,85 +114,90 @@ public actor SignalingHub {
 
     // MARK: Streams
 
-    /// Announces a stream whose transport is up; fails if the session left the room meanwhile.
-    public func publish(_ session: SessionID, room: String, stream: StreamDescription) throws(RoomError) {
-        guard sessions[session] != nil else { throw .notInRoom(room: room) }
-        let outcome = try registry.publish(session: session, room: room, stream: stream)
-        broadcast(.published(room: room, participant: outcome.participant.name, stream: outcome.stream), to: outcome.notify)
+    /// Opens the record of a publish whose media is starting. Its id is the caller's (`StreamID.mint`); a
+    /// stream in a room needs its owner there, and a named one a name no other stream holds.
+    public func openStream(_ record: StreamRecord) throws(RoomError) {
+        guard sessions[record.owner] != nil else { throw .unknownStream(record.id) }
+        if let room = record.room, !registry.isMember(session: record.owner, room: room) { throw .notInRoom(room: room) }
+        guard streams.open(record) else {
+            if let name = record.name { throw .streamNameTaken(name) }
+            throw .unknownStream(record.id)
+        }
     }
 
-    /// Withdraws a stream; false if it was not (or no longer) published.
+    /// Records what the media plane set up for a stream of `session`: its kinds, tracks and media loop.
+    public func setStreamMedia(_ session: SessionID, stream: String, _ media: PublishedMedia) {
+        streams.setMedia(stream, owner: session, audio: media.audio, video: media.video, tracks: media.tracks,
+                         mediaLoop: media.mediaLoop)
+    }
+
+    /// A stream's media is up: it goes live, and its room is told. Refused if it is gone (its owner stopped it
+    /// or left the room meanwhile) or over its owner's stream cap in the room.
+    public func publish(_ session: SessionID, stream id: String) throws(RoomError) -> StreamRecord {
+        guard sessions[session] != nil, let record = streams[id], record.owner == session else { throw .unknownStream(id) }
+        if let room = record.room, !registry.isMember(session: session, room: room) { throw .notInRoom(room: room) }
+        let live = try streams.goLive(id, owner: session, limit: registry.limits.maxStreamsPerParticipant)
+        if let room = live.room, let owner = member(session, of: room) {
+            broadcast(.published(room: room, participant: owner.name, stream: live.description), to: others(of: session, in: room))
+        }
+        return live
+    }
+
+    /// Ends a stream of `session`, starting or live; a live one's room is told why. Its name is free again.
+    /// False if it had already ended.
     @discardableResult
-    public func unpublish(_ session: SessionID, stream: String, reason: UnpublishReason) -> Bool {
-        guard let outcome = try? registry.unpublish(session: session, stream: stream) else { return false }
-        broadcast(.unpublished(room: outcome.room, participant: outcome.participant.name, stream: stream, reason: reason),
-                  to: outcome.notify)
+    public func unpublish(_ session: SessionID, stream id: String, reason: UnpublishReason) -> Bool {
+        guard let record = streams.remove(id, owner: session) else { return false }
+        if record.state == .live, let room = record.room, let owner = member(session, of: room) {
+            broadcast(.unpublished(room: room, participant: owner.name, stream: id, reason: reason),
+                      to: others(of: session, in: room))
+        }
         return true
     }
 
     public func updateStream(_ session: SessionID, stream: String, audioMuted: Bool?, videoMuted: Bool?,
                              respond: (Result<Void, RoomError>) -> Void) {
-        do {
-            let outcome = try registry.updateStream(session: session, stream: stream, audioMuted: audioMuted, videoMuted: videoMuted)
-            respond(.success(()))
-            broadcast(.updated(room: outcome.room, participant: outcome.participant.name, stream: outcome.stream), to: outcome.notify)
-        } catch {
-            respond(.failure(error))
+        guard let record = streams.updateMute(stream, owner: session, audio: audioMuted, video: videoMuted) else {
+            respond(.failure(.unknownStream(stream)))
+            return
+        }
+        respond(.success(()))
+        // A starting stream's state goes out when it goes live.
+        if record.state == .live, let room = record.room, let owner = member(session, of: room) {
+            broadcast(.updated(room: room, participant: owner.name, stream: record.description), to: others(of: session, in: room))
         }
     }
 
-    /// The stream `session` asks to play, if it is published in a room the session is in.
+    /// The stream `session` asks to play, if it is live in a room the session is in.
     public func playable(_ session: SessionID, room: String, stream: String) throws(RoomError) -> StreamDescription {
-        try registry.playable(session: session, room: room, stream: stream)
+        guard registry.isMember(session: session, room: room) else { throw .notInRoom(room: room) }
+        guard let record = streams[stream], record.room == room, record.state == .live else { throw .unknownStream(stream) }
+        return record.description
     }
+
+    /// A stream's record, starting or live.
+    public func stream(_ id: String) -> StreamRecord? { streams[id] }
+
+    /// The stream that holds a client-given name (the Web Call Server's protocol names streams; Parley's does not).
+    public func namedStream(_ name: String) -> StreamRecord? { streams.record(named: name) }
 
     public func isMember(_ session: SessionID, room: String) -> Bool {
         registry.isMember(session: session, room: room)
     }
 
-    // MARK: Stream names
-
-    /// A stream name a client chose (the Web Call Server's protocol names streams; Parley's does not): claimed
-    /// when the publish starts, live once its transport is up, released when it ends. One name, one stream per
-    /// server.
-    public struct NamedStream: Sendable, Equatable {
-        public let session: SessionID
-        /// The room it is published in; nil for a stream outside rooms, which any session may play by name.
-        public let room: String?
-        /// The media plane's id, once the publish has one.
-        public var id: String?
-        /// True once its transport is up (and, in a room, it is announced).
-        public var live: Bool
+    private func member(_ session: SessionID, of room: String) -> Participant? {
+        registry.participants(in: room).first { $0.session == session }
     }
 
-    /// Claims `name` for a publish of `session`; false if the name is already taken.
-    public func claimStreamName(_ name: String, session: SessionID, room: String?) -> Bool {
-        guard sessions[session] != nil, streamNames[name] == nil else { return false }
-        streamNames[name] = NamedStream(session: session, room: room, id: nil, live: false)
-        return true
+    private func others(of session: SessionID, in room: String) -> [SessionID] {
+        registry.participants(in: room).map(\.session).filter { $0 != session }
     }
 
-    /// Records the media id and state of a name `session` holds.
-    public func updateStreamName(_ name: String, session: SessionID, id: String?, live: Bool) {
-        guard streamNames[name]?.session == session else { return }
-        streamNames[name]?.id = id
-        streamNames[name]?.live = live
-    }
-
-    public func releaseStreamName(_ name: String, session: SessionID) {
-        if streamNames[name]?.session == session { streamNames[name] = nil }
-    }
-
-    public func releaseStreamNames(of session: SessionID) {
-        streamNames = streamNames.filter { $0.value.session != session }
-    }
-
-    public func namedStream(_ name: String) -> NamedStream? { streamNames[name] }
-
-    /// The others hear of each stream going, then of the participant.
+    /// A participant left a room: its streams there end, and the others hear of each live one going, then
+    /// of the participant.
     private func announceDeparture(_ outcome: RoomRegistry.LeaveOutcome, reason: LeaveReason) {
         let streamReason: UnpublishReason = reason == .left ? .left : .disconnected
-        for stream in outcome.participant.streams {
+        for stream in streams.removeAll(of: outcome.participant.session, inRoom: outcome.room) where stream.state == .live {
             broadcast(.unpublished(room: outcome.room, participant: outcome.participant.name, stream: stream.id,
                                    reason: streamReason), to: outcome.notify)
         }

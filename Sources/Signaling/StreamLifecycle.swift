@@ -1,40 +1,58 @@
 import Rooms
 
 /// The rules of a stream's life that hold whatever protocol its owner speaks. Both adapters call these at the
-/// same moments and only translate the outcome into their wire words:
-/// - a publish is announced in its room once its media is up (`announce`), not before, and ends at once if the
-///   room refuses it (`refuse`);
-/// - it is withdrawn from the room, and its stream name released, when its media ends by itself or its owner
-///   stops it (`withdraw`), with the reason the room is told;
+/// same moments and only translate the outcome into their wire words; the stream's record, in the hub, is the
+/// one place its state lives:
+/// - a publish's record is opened before its media starts (`open`: a room stream needs its owner in the room, a
+///   named one a free name), and told what its media set up (`mediaReady`);
+/// - it goes live, announced in its room, once its media is up (`announce`), not before, and ends at once if
+///   that is refused (`refuse`);
+/// - it ends, withdrawn from its room and its name released, when its media ends by itself or its owner stops
+///   it (`withdraw`), with the reason the room is told;
 /// - a stream whose owner stops it, leaves its room or closes the socket has its media stopped (`stopMedia`); a
-///   leave or a close has already been told to the room by the hub.
+///   leave or a close has already ended its record in the hub, and told the room.
 struct StreamLifecycle: Sendable {
     let hub: SignalingHub
     let media: (any MediaService)?
     let session: SessionID
 
-    /// A publish's media is up: the room is told. A refusal (its owner left the room meanwhile, or hit the
-    /// room's stream cap) is returned: the stream cannot go on, and the owner, if it still has it, `refuse`s it.
-    func announce(_ stream: StreamDescription, in room: String) async -> RoomError? {
+    /// A publish is starting: its record, with a fresh id, before any media is set up.
+    func open(room: String?, _ description: (String) -> StreamDescription) async throws(RoomError) -> String {
+        let id = StreamID.mint()
+        try await hub.openStream(StreamRecord(id: id, owner: session, room: room, origin: .webRTC, description: description(id)))
+        return id
+    }
+
+    /// Its media plane could not take it: the record goes (it was never announced).
+    func abandon(_ stream: String) async {
+        await hub.unpublish(session, stream: stream, reason: .failed)
+    }
+
+    func mediaReady(_ stream: String, _ published: PublishedMedia) async {
+        await hub.setStreamMedia(session, stream: stream, published)
+    }
+
+    /// A publish's media is up: it goes live and its room is told. A refusal (it ended meanwhile, its owner
+    /// left the room, or it is over the room's stream cap) is returned: the stream cannot go on, and the owner,
+    /// if it still has it, `refuse`s it.
+    func announce(_ stream: String) async -> Result<StreamRecord, RoomError> {
         do {
-            try await hub.publish(session, room: room, stream: stream)
-            return nil
+            return .success(try await hub.publish(session, stream: stream))
         } catch {
-            return error
+            return .failure(error)
         }
     }
 
-    /// A publish its room refused: its stream name is free again and its media stops.
-    func refuse(_ stream: String, name: String? = nil) async {
-        if let name { await hub.releaseStreamName(name, session: session) }
+    /// A publish that could not go live: its record goes and its media stops.
+    func refuse(_ stream: String) async {
+        await hub.unpublish(session, stream: stream, reason: .failed)
         await media?.stop(stream: stream)
     }
 
     /// A publish ended (its media ended by itself, or its owner stopped it): its room is told why, and its
-    /// stream name, if it held one, is free again.
-    func withdraw(_ stream: String, name: String? = nil, reason: UnpublishReason) async {
+    /// name, if it held one, is free again.
+    func withdraw(_ stream: String, reason: UnpublishReason) async {
         await hub.unpublish(session, stream: stream, reason: reason)
-        if let name { await hub.releaseStreamName(name, session: session) }
     }
 
     /// The media of streams the owner no longer has: stopped, left or closed.

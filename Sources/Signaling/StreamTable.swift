@@ -1,17 +1,19 @@
 import Foundation
 import Rooms
 
-/// The streams one socket owns, by id. Touched by the socket's task and by its stream relays, hence the lock.
+/// The streams one socket started, by id, and what each is to it: the socket's index into the hub's stream
+/// records (which hold a publish's state), plus its echoes and plays. Touched by the socket's task and by its
+/// stream relays, hence the lock.
 final class StreamTable: @unchecked Sendable {
     enum Role {
         case echo
-        case publish(room: String, StreamDescription)
+        case publish(room: String)
         case play(room: String)
 
         var room: String? {
             switch self {
             case .echo: nil
-            case .publish(let room, _), .play(let room): room
+            case .publish(let room), .play(let room): room
             }
         }
     }
@@ -23,15 +25,6 @@ final class StreamTable: @unchecked Sendable {
     func insert(_ id: String, _ role: Role) { lock.withLock { roles[id] = role } }
     func role(of id: String) -> Role? { lock.withLock { roles[id] } }
     @discardableResult func remove(_ id: String) -> Role? { lock.withLock { roles.removeValue(forKey: id) } }
-
-    func updateMute(_ id: String, audio: Bool?, video: Bool?) {
-        lock.withLock {
-            guard case .publish(let room, var d) = roles[id] else { return }
-            if let audio { d.audioMuted = audio }
-            if let video { d.videoMuted = video }
-            roles[id] = .publish(room: room, d)
-        }
-    }
 
     /// Removes and returns the streams of `room` (every stream when nil).
     func removeAll(inRoom room: String?) -> [String] {

@@ -25,10 +25,16 @@ import Testing
         let encoder = await hub.openSession(sink: DroppingSink())
         await hub.join(encoder, name: "encoder", room: "r", maxParticipants: nil) { _ in }
         let id = StreamID.mint()
-        let feed = try await server.server.publish(stream: id, tracks: [SourceTrack(kind: .video, codec: .vp8, payloadType: 96)]) { _ in
+        let record = StreamRecord(id: id, owner: encoder, room: "r", origin: .source("test"),
+                                  description: StreamDescription(id: id, display: "rtmp", audio: false, video: true))
+        let feed = try await server.server.publish(record, tracks: [SourceTrack(kind: .video, codec: .vp8, payloadType: 96)]) { _ in
             SilentSource()
         }
-        try await hub.publish(encoder, room: "r", stream: StreamDescription(id: id, display: "rtmp", audio: false, video: true))
+        _ = try await hub.publish(encoder, stream: id)
+        // Its record says what it is and where its media runs.
+        let live = try #require(await hub.stream(id))
+        #expect(live.origin == .source("test") && live.state == .live && live.mediaLoop == feed.mediaLoop)
+        #expect(live.tracks == [StreamRecord.Track(kind: .video, codec: "VP8", clockRate: 90000)])
 
         let viewer = try await TestClient.connected(server, as: "viewer")
         let joined = try await viewer.request("join", ["room": "r"])

@@ -50,7 +50,8 @@ struct RunningServer {
     func waitForStats(rooms: Int, participants: Int, timeout: Duration = .seconds(10)) async throws {
         try await waitUntil("rooms=\(rooms) participants=\(participants)", timeout: timeout) {
             let s = await server.hub.stats
-            return s.rooms == rooms && s.participants == participants
+            // With nobody left, no stream record may be left either.
+            return s.rooms == rooms && s.participants == participants && (participants > 0 || s.streams == 0)
         }
     }
 }

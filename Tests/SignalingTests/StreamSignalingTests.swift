@@ -8,10 +8,10 @@ import Testing
 final class FakeMedia: MediaService {
     private let state = Mutex<(next: Int, events: [String: @Sendable (StreamEvent) -> Void], stopped: [String])>((0, [:], []))
 
-    private func add(_ onEvent: @escaping @Sendable (StreamEvent) -> Void) -> String {
+    private func add(id: String? = nil, _ onEvent: @escaping @Sendable (StreamEvent) -> Void) -> String {
         state.withLock { s in
             s.next += 1
-            let id = "s\(s.next)"
+            let id = id ?? "s\(s.next)"
             s.events[id] = onEvent
             return id
         }
@@ -21,9 +21,9 @@ final class FakeMedia: MediaService {
         (add(onEvent), "answer")
     }
 
-    func publish(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
+    func publish(stream id: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
         if offer == "bad" { throw MediaServiceError(code: "bad_sdp", message: "unreadable") }
-        return PublishedMedia(id: add(onEvent), answer: "answer", audio: true, video: offer != "audio")
+        return PublishedMedia(id: add(id: id, onEvent), answer: "answer", audio: true, video: offer != "audio")
     }
 
     func play(source: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String) {
@@ -183,6 +183,35 @@ private func result(_ reply: [String: Any]) -> [String: Any] { reply["result"] a
         #expect(first["event"] as? String == "unpublished" && first["reason"] as? String == "disconnected")
         #expect(second["event"] as? String == "left")
         #expect(media.stopped.contains(s))
+    }
+
+    @Test func eachPublishHasOneRecordInTheHubFromRequestToEnd() async throws {
+        let hub = SignalingHub()
+        let (media, alice, bob) = try await room(hub)
+        let reply = try await alice.request("publish", ["room": "r", "sdp": "offer", "display": "camera"])
+        let s = try #require(result(reply)["stream"] as? String)
+        // A server-minted id, not the media plane's own numbering.
+        #expect(s.count == 16 && s != "s1")
+        let starting = try #require(await hub.stream(s))
+        #expect(starting.state == .starting && starting.room == "r" && starting.origin == .webRTC)
+        #expect(starting.description.display == "camera" && starting.description.audio && starting.description.video)
+        // Muted while connecting: the record keeps it, and `published` carries it.
+        _ = try await alice.request("mute", ["stream": s, "audioMuted": true])
+        media.fire(s, .connected)
+        _ = try await alice.next()  // its stream event
+        let published = try await bob.next()
+        #expect((published["stream"] as? [String: Any])?["audioMuted"] as? Bool == true)
+        #expect(await hub.stream(s)?.state == .live)
+        // A second publish that the media plane refuses leaves no record behind.
+        _ = try await alice.request("publish", ["room": "r", "sdp": "bad"])
+        #expect(await hub.stats.streams == 1)
+        // A publish still connecting when its owner leaves ends with the leave.
+        let t = try #require(result(try await alice.request("publish", ["room": "r", "sdp": "offer"]))["stream"] as? String)
+        #expect(await hub.stats.streams == 2)
+        _ = try await alice.request("leave", ["room": "r"])
+        let (left, leftT, count) = (await hub.stream(s), await hub.stream(t), await hub.stats.streams)
+        #expect(left == nil && leftT == nil && count == 0)
+        #expect(media.stopped.contains(s) && media.stopped.contains(t))
     }
 
     @Test func playIsLimitedToTheSessionsRooms() async throws {

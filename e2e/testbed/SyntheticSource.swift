@@ -118,7 +118,9 @@ final class SyntheticPublisher: Sendable {
 
         let source = self.source
         // Through the server, not the engine alone, so that Parley's `play` answers its players like a browser's.
-        let feed = try await server.publish(stream: streamID, tracks: [
+        let record = StreamRecord(id: streamID, owner: session, room: spec.room, origin: .source("synthetic"),
+                                  description: StreamDescription(id: streamID, display: "synthetic", audio: false, video: true))
+        let feed = try await server.publish(record, tracks: [
             SourceTrack(kind: .video, codec: .vp8, payloadType: VP8Packetizer.payloadType),
         ]) { _ in source }
         say("SYNTHETIC \(spec.label) stream=\(streamID) frames=\(file.frames.count) keyframes=\(file.keyframes) "
@@ -129,8 +131,7 @@ final class SyntheticPublisher: Sendable {
             // Announced only once someone else is in the room, so that they get `published` (the feed runs from
             // the start, so its keyframe cache is warm by then).
             while await hub.participants(in: spec.room).count < 2 { try await Task.sleep(for: .milliseconds(100)) }
-            try await hub.publish(session, room: spec.room, stream: StreamDescription(
-                id: streamID, display: "synthetic", audio: false, video: true))
+            _ = try await hub.publish(session, stream: streamID)
             say("SYNTHETIC \(spec.label) announced stream=\(streamID)")
             var reported = 0
             while true {

@@ -14,37 +14,36 @@ struct WCSRelay: Sendable {
         guard let stream = streams.stream(id) else { return }
         if stream.kind == .play {
             outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: .playing,
-                                             audioMuted: stream.description.audioMuted,
-                                             videoMuted: stream.description.videoMuted))
+                                             audioMuted: stream.source?.audioMuted ?? false,
+                                             videoMuted: stream.source?.videoMuted ?? false))
             return
         }
-        if let room = stream.room {
-            if let error = await lifecycle.announce(streams.stream(id)?.description ?? stream.description, in: room) {
-                // Left the room, or over the room's stream cap, while connecting.
-                if streams.end(id, status: { _ in .failed }) != nil {
-                    outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: .failed,
-                                                     info: error.message))
-                    await lifecycle.refuse(stream.mediaID, name: stream.name)
-                }
-                return
+        let record: StreamRecord
+        switch await lifecycle.announce(stream.mediaID) {
+        case .success(let live):
+            record = live
+        case .failure(let error):
+            // Left the room, or over the room's stream cap, while connecting.
+            if streams.end(id, status: { _ in .failed }) != nil {
+                outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: .failed, info: error.message))
+                await lifecycle.refuse(stream.mediaID)
             }
-            // Stopped while being announced: take the announcement back.
-            if streams.stream(id) == nil {
-                await lifecycle.withdraw(stream.mediaID, reason: .unpublished)
-                return
-            }
+            return
         }
-        await hub.updateStreamName(stream.name, session: session, id: stream.mediaID, live: true)
-        let current = streams.stream(id)?.description ?? stream.description
+        // Stopped while being announced: take the announcement back.
+        if streams.stream(id) == nil {
+            await lifecycle.withdraw(stream.mediaID, reason: .unpublished)
+            return
+        }
         outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: .publishing,
-                                         audioMuted: current.audioMuted, videoMuted: current.videoMuted))
+                                         audioMuted: record.description.audioMuted, videoMuted: record.description.videoMuted))
     }
 
     func ended(reason: StreamEndReason, failed: Bool) async {
         guard let ended = streams.end(id, status: { failed ? .failed : $0.stoppedStatus }) else { return }
         let stream = ended.0, status = ended.1
         if stream.kind == .publish {
-            await lifecycle.withdraw(stream.mediaID, name: stream.name, reason: UnpublishReason(mediaEnd: reason))
+            await lifecycle.withdraw(stream.mediaID, reason: UnpublishReason(mediaEnd: reason))
         }
         outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: status,
                                          info: WCSStatusInfo.describe(reason: reason)))

@@ -99,7 +99,6 @@ public final class WCSSession {
         // Streams exist only once connected.
         if case .connected(let id, _) = state {
             await hub.closeSession(id, reason: .disconnected)
-            await hub.releaseStreamNames(of: id)
             await StreamLifecycle(hub: hub, media: media, session: id).stopMedia(streams.endAll(inRoom: nil).map(\.mediaID))
         }
         state = .closed
@@ -241,7 +240,6 @@ public final class WCSSession {
                 streams.left(room)
                 let lifecycle = StreamLifecycle(hub: hub, media: media, session: session)
                 for stream in streams.endAll(inRoom: room) {
-                    if stream.kind == .publish { await hub.releaseStreamName(stream.name, session: session) }
                     outbox.send(WCSWire.streamStatus(mediaSessionId: stream.mediaSessionId, name: stream.name,
                                                      status: stream.stoppedStatus, info: "Left the room"))
                     await lifecycle.stopMedia([stream.mediaID])
@@ -301,31 +299,33 @@ public final class WCSSession {
                 failStream(id, name: name, "A room stream needs its room in custom.name")
                 return
             }
-            guard await hub.isMember(session, room: target) else {
-                failStream(id, name: name, RoomError.notInRoom(room: target).message)
-                return
-            }
             room = target
         }
-        guard await hub.claimStreamName(name, session: session, room: room) else {
+        let lifecycle = StreamLifecycle(hub: hub, media: media, session: session)
+        let mediaID: String
+        do throws(RoomError) {
+            mediaID = try await lifecycle.open(room: room) { id in
+                StreamDescription(id: id, display: WCSNames.display(for: name), audio: false, video: false, name: name)
+            }
+        } catch .streamNameTaken {
             failStream(id, name: name, WCSStatusInfo.streamNameInUse)
+            return
+        } catch {
+            failStream(id, name: name, error.message)
             return
         }
         let pipe = StreamPipe()
         let published: PublishedMedia
         do {
-            published = try await media.publish(offer: sdp, onEvent: pipe.yield)
+            published = try await media.publish(stream: mediaID, offer: sdp, onEvent: pipe.yield)
         } catch {
-            await hub.releaseStreamName(name, session: session)
+            await lifecycle.abandon(mediaID)
             logger.debug("WCS publish refused", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
             failStream(id, name: name, WCSStatusInfo.describe(error))
             return
         }
-        let description = StreamDescription(id: published.id, display: WCSNames.display(for: name),
-                                            audio: published.audio, video: published.video, name: name)
-        streams.insert(WCSStream(kind: .publish, mediaSessionId: id, name: name, mediaID: published.id, room: room,
-                                 description: description))
-        await hub.updateStreamName(name, session: session, id: published.id, live: false)
+        await lifecycle.mediaReady(mediaID, published)
+        streams.insert(WCSStream(kind: .publish, mediaSessionId: id, name: name, mediaID: mediaID, room: room, source: nil))
         outbox.send(WCSWire.remoteSDP(mediaSessionId: id, sdp: published.answer))
         follow(id, pipe, session: session)
     }
@@ -350,7 +350,7 @@ public final class WCSSession {
             return
         }
         streams.insert(WCSStream(kind: .play, mediaSessionId: id, name: request.name, mediaID: playID, room: source.room,
-                                 description: source.description))
+                                 source: source.description))
         outbox.send(WCSWire.remoteSDP(mediaSessionId: id, sdp: answer))
         follow(id, pipe, session: session)
     }
@@ -383,15 +383,15 @@ public final class WCSSession {
     }
 
     private func plainStream(_ name: String) async -> StreamDescription? {
-        guard let named = await hub.namedStream(name), named.room == nil, named.live, let id = named.id else { return nil }
-        return StreamDescription(id: id, audio: true, video: true, name: name)
+        guard let named = await hub.namedStream(name), named.room == nil, named.state == .live else { return nil }
+        return named.description
     }
 
     private func stop(_ id: String, session: SessionID) async {
         if let ended = streams.end(id, status: \.stoppedStatus) {
             let stream = ended.0, status = ended.1
             let lifecycle = StreamLifecycle(hub: hub, media: media, session: session)
-            if stream.kind == .publish { await lifecycle.withdraw(stream.mediaID, name: stream.name, reason: .unpublished) }
+            if stream.kind == .publish { await lifecycle.withdraw(stream.mediaID, reason: .unpublished) }
             outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: status))
             await lifecycle.stopMedia([stream.mediaID])
         } else if let status = streams.endedStatus(id) {
@@ -413,14 +413,15 @@ public final class WCSSession {
             logger.debug("WCS stream event not relayed", metadata: ["type": "\(type)"])
             return
         }
-        guard let stream = streams.updateOwnMute(id, audio: audio, video: video) else {
-            if streams.stream(id) == nil && streams.endedStatus(id) == nil {
+        guard let stream = streams.stream(id) else {
+            if streams.endedStatus(id) == nil {
                 outbox.send(WCSWire.fail(apiMethod: "StreamStatusEvent", id: id,
                                          info: "No stream with mediaSessionId '\(id)' on this session"))
             }
             return
         }
-        // Not announced yet (still connecting): the table's state goes out with PUBLISHED.
+        guard stream.kind == .publish else { return }
+        // Still connecting: the record keeps the state, and it goes out with PUBLISHED.
         await hub.updateStream(session, stream: stream.mediaID, audioMuted: audio, videoMuted: video) { _ in }
     }
 

@@ -14,8 +14,9 @@ struct WCSStream: Sendable, Equatable {
     let mediaID: String
     /// The room it belongs to; nil for plain streaming outside rooms.
     let room: String?
-    /// A publish: what the room is told. A play: its source, as last heard (for mute changes).
-    var description: StreamDescription
+    /// A play: its source, as last heard (for mute changes). Nil for a publish, whose state is its record's
+    /// in the hub.
+    var source: StreamDescription?
 
     /// The terminal status this stream gets when it is stopped, by the client or by its room.
     var stoppedStatus: WCSStreamStatus { kind == .publish ? .unpublished : .stopped }
@@ -62,26 +63,16 @@ final class WCSSessionState: Sendable {
         return ids.compactMap { end($0, status: \.stoppedStatus)?.0 }
     }
 
-    func updateOwnMute(_ mediaSessionId: String, audio: Bool?, video: Bool?) -> WCSStream? {
-        state.withLock { s in
-            guard var stream = s.streams[mediaSessionId], stream.kind == .publish else { return nil }
-            if let audio { stream.description.audioMuted = audio }
-            if let video { stream.description.videoMuted = video }
-            s.streams[mediaSessionId] = stream
-            return stream
-        }
-    }
-
     /// A source's new state, applied to every play of it; returns each play's changes as WCS stream event types.
     func sourceUpdated(_ source: StreamDescription) -> [(mediaSessionId: String, types: [String])] {
         state.withLock { s in
             var changes: [(String, [String])] = []
-            for (id, var play) in s.streams where play.kind == .play && play.description.id == source.id {
+            for (id, var play) in s.streams where play.kind == .play {
+                guard let heard = play.source, heard.id == source.id else { continue }
                 var types: [String] = []
-                if play.description.audioMuted != source.audioMuted { types.append(source.audioMuted ? "audioMuted" : "audioUnmuted") }
-                if play.description.videoMuted != source.videoMuted { types.append(source.videoMuted ? "videoMuted" : "videoUnmuted") }
-                play.description.audioMuted = source.audioMuted
-                play.description.videoMuted = source.videoMuted
+                if heard.audioMuted != source.audioMuted { types.append(source.audioMuted ? "audioMuted" : "audioUnmuted") }
+                if heard.videoMuted != source.videoMuted { types.append(source.videoMuted ? "videoMuted" : "videoUnmuted") }
+                play.source = source
                 s.streams[id] = play
                 if !types.isEmpty { changes.append((id, types)) }
             }
