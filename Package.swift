@@ -18,6 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
     ],
     targets: [
+        // RTMP 1.0: handshake, chunk stream, AMF0, the server's command state machine. Knows no rooms.
+        .target(name: "RTMP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // FLV payloads of RTMP media: video tags, the AVC sequence header, RFC 6184 packetization to RTP.
+        .target(name: "FLV", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // Debian's OpenSSL 3 (libssl-dev): headers plus inline shims for its macros.
         .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         // Debian's libsrtp2 (libsrtp2-dev): the oracle for SRTP tests, never linked into the server.
@@ -56,7 +60,7 @@ let package = Package(
         ]),
         // Configuration, HTTP routes, WebSocket glue, lifecycle.
         .target(name: "ParleyServer", dependencies: [
-            "Rooms", "Signaling", "SFU", "SDP", "DTLS", "MediaNegotiation",
+            "Rooms", "Signaling", "SFU", "SDP", "DTLS", "MediaNegotiation", "RTMP", "FLV", "RTP",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -66,6 +70,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "parley", dependencies: [
@@ -95,6 +100,8 @@ let package = Package(
         ], path: "e2e/testbed"),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
+        .testTarget(name: "RTMPTests", dependencies: ["RTMP", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "FLVTests", dependencies: ["FLV", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"], exclude: ["Fixtures"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SFUTests", dependencies: [

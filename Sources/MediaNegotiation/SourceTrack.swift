@@ -5,7 +5,10 @@ import SFU
 /// A track of a stream fed by a `MediaSource`: what its RTP carries.
 public struct SourceTrack: Sendable {
     public enum Codec: Sendable {
-        case vp8, h264, opus, pcmu, pcma
+        case vp8, opus, pcmu, pcma
+        /// H.264 in packetization-mode 1; `profileLevelID` is the SPS's (six hex digits), so that players are
+        /// answered with the profile the source really sends (any profile when nil).
+        case h264(profileLevelID: String?)
 
         /// Its SDP name, clock rate, what players are offered, and how keyframes are told: one place for each
         /// codec's facts.
@@ -30,7 +33,8 @@ public struct SourceTrack: Sendable {
         var preference: CodecPreference {
             switch self {
             case .vp8: .vp8
-            case .h264: .h264
+            case .h264(let id):
+                if let profile = id.flatMap(H264ProfileLevelID.init)?.profile { .h264(H264Constraints(profiles: [profile])) } else { .h264 }
             case .opus: .opus
             case .pcmu: .pcmu
             case .pcma: .pcma

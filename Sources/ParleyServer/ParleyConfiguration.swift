@@ -28,6 +28,8 @@ public struct ParleyConfiguration: Sendable {
     public var mediaLoops: Int = 1
     /// With several media loops: a stream's viewers stay on its publisher's loop until it has this many.
     public var spreadViewersFrom: Int = 16
+    /// TCP port for RTMP encoders (on `host`); 0 turns RTMP off. The command line's default is 1935.
+    public var rtmpPort: Int = 0
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

@@ -49,9 +49,14 @@ public struct ParleyServer: Sendable {
     /// open after the grace period is closed; then the media plane closes its ports and `run` returns.
     public func run() async throws {
         try await media.start()  // ports bound before the first offer can be answered
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: MediaPlaneService(engine: media, logger: logger)), .init(service: try makeApplication())],
-            logger: logger))
+        // Shut down in reverse: the application, then RTMP, then the media plane that both feed.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: MediaPlaneService(engine: media, logger: logger))]
+        if configuration.rtmpPort > 0 {
+            services.append(.init(service: RTMPService(server: self, host: configuration.host, port: configuration.rtmpPort,
+                                                       logger: logger)))
+        }
+        services.append(.init(service: try makeApplication()))
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let grace = configuration.shutdownGracePeriod
         let logger = self.logger, connections = self.connections
         try await withThrowingTaskGroup(of: Bool.self) { tasks in  // true: the service group ended

@@ -11,31 +11,37 @@ import Rooms
 ///   it (`withdraw`), with the reason the room is told;
 /// - a stream whose owner stops it, leaves its room or closes the socket has its media stopped (`stopMedia`); a
 ///   leave or a close has already ended its record in the hub, and told the room.
-struct StreamLifecycle: Sendable {
+public struct StreamLifecycle: Sendable {
     let hub: SignalingHub
     let media: (any MediaService)?
     let session: SessionID
 
+    public init(hub: SignalingHub, media: (any MediaService)?, session: SessionID) {
+        self.hub = hub
+        self.media = media
+        self.session = session
+    }
+
     /// A publish is starting: its record, with a fresh id, before any media is set up.
-    func open(room: String?, _ description: (String) -> StreamDescription) async throws(RoomError) -> String {
+    public func open(room: String?, origin: StreamRecord.Origin = .webRTC, _ description: (String) -> StreamDescription) async throws(RoomError) -> String {
         let id = StreamID.mint()
-        try await hub.openStream(StreamRecord(id: id, owner: session, room: room, origin: .webRTC, description: description(id)))
+        try await hub.openStream(StreamRecord(id: id, owner: session, room: room, origin: origin, description: description(id)))
         return id
     }
 
     /// Its media plane could not take it: the record goes (it was never announced).
-    func abandon(_ stream: String) async {
+    public func abandon(_ stream: String) async {
         await hub.unpublish(session, stream: stream, reason: .failed)
     }
 
-    func mediaReady(_ stream: String, _ published: PublishedMedia) async {
+    public func mediaReady(_ stream: String, _ published: PublishedMedia) async {
         await hub.setStreamMedia(session, stream: stream, published)
     }
 
     /// A publish's media is up: it goes live and its room is told. A refusal (it ended meanwhile, its owner
     /// left the room, or it is over the room's stream cap) is returned: the stream cannot go on, and the owner,
     /// if it still has it, `refuse`s it.
-    func announce(_ stream: String) async -> Result<StreamRecord, RoomError> {
+    public func announce(_ stream: String) async -> Result<StreamRecord, RoomError> {
         do {
             return .success(try await hub.publish(session, stream: stream))
         } catch {
@@ -44,19 +50,19 @@ struct StreamLifecycle: Sendable {
     }
 
     /// A publish that could not go live: its record goes and its media stops.
-    func refuse(_ stream: String) async {
+    public func refuse(_ stream: String) async {
         await hub.unpublish(session, stream: stream, reason: .failed)
         await media?.stop(stream: stream)
     }
 
     /// A publish ended (its media ended by itself, or its owner stopped it): its room is told why, and its
     /// name, if it held one, is free again.
-    func withdraw(_ stream: String, reason: UnpublishReason) async {
+    public func withdraw(_ stream: String, reason: UnpublishReason) async {
         await hub.unpublish(session, stream: stream, reason: reason)
     }
 
     /// The media of streams the owner no longer has: stopped, left or closed.
-    func stopMedia(_ streams: [String]) async {
+    public func stopMedia(_ streams: [String]) async {
         for stream in streams { await media?.stop(stream: stream) }
     }
 }

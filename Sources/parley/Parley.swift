@@ -49,6 +49,9 @@ struct Parley: AsyncParsableCommand {
     @Flag(help: "Do not serve new viewers the latest keyframe from the buffer; only ask the publisher (PLI). For measurements. (env: PARLEY_KEYFRAME_CACHE=0)")
     var noKeyframeCache: Bool = env("PARLEY_KEYFRAME_CACHE") == "0"
 
+    @Option(help: "TCP port for RTMP encoders (OBS, ffmpeg) on --host; 0 turns RTMP off. (env: PARLEY_RTMP_PORT)")
+    var rtmpPort: Int = env("PARLEY_RTMP_PORT").flatMap { Int($0) } ?? 1935
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -60,6 +63,7 @@ struct Parley: AsyncParsableCommand {
         guard mediaPort == 0 || mediaPort + mediaLoops - 1 <= 65535 else {
             throw ValidationError("--media-port + --media-loops - 1 must be at most 65535")
         }
+        guard (0...65535).contains(rtmpPort) else { throw ValidationError("--rtmp-port must be 0-65535") }
         guard maxParticipants >= 1 else { throw ValidationError("--max-participants must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -78,6 +82,7 @@ struct Parley: AsyncParsableCommand {
         configuration.keyframeCache = !noKeyframeCache
         configuration.mediaLoops = mediaLoops
         configuration.spreadViewersFrom = spreadViewersFrom
+        configuration.rtmpPort = rtmpPort
         try await ParleyServer(configuration: configuration).run()
     }
 }

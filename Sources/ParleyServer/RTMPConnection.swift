@@ -1,0 +1,260 @@
+import FLV
+import Logging
+import MediaNegotiation
+import NIOCore
+import RTMP
+import RTP
+import Rooms
+import SFU
+import Signaling
+
+/// One RTMP connection as a room participant: `rtmp://HOST/ROOM/NAME` joins ROOM as NAME and publishes its H.264
+/// camera into the room, where every WebRTC client plays it. The RTMP protocol is `RTMPServerConnection`'s; this
+/// adapter only translates its events to the hub, the stream lifecycle and the media feed. Owned by its
+/// connection's task.
+final class RTMPConnection {
+    private let server: ParleyServer
+    private var logger: Logger
+    private var rtmp = RTMPServerConnection()
+    private var closing = false
+    /// When the publish or play was refused: the connection stays open a moment so the client reads why
+    /// (ffmpeg and OBS read statuses between writes), its media ignored.
+    private var refusedAt: ContinuousClock.Instant?
+    static let refusalLinger: Duration = .seconds(2)
+
+    /// A publisher, from its accepted `publish` on.
+    private struct Publisher {
+        let session: SessionID
+        let room: String
+        let name: String
+        var configuration: AVCDecoderConfiguration?
+        var stream: String?
+        var feed: MediaFeedHandle?
+        var live = false
+        var video = RTPClock(payloadType: RTMPConnection.videoPayloadType)
+    }
+    private var publisher: Publisher?
+    static let videoPayloadType: UInt8 = 96
+
+    init(server: ParleyServer, logger: Logger) {
+        self.server = server
+        self.logger = logger
+    }
+
+    func run(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                var pending = ByteBuffer()
+                for try await bytes in inbound {
+                    pending.writeImmutableBuffer(bytes)
+                    var out = ByteBuffer()
+                    do {
+                        for event in try rtmp.receive(&pending, output: &out) where refusedAt == nil {
+                            await handle(event, out: &out)
+                            if closing { break }
+                        }
+                    } catch {
+                        logger.notice("RTMP connection broke the protocol", metadata: ["error": "\(error)"])
+                        closing = true
+                    }
+                    if out.readableBytes > 0 { try await outbound.write(out) }
+                    if closing { break }
+                    if let refusedAt, ContinuousClock.now - refusedAt > Self.refusalLinger { break }
+                    pending.discardReadBytes()
+                }
+            }
+        } catch {
+            logger.debug("RTMP connection ended", metadata: ["error": "\(error)"])
+        }
+        await end(reason: .disconnected)
+    }
+
+    private func handle(_ event: RTMPServerConnection.Event, out: inout ByteBuffer) async {
+        switch event {
+        case .connected(let app, _):
+            logger[metadataKey: "rtmp.app"] = "\(app)"
+        case .publish(let rawName):
+            await publish(rawName, out: &out)
+        case .play:
+            refuse("NetStream.Play.Failed", "Playing over RTMP is not supported yet", out: &out)
+        case .unpublish:
+            await end(reason: .left)
+            closing = true
+        case .video(let timestamp, let payload):
+            await video(timestamp: timestamp, payload: payload, out: &out)
+        case .audio, .metadata:
+            break  // AAC is not taken yet: the stream is video only
+        }
+    }
+
+    // MARK: publish
+
+    private func publish(_ rawName: String, out: inout ByteBuffer) async {
+        guard publisher == nil else {
+            rtmp.refuse(code: "NetStream.Publish.BadName", description: "This connection already publishes", output: &out)
+            return
+        }
+        let room: String, name: String
+        do throws(RoomError) {
+            room = try Validation.roomName(RTMPNames.strippingQuery(rtmp.app ?? ""))
+            name = try Validation.username(RTMPNames.strippingQuery(rawName))
+        } catch {
+            refuse("NetStream.Publish.BadName", "rtmp://HOST/ROOM/NAME: \(error.message)", out: &out)
+            return
+        }
+        let hub = server.hub
+        let session = await hub.openSession(sink: RTMPSink())
+        var refusal: RoomError?
+        await hub.join(session, name: name, room: room, maxParticipants: nil) { result in
+            if case .failure(let error) = result { refusal = error }
+        }
+        if let refusal {
+            await hub.closeSession(session)
+            refuse("NetStream.Publish.BadName", refusal.message, out: &out)
+            return
+        }
+        logger[metadataKey: "session"] = "\(session)"
+        logger.info("RTMP publisher joined", metadata: ["room": "\(room)", "name": "\(name)"])
+        publisher = Publisher(session: session, room: room, name: name)
+        rtmp.acceptPublish(output: &out)
+    }
+
+    private func video(timestamp: UInt32, payload: ByteBuffer, out: inout ByteBuffer) async {
+        guard var p = publisher else { return }
+        let tag: FLVVideoTag
+        do {
+            tag = try FLVVideoTag(payload)
+        } catch {
+            refuse("NetStream.Publish.Rejected", "Parley takes H.264 over RTMP: \(error)", out: &out)
+            return
+        }
+        switch tag.packetType {
+        case .sequenceHeader:
+            do {
+                p.configuration = try AVCDecoderConfiguration(tag.data)
+            } catch {
+                refuse("NetStream.Publish.Rejected", "The AVC sequence header cannot be read", out: &out)
+                return
+            }
+            publisher = p
+            if p.feed == nil { await startStream(out: &out) }
+        case .nalUnits:
+            guard let configuration = p.configuration, let feed = p.feed else { return }
+            // B-frames arrive out of presentation order; browsers would show them as stutter.
+            if tag.compositionTime != 0 {
+                refuse("NetStream.Publish.Rejected", RTMPNames.bFramesAdvice, out: &out)
+                return
+            }
+            guard p.live || tag.isKeyframe, let units = configuration.nalUnits(tag.data) else { return }
+            var packets: [ByteBuffer] = []
+            let rtpTime = p.video.rtpTime(milliseconds: timestamp)
+            H264Packetizer().payloads(units, parameterSets: tag.isKeyframe ? configuration.sps + configuration.pps : nil) { body, last in
+                packets.append(p.video.packet(body, timestamp: rtpTime, marker: last))
+            }
+            feed.execute { [packets] feed in
+                for packet in packets { feed.receive(packet, track: 0) }
+            }
+            if !p.live {
+                p.live = true
+                publisher = p
+                await announce()
+            } else {
+                publisher = p
+            }
+        case .endOfSequence:
+            break
+        }
+    }
+
+    /// The first sequence header: the stream's record and its media, with the real SPS's profile.
+    private func startStream(out: inout ByteBuffer) async {
+        guard let p = publisher, let configuration = p.configuration else { return }
+        let id = StreamID.mint()
+        let record = StreamRecord(id: id, owner: p.session, room: p.room, origin: .source("rtmp"),
+                                  description: StreamDescription(id: id, display: "rtmp", audio: false, video: true))
+        do {
+            let feed = try await server.publish(record, tracks: [
+                SourceTrack(kind: .video, codec: .h264(profileLevelID: configuration.profileLevelID), payloadType: Self.videoPayloadType),
+            ]) { _ in EncoderSource() }
+            publisher?.stream = id
+            publisher?.feed = feed
+        } catch {
+            logger.warning("RTMP stream refused", metadata: ["error": "\(error)"])
+            refuse("NetStream.Publish.Rejected", (error as? RoomError)?.message ?? "The media plane cannot take the stream", out: &out)
+        }
+    }
+
+    private func announce() async {
+        guard let p = publisher, let stream = p.stream else { return }
+        let lifecycle = StreamLifecycle(hub: server.hub, media: nil, session: p.session)
+        if case .failure(let error) = await lifecycle.announce(stream) {
+            logger.notice("RTMP stream not announced", metadata: ["error": "\(error.message)"])
+            closing = true
+        }
+    }
+
+    /// The publisher's end, however it ends: its stream is withdrawn, its media ends, it leaves the room.
+    private func end(reason: LeaveReason) async {
+        guard let p = publisher else { return }
+        publisher = nil
+        let hub = server.hub
+        if let stream = p.stream {
+            await StreamLifecycle(hub: hub, media: nil, session: p.session)
+                .withdraw(stream, reason: reason == .left ? .unpublished : .disconnected)
+        }
+        await p.feed?.end()
+        await hub.closeSession(p.session, reason: reason)
+        logger.info("RTMP publisher left", metadata: ["room": "\(p.room)", "name": "\(p.name)"])
+    }
+
+    private func refuse(_ code: String, _ description: String, out: inout ByteBuffer) {
+        logger.notice("RTMP publish refused", metadata: ["code": "\(code)", "reason": "\(description)"])
+        rtmp.refuse(code: code, description: description, output: &out)
+        refusedAt = .now
+    }
+}
+
+/// The URL parts an RTMP client sends, as Parley reads them.
+enum RTMPNames {
+    /// `alice?token=…` → `alice`: a query rides on the app or the stream name (kept for the auth layer).
+    static func strippingQuery(_ part: String) -> String {
+        String(part.prefix { $0 != "?" })
+    }
+
+    static let bFramesAdvice = "This stream has B-frames, which browsers cannot play in order. Set your encoder to "
+        + "send none: x264 bframes=0 (OBS: Output > Advanced, x264 options \"bframes=0\", or profile baseline), "
+        + "ffmpeg -bf 0 or -tune zerolatency"
+}
+
+/// An RTMP publisher reads no room events.
+struct RTMPSink: SessionSink {
+    func deliver(_ event: RoomEvent) {}
+}
+
+/// An RTMP encoder cannot make a keyframe on request: new viewers start from the keyframe cache.
+final class EncoderSource: MediaSource, Sendable {
+    func keyframeRequested(track: Int) -> Bool { false }
+    func retransmissionRequested(track: Int, sequenceNumbers: [UInt16]) {}
+    func feedDidEnd(_ feed: MediaFeed) {}
+}
+
+/// One synthesized RTP track: its SSRC, sequence numbers and a random timestamp origin.
+struct RTPClock {
+    let payloadType: UInt8
+    let ssrc = UInt32.random(in: 1...UInt32.max)
+    private let origin = UInt32.random(in: 0...UInt32.max)
+    private var sequence = UInt16.random(in: 0...UInt16.max)
+
+    init(payloadType: UInt8) { self.payloadType = payloadType }
+
+    /// 90 kHz from RTMP's milliseconds.
+    func rtpTime(milliseconds: UInt32) -> UInt32 { origin &+ milliseconds &* 90 }
+
+    mutating func packet(_ payload: ByteBuffer, timestamp: UInt32, marker: Bool) -> ByteBuffer {
+        var packet = ByteBuffer()
+        RTPPacketWriter.write(into: &packet, marker: marker, payloadType: payloadType, sequenceNumber: sequence,
+                              timestamp: timestamp, ssrc: ssrc, payload: payload)
+        sequence &+= 1
+        return packet
+    }
+}

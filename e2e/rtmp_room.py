@@ -1,0 +1,79 @@
+"""RTMP participants with a real encoder: ffmpeg publishes into a room over RTMP and an aiortc participant, in
+the room over Parley's WebSocket protocol, plays and decodes the stream.
+
+- publish: ffmpeg sends 640x360 H.264 (testsrc, constrained baseline, no B-frames, a keyframe every second) to
+  rtmp://127.0.0.1:1935/ROOM/encoder?token=…; the viewer hears `joined` and `published` (display `rtmp`), plays
+  the stream, decodes frames; when ffmpeg ends, the viewer hears `unpublished` and `left`, and nothing is left.
+- bframes: ffmpeg sends H.264 with B-frames; the publish is refused with advice, and ffmpeg says so.
+
+Runs as aiortc_room.py does (aiortc_room.run_main): inside `unshare -n`, with its own server (RTMP on its default
+port, 1935, free in the namespace), and prints `RESULT {json}`.
+"""
+import asyncio
+
+import aiortc_room
+from aiortc_room import Participant, ScenarioError
+
+ROOM = "rtmp-room"
+URL = f"rtmp://127.0.0.1:1935/{ROOM}/encoder?token=kept-for-auth"
+BASELINE = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline",
+            "-g", "30", "-pix_fmt", "yuv420p"]
+BFRAMES = ["-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "main", "-bf", "2", "-g", "30", "-pix_fmt", "yuv420p"]
+
+
+async def ffmpeg(encoder, seconds):
+    return await asyncio.create_subprocess_exec(
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=30",
+        "-t", str(seconds), *encoder, "-an", "-f", "flv", URL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+
+
+async def scenario_publish(result):
+    viewer = Participant("viewer")
+    encoder = None
+    try:
+        await viewer.connect()
+        await viewer.join(ROOM)
+        encoder = await ffmpeg(BASELINE, 8)
+        joined = await viewer.wait_event(lambda e: e.get("event") == "joined", 10, "the encoder joining")
+        result["joined"] = joined["participant"]["name"]
+        stream = await viewer.wait_published(ROOM, "encoder", timeout=10)
+        result["published"] = stream
+        playback = await viewer.play(ROOM, stream["id"], audio=False)
+        await playback.wait_frames(video=60, timeout=15)
+        result["playback"] = playback.summary()
+        # The encoder ends: its stream and then itself go from the room.
+        _, stderr = await asyncio.wait_for(encoder.communicate(), 20)
+        result["ffmpeg"] = {"exit": encoder.returncode, "stderr": stderr.decode(errors="replace")[-500:]}
+        unpublished = await viewer.wait_event(lambda e: e.get("event") == "unpublished", 10, "unpublished")
+        left = await viewer.wait_event(lambda e: e.get("event") == "left", 10, "left")
+        result["unpublished"] = unpublished["reason"]
+        result["left"] = left["reason"]
+        await viewer.close()
+        h = await aiortc_room.wait_health(lambda h: h["streams"] == 0 and h["media"]["peerConnections"] == 0, 10,
+                                          "the stream gone")
+        result["health_at_end"] = {k: h[k] for k in ("sessions", "rooms", "participants", "streams")}
+    finally:
+        if encoder and encoder.returncode is None:
+            encoder.kill()
+        await viewer.close()
+
+
+async def scenario_bframes(result):
+    viewer = Participant("viewer")
+    try:
+        await viewer.connect()
+        await viewer.join(ROOM)
+        encoder = await ffmpeg(BFRAMES, 6)
+        _, stderr = await asyncio.wait_for(encoder.communicate(), 20)
+        result["ffmpeg"] = {"exit": encoder.returncode, "stderr": stderr.decode(errors="replace")[-800:]}
+        await viewer.wait_event(lambda e: e.get("event") == "left", 10, "the refused encoder leaving")
+        result["published"] = len(viewer.events_of("published"))
+        h = await aiortc_room.wait_health(lambda h: h["streams"] == 0 and h["participants"] == 1, 10, "nothing left")
+        result["health_at_end"] = {k: h[k] for k in ("sessions", "rooms", "participants", "streams")}
+    finally:
+        await viewer.close()
+
+
+if __name__ == "__main__":
+    aiortc_room.run_main({"publish": scenario_publish, "bframes": scenario_bframes}, default_timeout=60)

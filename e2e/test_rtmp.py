@@ -1,0 +1,76 @@
+"""RTMP participants, with ffmpeg as the encoder and aiortc as the WebRTC viewer (scenarios in rtmp_room.py)."""
+from conftest import REPO, run_namespaced_scenario
+
+SCRIPT = REPO / "e2e" / "rtmp_room.py"
+
+
+def run(scenario):
+    return run_namespaced_scenario(SCRIPT, f"rtmp-{scenario}", scenario, timeout=60, grace=20, cwd=str(REPO / "e2e"))
+
+
+def test_ffmpeg_publishes_into_a_room_and_a_webrtc_viewer_decodes_it():
+    r = run("publish")
+    playback = r["playback"]
+    print(f"{playback['frames']} frames, first video {playback['first_video_after_answer']} s after the answer")
+    assert r["joined"] == "encoder"
+    assert r["published"]["display"] == "rtmp" and r["published"]["video"] and not r["published"]["audio"], r["published"]
+    # H.264 repackaged, not transcoded: the answer offers the SPS's own profile, constrained baseline 3.0.
+    assert playback["codecs"]["video"] == "H264/90000", playback["codecs"]
+    assert playback["frames"]["video"] >= 60 and playback["sizes"] == [[640, 360]], playback
+    # An encoder cannot be asked for a keyframe: the viewer starts from the keyframe cache, within a second.
+    assert playback["first_video_after_answer"] is not None and playback["first_video_after_answer"] < 1.0, playback
+    assert r["ffmpeg"]["exit"] == 0, r["ffmpeg"]
+    assert r["unpublished"] == "unpublished" and r["left"] == "left", r
+    # The viewer has gone too: no session, room or stream record is left behind.
+    assert r["health_at_end"] == {"sessions": 0, "rooms": 0, "participants": 0, "streams": 0}, r["health_at_end"]
+
+
+def test_a_stream_with_b_frames_is_refused_with_advice():
+    r = run("bframes")
+    assert r["ffmpeg"]["exit"] != 0, r["ffmpeg"]
+    assert "bframes=0" in r["ffmpeg"]["stderr"], r["ffmpeg"]["stderr"]
+    assert r["published"] == 0
+    assert r["health_at_end"] == {"sessions": 1, "rooms": 1, "participants": 1, "streams": 0}, r["health_at_end"]
+
+
+def test_garbage_and_silent_connections_are_closed_and_the_server_carries_on():
+    import json
+    import os
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from conftest import OUTPUT, free_port, wait_for
+    binary = Path(os.environ.get("PARLEY_BIN", REPO / ".build" / "debug" / "parley"))
+    binary = binary if binary.is_absolute() else REPO / binary
+    port, rtmp = free_port(), free_port()
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with open(OUTPUT / "server-rtmp-bad-input.log", "w") as log:
+        process = subprocess.Popen([str(binary), "--host", "127.0.0.1", "--port", str(port), "--media-port", "0",
+                                    "--announced-ip", "127.0.0.1", "--rtmp-port", str(rtmp)], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            def health():
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                        return json.load(r)
+                except OSError:
+                    return None
+            wait_for(lambda: health() is not None, timeout=30, what="the server")
+            silent = socket.create_connection(("127.0.0.1", rtmp))
+            # Not RTMP at all: closed at once.
+            garbage = socket.create_connection(("127.0.0.1", rtmp))
+            garbage.sendall(b"GET / HTTP/1.1\r\n" + b"x" * 2000)
+            garbage.settimeout(3)
+            assert garbage.recv(100) == b""
+            # A handshake that never finishes: closed after 10 s without a byte.
+            started = time.monotonic()
+            silent.settimeout(15)
+            assert silent.recv(100) == b""
+            assert 9 < time.monotonic() - started < 13
+            h = health()
+            assert h["status"] == "ok" and h["sessions"] == 0 and h["streams"] == 0, h
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
