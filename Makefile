@@ -7,7 +7,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_RUN_PACKAGES := pkg-config libssl-dev
+APT_RUN_PACKAGES := pkg-config libssl-dev libavcodec-dev libswresample-dev libavutil-dev libopus-dev
 APT_TEST_PACKAGES := chromium chromium-driver libsrtp2-dev iproute2 util-linux ffmpeg
 export DEBIAN_FRONTEND := noninteractive
 

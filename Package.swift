@@ -22,6 +22,12 @@ let package = Package(
         .target(name: "RTMP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // FLV payloads of RTMP media: video tags, the AVC sequence header, RFC 6184 packetization to RTP.
         .target(name: "FLV", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // Debian's libavcodec/libswresample (AAC decoding) and libopus: a C shim with plain functions.
+        .target(name: "CAudioCodec", linkerSettings: [
+            .linkedLibrary("avcodec"), .linkedLibrary("swresample"), .linkedLibrary("avutil"), .linkedLibrary("opus"),
+        ]),
+        // Audio transcoding for RTMP participants (AAC → Opus), off the media loops.
+        .target(name: "AudioTranscode", dependencies: ["CAudioCodec"]),
         // Debian's OpenSSL 3 (libssl-dev): headers plus inline shims for its macros.
         .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         // Debian's libsrtp2 (libsrtp2-dev): the oracle for SRTP tests, never linked into the server.
@@ -60,7 +66,7 @@ let package = Package(
         ]),
         // Configuration, HTTP routes, WebSocket glue, lifecycle.
         .target(name: "ParleyServer", dependencies: [
-            "Rooms", "Signaling", "SFU", "SDP", "DTLS", "MediaNegotiation", "RTMP", "FLV", "RTP",
+            "Rooms", "Signaling", "SFU", "SDP", "DTLS", "MediaNegotiation", "RTMP", "FLV", "RTP", "AudioTranscode",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -102,6 +108,7 @@ let package = Package(
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "FLVTests", dependencies: ["FLV", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"], exclude: ["Fixtures"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SFUTests", dependencies: [

@@ -352,6 +352,7 @@ class Playback:
         self.frames = {"video": 0, "audio": 0}
         self.sizes = set()
         self.audio_formats = set()
+        self.audio_peak = 0  # the loudest decoded sample, 0..32767: silence is not audio
         self.colors = {}  # palette index → frames identified as it
         self.ended = {}  # kind → why recv() stopped
         self.receivers = {}
@@ -401,6 +402,8 @@ class Playback:
                     self.colors[color] = self.colors.get(color, 0) + 1
             else:
                 self.audio_formats.add((frame.sample_rate, frame.layout.name, frame.format.name))
+                if frame.format.name == "s16":
+                    self.audio_peak = max(self.audio_peak, int(abs(frame.to_ndarray().astype("int32")).max()))
             async with self._progress:
                 self._progress.notify_all()
         async with self._progress:
@@ -427,6 +430,7 @@ class Playback:
         return {
             "stream": self.stream, "source": self.source, "frames": dict(self.frames),
             "sizes": sorted(self.sizes), "audio_formats": sorted(self.audio_formats),
+            "audio_peak": self.audio_peak,
             "colors": {str(k): v for k, v in self.colors.items()}, "ended": self.ended,
             "codecs": chosen_codecs(self.answer) if self.answer else None,
             "first_video_after_request": since(self.requested_at, self.first_frame_at["video"]),

@@ -1,9 +1,9 @@
 """RTMP participants with a real encoder: ffmpeg publishes into a room over RTMP and an aiortc participant, in
 the room over Parley's WebSocket protocol, plays and decodes the stream.
 
-- publish: ffmpeg sends 640x360 H.264 (testsrc, constrained baseline, no B-frames, a keyframe every second) to
-  rtmp://127.0.0.1:1935/ROOM/encoder?token=…; the viewer hears `joined` and `published` (display `rtmp`), plays
-  the stream, decodes frames; when ffmpeg ends, the viewer hears `unpublished` and `left`, and nothing is left.
+- publish: ffmpeg sends 640x360 H.264 (testsrc, constrained baseline, no B-frames, a keyframe every second) and
+  AAC (a 440 Hz tone) to rtmp://127.0.0.1:1935/ROOM/encoder?token=…; the viewer hears `joined` and `published`
+  (display `rtmp`), plays the stream, decodes its video and its audio (transcoded to Opus); when ffmpeg ends, the viewer hears `unpublished` and `left`, and nothing is left.
 - bframes: ffmpeg sends H.264 with B-frames; the publish is refused with advice, and ffmpeg says so.
 
 Runs as aiortc_room.py does (aiortc_room.run_main): inside `unshare -n`, with its own server (RTMP on its default
@@ -21,10 +21,14 @@ BASELINE = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "
 BFRAMES = ["-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "main", "-bf", "2", "-g", "30", "-pix_fmt", "yuv420p"]
 
 
-async def ffmpeg(encoder, seconds):
+AAC = ["-c:a", "aac", "-b:a", "96k", "-ac", "2"]
+
+
+async def ffmpeg(encoder, seconds, audio=False):
+    sound = ["-f", "lavfi", "-t", str(seconds), "-i", "sine=frequency=440:sample_rate=48000"] if audio else []
     return await asyncio.create_subprocess_exec(
-        "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=30",
-        "-t", str(seconds), *encoder, "-an", "-f", "flv", URL,
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-t", str(seconds),
+        "-i", "testsrc=size=640x360:rate=30", *sound, *encoder, *(AAC if audio else ["-an"]), "-f", "flv", URL,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
 
 
@@ -34,13 +38,13 @@ async def scenario_publish(result):
     try:
         await viewer.connect()
         await viewer.join(ROOM)
-        encoder = await ffmpeg(BASELINE, 8)
+        encoder = await ffmpeg(BASELINE, 8, audio=True)
         joined = await viewer.wait_event(lambda e: e.get("event") == "joined", 10, "the encoder joining")
         result["joined"] = joined["participant"]["name"]
         stream = await viewer.wait_published(ROOM, "encoder", timeout=10)
         result["published"] = stream
-        playback = await viewer.play(ROOM, stream["id"], audio=False)
-        await playback.wait_frames(video=60, timeout=15)
+        playback = await viewer.play(ROOM, stream["id"], audio=True)
+        await playback.wait_frames(video=60, audio=100, timeout=15)
         result["playback"] = playback.summary()
         # The encoder ends: its stream and then itself go from the room.
         _, stderr = await asyncio.wait_for(encoder.communicate(), 20)

@@ -13,10 +13,12 @@ def test_ffmpeg_publishes_into_a_room_and_a_webrtc_viewer_decodes_it():
     playback = r["playback"]
     print(f"{playback['frames']} frames, first video {playback['first_video_after_answer']} s after the answer")
     assert r["joined"] == "encoder"
-    assert r["published"]["display"] == "rtmp" and r["published"]["video"] and not r["published"]["audio"], r["published"]
-    # H.264 repackaged, not transcoded: the answer offers the SPS's own profile, constrained baseline 3.0.
-    assert playback["codecs"]["video"] == "H264/90000", playback["codecs"]
+    assert r["published"]["display"] == "rtmp" and r["published"]["video"] and r["published"]["audio"], r["published"]
+    # H.264 repackaged, not transcoded (the answer offers the SPS's own profile); AAC transcoded to Opus.
+    assert playback["codecs"] == {"video": "H264/90000", "audio": "opus/48000/2"}, playback["codecs"]
     assert playback["frames"]["video"] >= 60 and playback["sizes"] == [[640, 360]], playback
+    # The tone, not silence: ffmpeg's sine source peaks at 1/8 of full scale (-18 dBFS).
+    assert playback["frames"]["audio"] >= 100 and playback["audio_peak"] > 2000, playback
     # An encoder cannot be asked for a keyframe: the viewer starts from the keyframe cache, within a second.
     assert playback["first_video_after_answer"] is not None and playback["first_video_after_answer"] < 1.0, playback
     assert r["ffmpeg"]["exit"] == 0, r["ffmpeg"]

@@ -1,4 +1,3 @@
-import FLV
 import Logging
 import MediaNegotiation
 import NIOCore
@@ -27,14 +26,12 @@ final class RTMPConnection {
         let session: SessionID
         let room: String
         let name: String
-        var configuration: AVCDecoderConfiguration?
+        let ingest = RTMPIngest()
         var stream: String?
         var feed: MediaFeedHandle?
         var live = false
-        var video = RTPClock(payloadType: RTMPConnection.videoPayloadType)
     }
     private var publisher: Publisher?
-    static let videoPayloadType: UInt8 = 96
 
     init(server: ParleyServer, logger: Logger) {
         self.server = server
@@ -80,10 +77,12 @@ final class RTMPConnection {
         case .unpublish:
             await end(reason: .left)
             closing = true
+        case .metadata(let value):
+            publisher?.ingest.metadata(value)
         case .video(let timestamp, let payload):
-            await video(timestamp: timestamp, payload: payload, out: &out)
-        case .audio, .metadata:
-            break  // AAC is not taken yet: the stream is video only
+            await media(out: &out) { (ingest) throws(RTMPIngest.Refusal) in try ingest.video(timestamp: timestamp, payload: payload) }
+        case .audio(let timestamp, let payload):
+            await media(out: &out) { (ingest) throws(RTMPIngest.Refusal) in try ingest.audio(timestamp: timestamp, payload: payload) }
         }
     }
 
@@ -119,68 +118,52 @@ final class RTMPConnection {
         rtmp.acceptPublish(output: &out)
     }
 
-    private func video(timestamp: UInt32, payload: ByteBuffer, out: inout ByteBuffer) async {
-        guard var p = publisher else { return }
-        let tag: FLVVideoTag
+    /// One media message: repackaged (and, for audio, transcoded) into RTP for the stream's tracks. The stream is
+    /// published once its tracks are known, and announced in the room once its first keyframe is in.
+    private func media(out: inout ByteBuffer, _ body: (RTMPIngest) throws(RTMPIngest.Refusal) -> [RTMPIngest.Output]) async {
+        guard let p = publisher else { return }
+        var outputs: [RTMPIngest.Output]
         do {
-            tag = try FLVVideoTag(payload)
+            outputs = try body(p.ingest)
         } catch {
-            refuse("NetStream.Publish.Rejected", "Parley takes H.264 over RTMP: \(error)", out: &out)
+            refuse(error.code, error.description, out: &out)
             return
         }
-        switch tag.packetType {
-        case .sequenceHeader:
-            do {
-                p.configuration = try AVCDecoderConfiguration(tag.data)
-            } catch {
-                refuse("NetStream.Publish.Rejected", "The AVC sequence header cannot be read", out: &out)
-                return
+        if p.feed == nil {
+            guard let tracks = p.ingest.readyTracks else { return }
+            guard await startStream(tracks, out: &out) else { return }
+            outputs = p.ingest.started(tracks) + outputs
+        }
+        guard let feed = publisher?.feed, !outputs.isEmpty else { return }
+        feed.execute { [outputs] feed in
+            for output in outputs {
+                switch output {
+                case .packet(let packet, let track): feed.receive(packet, track: track)
+                case .senderReport(let report, let track): feed.receiveSenderReport(report, track: track)
+                }
             }
-            publisher = p
-            if p.feed == nil { await startStream(out: &out) }
-        case .nalUnits:
-            guard let configuration = p.configuration, let feed = p.feed else { return }
-            // B-frames arrive out of presentation order; browsers would show them as stutter.
-            if tag.compositionTime != 0 {
-                refuse("NetStream.Publish.Rejected", RTMPNames.bFramesAdvice, out: &out)
-                return
-            }
-            guard p.live || tag.isKeyframe, let units = configuration.nalUnits(tag.data) else { return }
-            var packets: [ByteBuffer] = []
-            let rtpTime = p.video.rtpTime(milliseconds: timestamp)
-            H264Packetizer().payloads(units, parameterSets: tag.isKeyframe ? configuration.sps + configuration.pps : nil) { body, last in
-                packets.append(p.video.packet(body, timestamp: rtpTime, marker: last))
-            }
-            feed.execute { [packets] feed in
-                for packet in packets { feed.receive(packet, track: 0) }
-            }
-            if !p.live {
-                p.live = true
-                publisher = p
-                await announce()
-            } else {
-                publisher = p
-            }
-        case .endOfSequence:
-            break
+        }
+        if publisher?.live == false {
+            publisher?.live = true
+            await announce()
         }
     }
 
-    /// The first sequence header: the stream's record and its media, with the real SPS's profile.
-    private func startStream(out: inout ByteBuffer) async {
-        guard let p = publisher, let configuration = p.configuration else { return }
+    /// The stream's record and its media, with the tracks the encoder sends (H.264 with its own SPS's profile).
+    private func startStream(_ tracks: [SourceTrack], out: inout ByteBuffer) async -> Bool {
+        guard let p = publisher else { return false }
         let id = StreamID.mint()
-        let record = StreamRecord(id: id, owner: p.session, room: p.room, origin: .source("rtmp"),
-                                  description: StreamDescription(id: id, display: "rtmp", audio: false, video: true))
+        let record = StreamRecord(id: id, owner: p.session, room: p.room, origin: .source("rtmp"), description: StreamDescription(
+            id: id, display: "rtmp", audio: tracks.contains { $0.kind == .audio }, video: tracks.contains { $0.kind == .video }))
         do {
-            let feed = try await server.publish(record, tracks: [
-                SourceTrack(kind: .video, codec: .h264(profileLevelID: configuration.profileLevelID), payloadType: Self.videoPayloadType),
-            ]) { _ in EncoderSource() }
+            let feed = try await server.publish(record, tracks: tracks) { _ in EncoderSource() }
             publisher?.stream = id
             publisher?.feed = feed
+            return true
         } catch {
             logger.warning("RTMP stream refused", metadata: ["error": "\(error)"])
             refuse("NetStream.Publish.Rejected", (error as? RoomError)?.message ?? "The media plane cannot take the stream", out: &out)
+            return false
         }
     }
 
@@ -236,25 +219,4 @@ final class EncoderSource: MediaSource, Sendable {
     func keyframeRequested(track: Int) -> Bool { false }
     func retransmissionRequested(track: Int, sequenceNumbers: [UInt16]) {}
     func feedDidEnd(_ feed: MediaFeed) {}
-}
-
-/// One synthesized RTP track: its SSRC, sequence numbers and a random timestamp origin.
-struct RTPClock {
-    let payloadType: UInt8
-    let ssrc = UInt32.random(in: 1...UInt32.max)
-    private let origin = UInt32.random(in: 0...UInt32.max)
-    private var sequence = UInt16.random(in: 0...UInt16.max)
-
-    init(payloadType: UInt8) { self.payloadType = payloadType }
-
-    /// 90 kHz from RTMP's milliseconds.
-    func rtpTime(milliseconds: UInt32) -> UInt32 { origin &+ milliseconds &* 90 }
-
-    mutating func packet(_ payload: ByteBuffer, timestamp: UInt32, marker: Bool) -> ByteBuffer {
-        var packet = ByteBuffer()
-        RTPPacketWriter.write(into: &packet, marker: marker, payloadType: payloadType, sequenceNumber: sequence,
-                              timestamp: timestamp, ssrc: ssrc, payload: payload)
-        sequence &+= 1
-        return packet
-    }
 }

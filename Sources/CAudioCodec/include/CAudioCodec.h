@@ -1,0 +1,25 @@
+// AAC → Opus for RTMP publishers: Debian's libavcodec decodes AAC (its native decoder), libswresample makes
+// 48 kHz stereo, libopus encodes 20 ms packets. Plain C functions, so Swift needs no FFmpeg macros or structs.
+#ifndef PARLEY_CAUDIOCODEC_H
+#define PARLEY_CAUDIOCODEC_H
+
+#include <stdint.h>
+
+typedef struct parley_aac_to_opus parley_aac_to_opus;
+
+/// A transcoder for the AAC stream an AudioSpecificConfig describes, to Opus at `bitrate` bits/s. NULL on error,
+/// with the reason in `error` (NUL-terminated, at most `error_size` bytes).
+parley_aac_to_opus *parley_aac_to_opus_new(const uint8_t *config, int config_size, int bitrate, char *error, int error_size);
+
+/// Decodes one raw AAC frame and encodes every whole 20 ms of audio it completes: up to `max_packets` Opus packets
+/// written one after another into `out` (at most `out_size` bytes), their sizes in `sizes`. Returns the number of
+/// packets, or -1 if the frame cannot be decoded (skip it).
+int parley_aac_to_opus_feed(parley_aac_to_opus *t, const uint8_t *frame, int frame_size,
+                            uint8_t *out, int out_size, int *sizes, int max_packets);
+
+/// Samples (per channel, 48 kHz) that the decoder and resampler delay, so timestamps can account for them.
+int parley_aac_to_opus_delay(const parley_aac_to_opus *t);
+
+void parley_aac_to_opus_free(parley_aac_to_opus *t);
+
+#endif

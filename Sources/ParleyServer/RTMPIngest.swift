@@ -1,0 +1,207 @@
+import AudioTranscode
+import Foundation
+import FLV
+import MediaNegotiation
+import NIOCore
+import RTMP
+import RTP
+
+/// An RTMP publisher's media as RTP for its stream's tracks: H.264 repackaged (RFC 6184), AAC transcoded to Opus,
+/// and Sender Reports for both tracks from the one RTMP clock, so that players keep lip sync. Knows no rooms or
+/// sockets; owned by its connection's task (the transcoder is not for a media loop).
+final class RTMPIngest {
+    enum Output {
+        case packet(ByteBuffer, track: Int)
+        case senderReport(RTCPSenderReport, track: Int)
+    }
+
+    /// Why the publish cannot go on, as the encoder is told.
+    struct Refusal: Error {
+        let code: String
+        let description: String
+    }
+
+    static let videoPayloadType: UInt8 = 96
+    static let audioPayloadType: UInt8 = 111
+    static let opusBitrate = 64000
+    /// Held before the stream starts: the latest keyframe and what follows it, at most this many packets.
+    static let maxPending = 2000
+
+    private(set) var video: AVCDecoderConfiguration?
+    private var audioConfig: [UInt8]?
+    private var transcoder: AACToOpus?
+    /// What onMetaData announced; nil when it said nothing.
+    private var announcesAudio: Bool?
+    private var announcesVideo: Bool?
+    private var keyframeSeen = false
+    private(set) var tracks: [SourceTrack]?
+    private var videoTrack: Int?
+    private var audioTrack: Int?
+    private var pending: [Output] = []
+    private var videoClock = RTPClock(payloadType: RTMPIngest.videoPayloadType, rate: 90)
+    private var audioClock = RTPClock(payloadType: RTMPIngest.audioPayloadType, rate: 48)
+    /// The next Opus packet's RTP time.
+    private var nextAudioTime: UInt32?
+    /// RTMP time 0 on the wall clock (NTP), set by the first media message.
+    private var ntpOrigin: Double?
+    private var lastReport: [Int: UInt32] = [:]
+
+    var isStarted: Bool { tracks != nil }
+
+    func metadata(_ value: AMF0Value) {
+        announcesAudio = value["audiocodecid"] != nil
+        announcesVideo = value["videocodecid"] != nil
+    }
+
+    /// The tracks to publish, once they are known: every kind onMetaData announced has its configuration, or a
+    /// video keyframe has come (a stream does not wait for audio that does not come).
+    var readyTracks: [SourceTrack]? {
+        guard !isStarted else { return nil }
+        let videoReady = video != nil || announcesVideo == false
+        let audioReady = transcoder != nil || announcesAudio == false || (keyframeSeen && video != nil)
+        guard (videoReady && audioReady) || (keyframeSeen && video != nil), video != nil || transcoder != nil else { return nil }
+        var tracks: [SourceTrack] = []
+        if let video {
+            videoTrack = tracks.count
+            tracks.append(SourceTrack(kind: .video, codec: .h264(profileLevelID: video.profileLevelID), payloadType: Self.videoPayloadType))
+        }
+        if transcoder != nil {
+            audioTrack = tracks.count
+            tracks.append(SourceTrack(kind: .audio, codec: .opus, payloadType: Self.audioPayloadType))
+        }
+        return tracks
+    }
+
+    /// The stream is published with `readyTracks`: what was held for it (a keyframe onwards) goes out first.
+    func started(_ tracks: [SourceTrack]) -> [Output] {
+        self.tracks = tracks
+        defer { pending = [] }
+        return pending
+    }
+
+    func video(timestamp: UInt32, payload: ByteBuffer) throws(Refusal) -> [Output] {
+        let tag: FLVVideoTag
+        do {
+            tag = try FLVVideoTag(payload)
+        } catch {
+            throw Refusal(code: "NetStream.Publish.Rejected", description: "Parley takes H.264 video over RTMP, not \(error)")
+        }
+        switch tag.packetType {
+        case .sequenceHeader:
+            do {
+                video = try AVCDecoderConfiguration(tag.data)
+            } catch {
+                throw Refusal(code: "NetStream.Publish.Rejected", description: "The AVC sequence header cannot be read")
+            }
+            return []
+        case .endOfSequence:
+            return []
+        case .nalUnits:
+            guard let video else { return [] }
+            // B-frames arrive out of presentation order; browsers would show them as stutter.
+            guard tag.compositionTime == 0 else { throw Refusal(code: "NetStream.Publish.Rejected", description: RTMPNames.bFramesAdvice) }
+            if tag.isKeyframe {
+                keyframeSeen = true
+                if !isStarted { pending = [] }  // hold only the latest keyframe onwards
+            }
+            guard keyframeSeen, let units = video.nalUnits(tag.data) else { return [] }
+            let track = videoTrack ?? 0
+            var out: [Output] = []
+            let time = videoClock.rtpTime(milliseconds: timestamp)
+            H264Packetizer().payloads(units, parameterSets: tag.isKeyframe ? video.sps + video.pps : nil) { body, last in
+                out.append(.packet(videoClock.packet(body, timestamp: time, marker: last), track: track))
+            }
+            if let report = report(track: track, clock: videoClock, milliseconds: timestamp, rtpTime: time) { out.append(report) }
+            return deliver(out)
+        }
+    }
+
+    func audio(timestamp: UInt32, payload: ByteBuffer) throws(Refusal) -> [Output] {
+        let tag: FLVAudioTag
+        do {
+            tag = try FLVAudioTag(payload)
+        } catch {
+            throw Refusal(code: "NetStream.Publish.Rejected", description: "Parley takes AAC audio over RTMP, not \(error)")
+        }
+        switch tag.packetType {
+        case .sequenceHeader:
+            let config = Array(tag.data.readableBytesView)
+            guard config != audioConfig else { return [] }
+            do {
+                transcoder = try AACToOpus(config: config, bitrate: Self.opusBitrate)
+                audioConfig = config
+                nextAudioTime = nil
+            } catch {
+                throw Refusal(code: "NetStream.Publish.Rejected", description: "The AAC configuration cannot be used: \(error)")
+            }
+            return []
+        case .raw:
+            guard let transcoder, let track = audioTrack ?? (isStarted ? nil : 1) else { return [] }
+            let packets: [[UInt8]]
+            do {
+                packets = try transcoder.transcode(Array(tag.data.readableBytesView))
+            } catch {
+                return []  // one bad frame: a 21 ms gap, not the end of the stream
+            }
+            // Opus time follows the AAC clock; a jump of more than 100 ms (a gap in the encoder) resynchronises it.
+            let expected = audioClock.rtpTime(milliseconds: timestamp) &- UInt32(transcoder.delay)
+            if let next = nextAudioTime, abs(Int32(bitPattern: expected &- next)) <= 4800 {} else { nextAudioTime = expected }
+            var out: [Output] = []
+            for packet in packets {
+                let time = nextAudioTime ?? expected
+                out.append(.packet(audioClock.packet(ByteBuffer(bytes: packet), timestamp: time, marker: false), track: track))
+                nextAudioTime = time &+ UInt32(AACToOpus.samplesPerPacket)
+            }
+            if let report = report(track: track, clock: audioClock, milliseconds: timestamp, rtpTime: expected) { out.append(report) }
+            return deliver(out)
+        }
+    }
+
+    private func deliver(_ out: [Output]) -> [Output] {
+        if isStarted { return out }
+        if keyframeSeen, pending.count + out.count <= Self.maxPending { pending += out }
+        return []
+    }
+
+    /// A Sender Report for `track` at most once a second: RTMP time `milliseconds` on the wall clock, and the
+    /// track's RTP time for that instant.
+    private func report(track: Int, clock: RTPClock, milliseconds: UInt32, rtpTime: UInt32) -> Output? {
+        let origin = ntpOrigin ?? (Date().timeIntervalSince1970 + 2_208_988_800 - Double(milliseconds) / 1000)
+        ntpOrigin = origin
+        if let last = lastReport[track], milliseconds &- last < 1000 { return nil }
+        lastReport[track] = milliseconds
+        let seconds = origin + Double(milliseconds) / 1000
+        let ntp = UInt64(seconds) << 32 | UInt64((seconds - seconds.rounded(.down)) * 4_294_967_296)
+        return .senderReport(RTCPSenderReport(ssrc: clock.ssrc, ntpTimestamp: ntp, rtpTimestamp: rtpTime,
+                                              packetCount: clock.packets, octetCount: clock.octets), track: track)
+    }
+}
+
+/// One synthesized RTP track: its SSRC, sequence numbers, a random timestamp origin, and counts for its reports.
+struct RTPClock {
+    let payloadType: UInt8
+    /// RTP ticks per millisecond (90 for video, 48 for Opus).
+    let rate: UInt32
+    let ssrc = UInt32.random(in: 1...UInt32.max)
+    private let origin = UInt32.random(in: 0...UInt32.max)
+    private var sequence = UInt16.random(in: 0...UInt16.max)
+    private(set) var packets: UInt32 = 0
+    private(set) var octets: UInt32 = 0
+
+    init(payloadType: UInt8, rate: UInt32) {
+        self.payloadType = payloadType
+        self.rate = rate
+    }
+
+    func rtpTime(milliseconds: UInt32) -> UInt32 { origin &+ milliseconds &* rate }
+
+    mutating func packet(_ payload: ByteBuffer, timestamp: UInt32, marker: Bool) -> ByteBuffer {
+        var packet = ByteBuffer()
+        RTPPacketWriter.write(into: &packet, marker: marker, payloadType: payloadType, sequenceNumber: sequence,
+                              timestamp: timestamp, ssrc: ssrc, payload: payload)
+        sequence &+= 1
+        packets &+= 1
+        octets &+= UInt32(payload.readableBytes)
+        return packet
+    }
+}
