@@ -79,5 +79,38 @@ async def scenario_bframes(result):
         await viewer.close()
 
 
+async def scenario_takeover(result):
+    viewer = Participant("viewer")
+    first = second = None
+    try:
+        await viewer.connect()
+        await viewer.join(ROOM)
+        first = await ffmpeg(BASELINE, 20)
+        old = await viewer.wait_published(ROOM, "encoder", timeout=10)
+        # The encoder "reconnects" while its first connection is still up: the newest takes the name over.
+        second = await ffmpeg(BASELINE, 6)
+        gone = await viewer.wait_event(lambda e: e.get("event") == "unpublished" and e["stream"]["id"] == old["id"], 10,
+                                       "the old stream unpublished")
+        left = await viewer.wait_event(lambda e: e.get("event") == "left", 10, "the old participant leaving")
+        new = await viewer.wait_event(lambda e: e.get("event") == "published" and e["stream"]["id"] != old["id"], 10,
+                                      "the new stream")
+        result["old_unpublished"] = gone["reason"]
+        result["old_left"] = left["reason"]
+        result["joined"] = [e["participant"]["name"] for e in viewer.events_of("joined")]
+        playback = await viewer.play(ROOM, new["stream"]["id"], audio=False)
+        await playback.wait_frames(video=30, timeout=15)
+        result["playback"] = playback.summary()
+        _, err1 = await asyncio.wait_for(first.communicate(), 20)
+        _, err2 = await asyncio.wait_for(second.communicate(), 20)
+        result["first_exit"], result["second_exit"] = first.returncode, second.returncode
+        result["second_stderr"] = err2.decode(errors="replace")[-300:]
+    finally:
+        for p in (first, second):
+            if p and p.returncode is None:
+                p.kill()
+        await viewer.close()
+
+
 if __name__ == "__main__":
-    aiortc_room.run_main({"publish": scenario_publish, "bframes": scenario_bframes}, default_timeout=60)
+    aiortc_room.run_main({"publish": scenario_publish, "bframes": scenario_bframes, "takeover": scenario_takeover},
+                         default_timeout=60)

@@ -35,6 +35,14 @@ def test_a_stream_with_b_frames_is_refused_with_advice():
     assert r["health_at_end"] == {"sessions": 1, "rooms": 1, "participants": 1, "streams": 0}, r["health_at_end"]
 
 
+def test_a_reconnecting_encoder_takes_its_name_over():
+    r = run("takeover")
+    assert r["old_unpublished"] == "disconnected" and r["old_left"] == "disconnected", r
+    assert r["joined"] == ["encoder", "encoder"], r["joined"]
+    assert r["playback"]["frames"]["video"] >= 30, r["playback"]
+    assert r["first_exit"] != 0 and r["second_exit"] == 0, r
+
+
 def test_garbage_and_silent_connections_are_closed_and_the_server_carries_on():
     import json
     import os

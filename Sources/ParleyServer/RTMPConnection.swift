@@ -13,6 +13,8 @@ import Signaling
 /// connection's task.
 final class RTMPConnection {
     private let server: ParleyServer
+    private let publishers: RTMPPublishers
+    private var channel: (any Channel)?
     private var logger: Logger
     private var rtmp = RTMPServerConnection()
     private var closing = false
@@ -33,12 +35,14 @@ final class RTMPConnection {
     }
     private var publisher: Publisher?
 
-    init(server: ParleyServer, logger: Logger) {
+    init(server: ParleyServer, publishers: RTMPPublishers, logger: Logger) {
         self.server = server
+        self.publishers = publishers
         self.logger = logger
     }
 
     func run(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        self.channel = channel.channel
         do {
             try await channel.executeThenClose { inbound, outbound in
                 var pending = ByteBuffer()
@@ -102,6 +106,13 @@ final class RTMPConnection {
             return
         }
         let hub = server.hub
+        let key = RTMPPublishers.key(room: room, name: name)
+        if let stale = publishers.current(key) {
+            // The same encoder reconnecting (or another one with its key): the newest takes the name over.
+            logger.info("RTMP publisher takes over its name", metadata: ["room": "\(room)", "name": "\(name)"])
+            stale.channel.close(promise: nil)
+            await hub.closeSession(stale.session, reason: .disconnected)
+        }
         let session = await hub.openSession(sink: RTMPSink())
         var refusal: RoomError?
         await hub.join(session, name: name, room: room, maxParticipants: nil) { result in
@@ -115,6 +126,7 @@ final class RTMPConnection {
         logger[metadataKey: "session"] = "\(session)"
         logger.info("RTMP publisher joined", metadata: ["room": "\(room)", "name": "\(name)"])
         publisher = Publisher(session: session, room: room, name: name)
+        if let channel { _ = publishers.claim(key, .init(session: session, channel: channel)) }
         rtmp.acceptPublish(output: &out)
     }
 
@@ -180,6 +192,7 @@ final class RTMPConnection {
     private func end(reason: LeaveReason) async {
         guard let p = publisher else { return }
         publisher = nil
+        publishers.release(RTMPPublishers.key(room: p.room, name: p.name), session: p.session)
         let hub = server.hub
         if let stream = p.stream {
             await StreamLifecycle(hub: hub, media: nil, session: p.session)

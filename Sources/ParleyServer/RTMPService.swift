@@ -1,7 +1,9 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Rooms
 import ServiceLifecycle
+import Synchronization
 
 /// The RTMP listener (`--rtmp-port`), a service of the server's group: one task per connection, all children of
 /// this service's task. A port it cannot bind is logged and RTMP stays off; the rest of the server runs on.
@@ -15,6 +17,7 @@ struct RTMPService: Service {
 
     func run() async throws {
         let connections = OpenConnections()
+        let publishers = RTMPPublishers()
         let listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
             listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -40,7 +43,7 @@ struct RTMPService: Service {
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await channel in inbound {
                         group.addTask {
-                            await RTMPConnection(server: server, logger: logger).run(channel)
+                            await RTMPConnection(server: server, publishers: publishers, logger: logger).run(channel)
                         }
                     }
                 }
@@ -50,6 +53,34 @@ struct RTMPService: Service {
             listener.channel.close(promise: nil)
             connections.closeAll()
         }
+    }
+}
+
+/// The RTMP publishers of the server by room and name, so that a reconnecting encoder takes its name over from
+/// its own stale connection (whose TCP may take minutes to time out) instead of being refused. Touched by every
+/// connection's task, hence the lock.
+final class RTMPPublishers: Sendable {
+    struct Entry: Sendable {
+        let session: SessionID
+        let channel: any Channel
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    static func key(room: String, name: String) -> String { "\(room)/\(name)" }
+
+    /// Records `entry` as the publisher of `key`; returns the one it replaces.
+    func claim(_ key: String, _ entry: Entry) -> Entry? {
+        entries.withLock { e in
+            defer { e[key] = entry }
+            return e[key]
+        }
+    }
+
+    func current(_ key: String) -> Entry? { entries.withLock { $0[key] } }
+
+    func release(_ key: String, session: SessionID) {
+        entries.withLock { e in if e[key]?.session == session { e[key] = nil } }
     }
 }
 
