@@ -10,6 +10,8 @@ Runs as aiortc_room.py does (aiortc_room.run_main): inside `unshare -n`, with it
 port, 1935, free in the namespace), and prints `RESULT {json}`.
 """
 import asyncio
+import json
+import re
 
 import aiortc_room
 from aiortc_room import Participant, ScenarioError
@@ -111,6 +113,58 @@ async def scenario_takeover(result):
         await viewer.close()
 
 
+async def run_tool(*command, timeout=30):
+    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout)
+    except asyncio.TimeoutError:
+        process.kill()
+        out, err = await process.communicate()
+    return process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+async def probe(url):
+    """ffprobe's view of an RTMP stream, and what ffmpeg decodes of 3 s of it."""
+    code, out, err = await run_tool("ffprobe", "-v", "error", "-show_entries",
+                                    "stream=codec_name,profile,width,height,sample_rate,channels", "-of", "json", url)
+    streams = json.loads(out).get("streams", []) if code == 0 and out.strip() else []
+    dcode, _, derr = await run_tool("ffmpeg", "-hide_banner", "-loglevel", "info", "-t", "3", "-i", url, "-f", "null", "-")
+    frames = re.findall(r"frame=\s*(\d+)", derr)
+    return {"probe_exit": code, "probe_stderr": err[-400:], "streams": streams,
+            "decode_exit": dcode, "decoded_video_frames": int(frames[-1]) if frames else 0,
+            "decode_stderr": derr[-600:]}
+
+
+async def scenario_play_webrtc(result, codec):
+    """A WebRTC participant publishes `codec` video and Opus; ffprobe and ffmpeg play it over RTMP."""
+    cam = Participant("cam")
+    try:
+        await cam.connect()
+        await cam.join(ROOM)
+        await cam.publish(ROOM, video=codec, audio="opus", size=(640, 480))
+        result.update(await probe(f"rtmp://127.0.0.1:1935/{ROOM}/cam"))
+        await aiortc_room.wait_health(lambda h: h["sessions"] == 1, 10, "the RTMP players gone")
+    finally:
+        await cam.close()
+
+
+async def scenario_play_rtmp(result):
+    """An RTMP encoder's stream played over RTMP: H.264 passed through both ways, AAC → Opus → AAC."""
+    encoder = await ffmpeg(BASELINE, 14, audio=True)
+    watcher = Participant("watcher")
+    try:
+        await watcher.connect()
+        await watcher.join(ROOM)
+        await watcher.wait_published(ROOM, "encoder", timeout=10)
+        result.update(await probe(f"rtmp://127.0.0.1:1935/{ROOM}/encoder"))
+    finally:
+        if encoder.returncode is None:
+            encoder.kill()
+        await watcher.close()
+
+
 if __name__ == "__main__":
-    aiortc_room.run_main({"publish": scenario_publish, "bframes": scenario_bframes, "takeover": scenario_takeover},
-                         default_timeout=60)
+    aiortc_room.run_main({"publish": scenario_publish, "bframes": scenario_bframes, "takeover": scenario_takeover,
+                          "play-h264": lambda r: scenario_play_webrtc(r, "H264"),
+                          "play-vp8": lambda r: scenario_play_webrtc(r, "VP8"),
+                          "play-rtmp": scenario_play_rtmp}, default_timeout=60)

@@ -43,6 +43,32 @@ def test_a_reconnecting_encoder_takes_its_name_over():
     assert r["first_exit"] != 0 and r["second_exit"] == 0, r
 
 
+def _codecs(r):
+    return {s["codec_name"]: s for s in r["streams"]}
+
+
+def test_ffmpeg_plays_a_browsers_h264_stream_over_rtmp_with_opus_as_aac():
+    r = run("play-h264")
+    codecs = _codecs(r)
+    assert set(codecs) == {"h264", "aac"}, r
+    assert (codecs["h264"]["width"], codecs["h264"]["height"]) == (640, 480), codecs
+    assert codecs["aac"]["sample_rate"] == "48000" and codecs["aac"]["channels"] == 2, codecs
+    # 3 s of it decode: the player started at a keyframe (asked of the publisher) and kept going.
+    assert r["decode_exit"] == 0 and r["decoded_video_frames"] >= 60, r["decode_stderr"]
+
+
+def test_an_rtmp_encoders_stream_plays_over_rtmp():
+    r = run("play-rtmp")
+    codecs = _codecs(r)
+    assert set(codecs) == {"h264", "aac"} and codecs["h264"]["width"] == 640 and codecs["h264"]["height"] == 360, r
+    assert r["decode_exit"] == 0 and r["decoded_video_frames"] >= 60, r["decode_stderr"]
+
+
+def test_a_vp8_stream_is_refused_to_rtmp_players_with_the_reason():
+    r = run("play-vp8")
+    assert r["probe_exit"] != 0 and "VP8" in r["probe_stderr"] and "H.264" in r["probe_stderr"], r["probe_stderr"]
+
+
 def test_garbage_and_silent_connections_are_closed_and_the_server_carries_on():
     import json
     import os

@@ -34,6 +34,10 @@ final class RTMPConnection {
         var live = false
     }
     private var publisher: Publisher?
+    /// A player, from its accepted `play` on: its sink on the stream, and its pump once started.
+    private var playing: MediaSinkHandle?
+    private var startingPump: RTMPPlayPump?
+    private var outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>?
 
     init(server: ParleyServer, publishers: RTMPPublishers, logger: Logger) {
         self.server = server
@@ -45,28 +49,38 @@ final class RTMPConnection {
         self.channel = channel.channel
         do {
             try await channel.executeThenClose { inbound, outbound in
-                var pending = ByteBuffer()
-                for try await bytes in inbound {
-                    pending.writeImmutableBuffer(bytes)
-                    var out = ByteBuffer()
-                    do {
-                        for event in try rtmp.receive(&pending, output: &out) where refusedAt == nil {
-                            await handle(event, out: &out)
-                            if closing { break }
+                self.outbound = outbound
+                // A player's media is written by its pump, a child of this task; the reading goes on here.
+                try await withThrowingDiscardingTaskGroup { group in
+                    var pending = ByteBuffer()
+                    for try await bytes in inbound {
+                        pending.writeImmutableBuffer(bytes)
+                        var out = ByteBuffer()
+                        do {
+                            for event in try rtmp.receive(&pending, output: &out) where refusedAt == nil {
+                                await handle(event, out: &out)
+                                if closing { break }
+                            }
+                        } catch {
+                            logger.notice("RTMP connection broke the protocol", metadata: ["error": "\(error)"])
+                            closing = true
                         }
-                    } catch {
-                        logger.notice("RTMP connection broke the protocol", metadata: ["error": "\(error)"])
-                        closing = true
+                        if out.readableBytes > 0 { try await outbound.write(out) }
+                        if let pump = startingPump {
+                            startingPump = nil
+                            group.addTask { await pump.run() }
+                        }
+                        if closing { break }
+                        if let refusedAt, ContinuousClock.now - refusedAt > Self.refusalLinger { break }
+                        pending.discardReadBytes()
                     }
-                    if out.readableBytes > 0 { try await outbound.write(out) }
-                    if closing { break }
-                    if let refusedAt, ContinuousClock.now - refusedAt > Self.refusalLinger { break }
-                    pending.discardReadBytes()
+                    await stopPlaying()
                 }
             }
         } catch {
             logger.debug("RTMP connection ended", metadata: ["error": "\(error)"])
         }
+        await stopPlaying()
         await end(reason: .disconnected)
     }
 
@@ -76,8 +90,11 @@ final class RTMPConnection {
             logger[metadataKey: "rtmp.app"] = "\(app)"
         case .publish(let rawName):
             await publish(rawName, out: &out)
-        case .play:
-            refuse("NetStream.Play.Failed", "Playing over RTMP is not supported yet", out: &out)
+        case .play(let rawName):
+            await play(rawName, out: &out)
+        case .stop:
+            await stopPlaying()
+            closing = true
         case .unpublish:
             await end(reason: .left)
             closing = true
@@ -90,11 +107,74 @@ final class RTMPConnection {
         }
     }
 
+    // MARK: play
+
+    /// `rtmp://HOST/ROOM/NAME` played: participant NAME's camera stream (or the stream whose id is NAME), as FLV.
+    private func play(_ rawName: String, out: inout ByteBuffer) async {
+        guard publisher == nil, playing == nil, let outbound else {
+            refuse("NetStream.Play.Failed", "This connection already publishes or plays", out: &out)
+            return
+        }
+        let room: String
+        do throws(RoomError) {
+            room = try Validation.roomName(RTMPNames.strippingQuery(rtmp.app ?? ""))
+        } catch {
+            refuse("NetStream.Play.StreamNotFound", "rtmp://HOST/ROOM/NAME: \(error.message)", out: &out)
+            return
+        }
+        let target = RTMPNames.strippingQuery(rawName)
+        let hub = server.hub
+        var found: String?
+        for participant in await hub.participants(in: room) {
+            if participant.name == target { found = (participant.streams.first { $0.video } ?? participant.streams.first)?.id }
+            if participant.streams.contains(where: { $0.id == target }) { found = target }
+        }
+        guard let id = found, let record = await hub.stream(id), record.state == .live else {
+            refuse("NetStream.Play.StreamNotFound", "Nobody in room '\(room)' publishes '\(target)'", out: &out)
+            return
+        }
+        let videoIndex = record.tracks.firstIndex { $0.kind == .video }
+        if let v = videoIndex, record.tracks[v].codec.uppercased() != "H264" {
+            refuse("NetStream.Play.Failed", "'\(target)' sends \(record.tracks[v].codec) video, which RTMP players cannot "
+                   + "decode: it plays over RTMP when its publisher sends H.264", out: &out)
+            return
+        }
+        // Opus is transcoded to AAC; G.711 is not (the player gets video only).
+        let audioIndex = record.tracks.firstIndex { $0.kind == .audio && $0.codec.lowercased() == "opus" }
+        let indices = [videoIndex, audioIndex].compactMap { $0 }
+        guard !indices.isEmpty else {
+            refuse("NetStream.Play.Failed", "'\(target)' sends nothing an RTMP player can decode", out: &out)
+            return
+        }
+        var rng = SystemRandomNumberGenerator()
+        let tracks = indices.map { ConsumerParameters(producerIndex: $0, ssrc: UInt32.random(in: 1...UInt32.max, using: &rng),
+                                                      payloadType: $0 == videoIndex ? 96 : 111) }
+        let (items, continuation) = AsyncStream.makeStream(of: PlayItem.self, bufferingPolicy: .bufferingOldest(4096))
+        let sink: MediaSinkHandle
+        do {
+            sink = try await server.media.attach(to: id, tracks: tracks) { _ in RTMPPlaySink(continuation) }
+        } catch {
+            refuse("NetStream.Play.StreamNotFound", "'\(target)' is no longer published", out: &out)
+            return
+        }
+        logger.info("RTMP player started", metadata: ["room": "\(room)", "stream": "\(id)"])
+        playing = sink
+        rtmp.acceptPlay(output: &out)
+        startingPump = RTMPPlayPump(items: items, outbound: outbound, sink: sink,
+                                    videoTrack: videoIndex == nil ? nil : 0, audioTrack: audioIndex == nil ? nil : indices.count - 1)
+    }
+
+    private func stopPlaying() async {
+        guard let sink = playing else { return }
+        playing = nil
+        await sink.detach()
+    }
+
     // MARK: publish
 
     private func publish(_ rawName: String, out: inout ByteBuffer) async {
-        guard publisher == nil else {
-            rtmp.refuse(code: "NetStream.Publish.BadName", description: "This connection already publishes", output: &out)
+        guard publisher == nil, playing == nil else {
+            refuse("NetStream.Publish.BadName", "This connection already publishes or plays", out: &out)
             return
         }
         let room: String, name: String

@@ -12,8 +12,8 @@ struct RTMPService: Service {
     let host: String
     let port: Int
     let logger: Logger
-    /// A connection that sends nothing for this long (a half-done handshake, a stalled encoder) is closed.
-    static let readTimeout: TimeAmount = .seconds(10)
+    /// A connection with no traffic either way for this long (a half-done handshake, a stalled encoder) is closed.
+    static let idleTimeout: TimeAmount = .seconds(10)
 
     func run() async throws {
         let connections = OpenConnections()
@@ -27,7 +27,9 @@ struct RTMPService: Service {
                     channel.eventLoop.makeCompletedFuture {
                         let handlers = channel.pipeline.syncOperations
                         try handlers.addHandler(ConnectionWatch(connections))
-                        try handlers.addHandler(IdleStateHandler(readTimeout: Self.readTimeout))
+                        // Neither read nor written for the timeout: a player is written to all the time, a publisher
+                        // writes all the time; a handshake that stalls, or an encoder that stalls, ends here.
+                        try handlers.addHandler(IdleStateHandler(allTimeout: Self.idleTimeout))
                         try handlers.addHandler(IdleCloser())
                         return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
@@ -89,7 +91,7 @@ final class IdleCloser: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all || idle == .read {
             context.close(promise: nil)
             return
         }

@@ -15,6 +15,8 @@ public struct RTMPServerConnection: Sendable {
         case play(name: String)
         /// The publisher stopped (FCUnpublish, deleteStream or closeStream).
         case unpublish
+        /// The player stopped (deleteStream or closeStream).
+        case stop
         /// `onMetaData` (an ECMA array or object: width, height, codec ids, …).
         case metadata(AMF0Value)
         case audio(timestamp: UInt32, payload: ByteBuffer)
@@ -29,7 +31,8 @@ public struct RTMPServerConnection: Sendable {
     public static let mediaStream: UInt32 = 1
     /// What Parley announces for acknowledgements and bandwidth, and the chunk size it sends with (as nginx-rtmp).
     static let window: UInt32 = 2_500_000
-    static let outgoingChunkSize: UInt32 = 4096
+    /// The chunk size announced at connect: whoever writes to this client chunks with it (`mediaWriter`).
+    public static let outgoingChunkSize: UInt32 = 4096
 
     public private(set) var phase: Phase = .handshake
     public private(set) var app: String?
@@ -71,6 +74,38 @@ public struct RTMPServerConnection: Sendable {
         status("status", "NetStream.Publish.Start", "\(streamName ?? "") is now published", out: &out)
     }
 
+    /// Answers the pending `play`: the client waits for these before it reads media (ffmpeg, librtmp).
+    public mutating func acceptPlay(output out: inout ByteBuffer) {
+        phase = .playing
+        send(.streamBegin(Self.mediaStream), csid: RTMPChunkWriter.ChunkStream.control, out: &out)
+        status("status", "NetStream.Play.Reset", "Playing and resetting \(streamName ?? "")", out: &out)
+        status("status", "NetStream.Play.Start", "Started playing \(streamName ?? "")", out: &out)
+        send(Self.data([.string("|RtmpSampleAccess"), .boolean(true), .boolean(true)]), csid: RTMPChunkWriter.ChunkStream.data, out: &out)
+    }
+
+    /// A chunk writer for media to this client, from any task: chunked as announced at connect.
+    public static var mediaWriter: RTMPChunkWriter {
+        var w = RTMPChunkWriter()
+        w.chunkSize = Int(outgoingChunkSize)
+        return w
+    }
+
+    /// `onMetaData` for a player (width, height, codec ids), on the media stream.
+    public static func metadata(_ properties: [(String, AMF0Value)]) -> RTMPMessage {
+        data([.string("onMetaData"), .ecmaArray(properties)])
+    }
+
+    /// An audio or video message of the media stream.
+    public static func media(type: UInt8, timestamp: UInt32, payload: ByteBuffer) -> RTMPMessage {
+        RTMPMessage(type: type, streamID: mediaStream, timestamp: timestamp, payload: payload)
+    }
+
+    static func data(_ values: [AMF0Value]) -> RTMPMessage {
+        var m = RTMPMessage.command(values, stream: mediaStream)
+        m.type = RTMPMessage.Kind.dataAMF0
+        return m
+    }
+
     /// Answers the pending `publish` or `play` with an error status (`NetStream.Publish.BadName`, …), which
     /// encoders show their user; the owner closes the connection after.
     public mutating func refuse(code: String, description: String, output out: inout ByteBuffer) {
@@ -80,9 +115,14 @@ public struct RTMPServerConnection: Sendable {
 
     /// A status on the media stream (`NetStream.Unpublish.Success`, `NetStream.Play.Stop`, …).
     public func status(_ level: String, _ code: String, _ description: String, out: inout ByteBuffer) {
-        send(.command([.string("onStatus"), .number(0), .null, .object([
+        send(Self.statusMessage(level, code, description), csid: RTMPChunkWriter.ChunkStream.data, out: &out)
+    }
+
+    /// An `onStatus` of the media stream, for whoever writes to this client (`mediaWriter`).
+    public static func statusMessage(_ level: String, _ code: String, _ description: String) -> RTMPMessage {
+        .command([.string("onStatus"), .number(0), .null, .object([
             ("level", .string(level)), ("code", .string(code)), ("description", .string(description)),
-        ])], stream: Self.mediaStream), csid: RTMPChunkWriter.ChunkStream.data, out: &out)
+        ])], stream: mediaStream)
     }
 
     private func send(_ message: RTMPMessage, csid: UInt8, out: inout ByteBuffer) {
@@ -147,6 +187,9 @@ public struct RTMPServerConnection: Sendable {
         case ("play", .connected):
             streamName = argument ?? ""
             events.append(.play(name: streamName ?? ""))
+        case ("deleteStream", .playing), ("closeStream", .playing):
+            phase = .connected
+            events.append(.stop)
         case ("FCUnpublish", .publishing), ("deleteStream", .publishing), ("closeStream", .publishing):
             phase = .connected
             status("status", "NetStream.Unpublish.Success", "\(streamName ?? "") is now unpublished", out: &out)

@@ -51,10 +51,32 @@ import Testing
         }
     }
 
+    @Test func opusBecomesAACForRTMPPlayersAndBackAgain() throws {
+        let (config, frames) = Self.frames(try Self.adts(rate: 48000, channels: 2))
+        let toOpus = try AACToOpus(config: config)
+        let toAAC = try OpusToAAC()
+        #expect(toAAC.config.prefix(2) == [0x11, 0x90], "AAC-LC, 48 kHz, stereo (then an SBR sync extension)")
+        var aac: [[UInt8]] = []
+        for frame in frames {
+            for packet in try toOpus.transcode(frame) { aac += try toAAC.transcode(packet) }
+        }
+        // A lost packet is concealed: 20 ms more audio, not a gap.
+        aac += try toAAC.transcode(nil)
+        // ~2 s at 1024 samples a frame, less the encoder's look-ahead.
+        #expect((88...96).contains(aac.count), "\(aac.count) AAC frames")
+        // What an RTMP player gets decodes again.
+        let back = try AACToOpus(config: toAAC.config)
+        var opus = 0
+        for frame in aac { opus += try back.transcode(frame).count }
+        #expect((85...100).contains(opus), "\(opus) Opus packets")
+    }
+
     @Test func badInputIsAnErrorNotACrash() throws {
         #expect(throws: AACToOpus.Failure.self) { try AACToOpus(config: [0xFF, 0xFF, 0xFF]) }
         let transcoder = try AACToOpus(config: [0x11, 0x90])  // AAC-LC, 48 kHz, stereo
         #expect(throws: AACToOpus.Failure.self) { try transcoder.transcode([UInt8](repeating: 0xA5, count: 300)) }
         #expect(throws: AACToOpus.Failure.self) { try transcoder.transcode([]) }
+        let toAAC = try OpusToAAC()
+        #expect(throws: AACToOpus.Failure.self) { try toAAC.transcode([0xFF, 0xFF, 0xFF, 0xFF]) }
     }
 }

@@ -22,4 +22,20 @@ int parley_aac_to_opus_delay(const parley_aac_to_opus *t);
 
 void parley_aac_to_opus_free(parley_aac_to_opus *t);
 
+typedef struct parley_opus_to_aac parley_opus_to_aac;
+
+/// Opus (48 kHz, what browsers send) to AAC-LC at `bitrate` bits/s, 48 kHz stereo, for RTMP players: libopus
+/// decodes, libavcodec's native AAC encoder encodes. NULL on error, with the reason in `error`.
+parley_opus_to_aac *parley_opus_to_aac_new(int bitrate, char *error, int error_size);
+
+/// The encoder's AudioSpecificConfig (for the FLV AAC sequence header): its size, or -1.
+int parley_opus_to_aac_config(const parley_opus_to_aac *t, uint8_t *out, int out_size);
+
+/// Decodes one Opus packet (NULL or size 0 for a lost one: concealed) and encodes every whole AAC frame (1024
+/// samples) it completes, raw (no ADTS), one after another into `out`, sizes in `sizes`. Returns the count, or -1.
+int parley_opus_to_aac_feed(parley_opus_to_aac *t, const uint8_t *packet, int size,
+                            uint8_t *out, int out_size, int *sizes, int max_frames);
+
+void parley_opus_to_aac_free(parley_opus_to_aac *t);
+
 #endif

@@ -1,0 +1,48 @@
+import NIOCore
+
+/// FLV payloads for RTMP players (FLV 10.1 §E.4): AVC and AAC sequence headers and frames.
+public enum FLVWriter {
+    /// An AVC sequence header (key frame, packet type 0) holding an AVCDecoderConfigurationRecord with 4-byte lengths.
+    public static func avcSequenceHeader(sps: [UInt8], pps: [UInt8]) -> ByteBuffer {
+        var b = ByteBuffer()
+        b.writeBytes([0x17, 0x00, 0x00, 0x00, 0x00])
+        b.writeInteger(UInt8(1))
+        b.writeBytes(sps.count >= 4 ? Array(sps[1...3]) : [0x42, 0xC0, 0x1E])
+        b.writeInteger(UInt8(0xFF))  // 4-byte NAL unit lengths
+        b.writeInteger(UInt8(0xE1))  // one SPS
+        b.writeInteger(UInt16(sps.count))
+        b.writeBytes(sps)
+        b.writeInteger(UInt8(1))
+        b.writeInteger(UInt16(pps.count))
+        b.writeBytes(pps)
+        return b
+    }
+
+    /// One access unit as AVCC NAL units (packet type 1, composition time 0: browsers send no B-frames).
+    /// Parameter sets are left out: they travel in the sequence header.
+    public static func avcFrame(_ units: [ByteBuffer], keyframe: Bool) -> ByteBuffer {
+        var b = ByteBuffer()
+        b.writeBytes([keyframe ? 0x17 : 0x27, 0x01, 0x00, 0x00, 0x00])
+        for unit in units {
+            let type = (unit.getInteger(at: unit.readerIndex, as: UInt8.self) ?? 0) & 0x1F
+            if type == 7 || type == 8 || type == 9 { continue }
+            b.writeInteger(UInt32(unit.readableBytes))
+            b.writeImmutableBuffer(unit)
+        }
+        return b
+    }
+
+    /// AAC, 44 kHz/16-bit/stereo flags as FLV requires for AAC (`0xAF`): the AudioSpecificConfig (packet type 0).
+    public static func aacSequenceHeader(_ config: [UInt8]) -> ByteBuffer {
+        var b = ByteBuffer(bytes: [0xAF, 0x00])
+        b.writeBytes(config)
+        return b
+    }
+
+    /// One raw AAC frame (packet type 1).
+    public static func aacFrame(_ frame: [UInt8]) -> ByteBuffer {
+        var b = ByteBuffer(bytes: [0xAF, 0x01])
+        b.writeBytes(frame)
+        return b
+    }
+}
