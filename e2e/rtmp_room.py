@@ -136,13 +136,23 @@ async def probe(url):
 
 
 async def scenario_play_webrtc(result, codec):
-    """A WebRTC participant publishes `codec` video and Opus; ffprobe and ffmpeg play it over RTMP."""
+    """A WebRTC participant publishes `codec` video and Opus; ffprobe and ffmpeg play it over RTMP, and rtmpdump
+    (librtmp, the player library OBS's output also descends from) records it."""
     cam = Participant("cam")
     try:
         await cam.connect()
         await cam.join(ROOM)
         await cam.publish(ROOM, video=codec, audio="opus", size=(640, 480))
-        result.update(await probe(f"rtmp://127.0.0.1:1935/{ROOM}/cam"))
+        url = f"rtmp://127.0.0.1:1935/{ROOM}/cam"
+        result.update(await probe(url))
+        if codec == "H264":
+            path = "/tmp/parley-rtmpdump.flv"
+            code, _, err = await run_tool("timeout", "-k", "2", "5", "rtmpdump", "-q", "-r", url, "--live", "-o", path,
+                                          timeout=15)
+            pcode, out, perr = await run_tool("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height",
+                                              "-of", "json", path)
+            result["rtmpdump"] = {"exit": code, "stderr": err[-300:],
+                                  "streams": json.loads(out).get("streams", []) if pcode == 0 and out.strip() else perr[-300:]}
         await aiortc_room.wait_health(lambda h: h["sessions"] == 1, 10, "the RTMP players gone")
     finally:
         await cam.close()
@@ -163,8 +173,37 @@ async def scenario_play_rtmp(result):
         await watcher.close()
 
 
+async def scenario_gstreamer_publish(result):
+    """GStreamer's rtmpsink (librtmp, as OBS's RTMP output) publishes H.264 + AAC; the viewer decodes both."""
+    viewer = Participant("viewer")
+    gst = None
+    try:
+        await viewer.connect()
+        await viewer.join(ROOM)
+        pipeline = (
+            "videotestsrc is-live=true num-buffers=300 ! video/x-raw,width=640,height=360,framerate=30/1 "
+            "! x264enc tune=zerolatency bframes=0 key-int-max=30 speed-preset=ultrafast ! video/x-h264,profile=baseline "
+            "! h264parse ! queue ! flvmux name=m streamable=true "
+            f"! rtmpsink location=\"rtmp://127.0.0.1:1935/{ROOM}/gst live=1\" "
+            "audiotestsrc is-live=true wave=sine freq=440 samplesperbuffer=960 num-buffers=500 "
+            "! audio/x-raw,rate=48000,channels=2 ! avenc_aac ! aacparse ! queue ! m.")
+        gst = await asyncio.create_subprocess_exec("gst-launch-1.0", "-q", *pipeline.split(" "),
+                                                   stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        stream = await viewer.wait_published(ROOM, "gst", timeout=15)
+        result["published"] = stream
+        playback = await viewer.play(ROOM, stream["id"], audio=True)
+        await playback.wait_frames(video=60, audio=100, timeout=15)
+        result["playback"] = playback.summary()
+    finally:
+        if gst and gst.returncode is None:
+            gst.kill()
+            _, err = await gst.communicate()
+            result["gst_stderr"] = err.decode(errors="replace")[-500:]
+        await viewer.close()
+
+
 if __name__ == "__main__":
     aiortc_room.run_main({"publish": scenario_publish, "bframes": scenario_bframes, "takeover": scenario_takeover,
                           "play-h264": lambda r: scenario_play_webrtc(r, "H264"),
                           "play-vp8": lambda r: scenario_play_webrtc(r, "VP8"),
-                          "play-rtmp": scenario_play_rtmp}, default_timeout=60)
+                          "play-rtmp": scenario_play_rtmp, "gstreamer": scenario_gstreamer_publish}, default_timeout=60)

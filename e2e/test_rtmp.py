@@ -55,6 +55,18 @@ def test_ffmpeg_plays_a_browsers_h264_stream_over_rtmp_with_opus_as_aac():
     assert codecs["aac"]["sample_rate"] == "48000" and codecs["aac"]["channels"] == 2, codecs
     # 3 s of it decode: the player started at a keyframe (asked of the publisher) and kept going.
     assert r["decode_exit"] == 0 and r["decoded_video_frames"] >= 60, r["decode_stderr"]
+    # librtmp's player records it too.
+    dumped = {s["codec_name"] for s in r["rtmpdump"]["streams"]} if isinstance(r["rtmpdump"]["streams"], list) else set()
+    assert dumped == {"h264", "aac"}, r["rtmpdump"]
+
+
+def test_gstreamers_rtmpsink_publishes_h264_and_aac_into_a_room():
+    r = run("gstreamer")
+    playback = r["playback"]
+    assert r["published"]["video"] and r["published"]["audio"], r["published"]
+    assert playback["codecs"] == {"video": "H264/90000", "audio": "opus/48000/2"}, playback["codecs"]
+    assert playback["frames"]["video"] >= 60 and playback["sizes"] == [[640, 360]], playback
+    assert playback["frames"]["audio"] >= 100 and playback["audio_peak"] > 1000, playback
 
 
 def test_an_rtmp_encoders_stream_plays_over_rtmp():

@@ -6,6 +6,8 @@ import NIOCore
 public struct RTMPChunkReader: Sendable {
     public static let maxMessageLength = 16 << 20
     public static let maxChunkStreams = 64
+    /// Bytes of unfinished messages held across all chunk streams.
+    public static let maxBuffered = 32 << 20
     public static let chunkSizeRange: ClosedRange<UInt32> = 1...65536
 
     private struct ChunkStream: Sendable {
@@ -25,6 +27,7 @@ public struct RTMPChunkReader: Sendable {
     /// The peer's chunk size, as its Set Chunk Size said (128 until then).
     public private(set) var chunkSize = 128
     private var streams: [UInt32: ChunkStream] = [:]
+    private var buffered = 0
 
     public init() {}
 
@@ -65,6 +68,7 @@ public struct RTMPChunkReader: Sendable {
             s = ChunkStream()
         }
         let startsMessage: Bool
+        var released = 0  // bytes of a dropped half message, given back once this chunk is read whole
         if fmt < 3 {
             guard let field = b.readUInt24() else { return nil }
             if fmt < 2 {
@@ -86,6 +90,7 @@ public struct RTMPChunkReader: Sendable {
             if fmt == 0 { s.timestamp = value } else { s.timestamp &+= value }
             s.delta = value
             // A new header starts a new message; whatever was half-assembled on this chunk stream is dropped.
+            released = s.partial?.readableBytes ?? 0
             s.partial = nil
             startsMessage = true
         } else {
@@ -104,17 +109,23 @@ public struct RTMPChunkReader: Sendable {
         }
         if startsMessage {
             guard s.length <= Self.maxMessageLength else { throw .messageTooLarge(s.length) }
-            s.partial = ByteBufferAllocator().buffer(capacity: s.length)
+            // Grown as chunks come, never reserved from the announced length: 64 chunk streams announcing 16 MiB
+            // each would otherwise hold a gigabyte before a byte of payload arrived.
+            s.partial = ByteBufferAllocator().buffer(capacity: min(s.length, 64 * 1024))
         }
         var partial = s.partial ?? ByteBuffer()
         let take = min(chunkSize, s.length - partial.readableBytes)
         guard let bytes = b.readSlice(length: take) else { return nil }
+        guard buffered - released + take <= Self.maxBuffered else { throw .messageTooLarge(buffered + take) }
         partial.writeImmutableBuffer(bytes)
+        buffered -= released
         if partial.readableBytes == s.length {
+            buffered -= partial.readableBytes - take
             s.partial = nil
             streams[csid] = s
             return .some(RTMPMessage(type: s.type, streamID: s.streamID, timestamp: s.timestamp, payload: partial))
         }
+        buffered += take
         s.partial = partial
         streams[csid] = s
         return .some(nil)

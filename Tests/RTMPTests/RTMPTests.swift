@@ -112,6 +112,19 @@ import Testing
             streams.writeBytes([0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x09, 0x01, 0x00, 0x00, 0x00, 0x01])
         }
         #expect(throws: RTMPError.tooManyChunkStreams) { while try reader2.next(&streams) != nil {} }
+        // Announcing 16 MiB costs nothing until it is sent; sending more than 32 MiB of unfinished messages is refused.
+        var reader3 = RTMPChunkReader()
+        try reader3.setChunkSize(65536)
+        var huge = ByteBuffer()
+        for csid: UInt8 in 3...5 {
+            huge.writeBytes([csid, 0, 0, 0, 0xFF, 0xFF, 0xF0, 9, 1, 0, 0, 0])
+            for _ in 0..<200 {
+                huge.writeBytes([UInt8](repeating: 0, count: 65536))
+                huge.writeInteger(UInt8(0xC0 | csid))
+            }
+            huge.moveWriterIndex(to: huge.writerIndex - 1)
+        }
+        #expect(throws: RTMPError.self) { while try reader3.next(&huge) != nil {} }
     }
 }
 
