@@ -202,8 +202,29 @@ async def scenario_gstreamer_publish(result):
         await viewer.close()
 
 
+async def scenario_bad_names(result):
+    """Publishes that cannot join: an invalid room name, and a name a WebRTC participant holds in the room."""
+    alice = Participant("encoder")  # holds the name "encoder" in ROOM
+    try:
+        await alice.connect()
+        await alice.join(ROOM)
+        for key, url in (("taken", URL), ("bad_room", "rtmp://127.0.0.1:1935/bad%20room!/encoder")):
+            process = await asyncio.create_subprocess_exec(
+                "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-t", "3",
+                "-i", "testsrc=size=320x240:rate=30", *BASELINE, "-an", "-f", "flv", url,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            _, err = await asyncio.wait_for(process.communicate(), 20)
+            result[key] = {"exit": process.returncode, "stderr": err.decode(errors="replace")[-400:]}
+        h = await aiortc_room.wait_health(lambda h: h["sessions"] == 1 and h["streams"] == 0, 10, "only alice left")
+        result["health_at_end"] = {k: h[k] for k in ("sessions", "rooms", "participants", "streams")}
+        result["alice_events"] = [e.get("event") for e in alice.events if e.get("event")]
+    finally:
+        await alice.close()
+
+
 if __name__ == "__main__":
     aiortc_room.run_main({"publish": scenario_publish, "bframes": scenario_bframes, "takeover": scenario_takeover,
                           "play-h264": lambda r: scenario_play_webrtc(r, "H264"),
                           "play-vp8": lambda r: scenario_play_webrtc(r, "VP8"),
-                          "play-rtmp": scenario_play_rtmp, "gstreamer": scenario_gstreamer_publish}, default_timeout=60)
+                          "play-rtmp": scenario_play_rtmp, "gstreamer": scenario_gstreamer_publish,
+                          "bad-names": scenario_bad_names}, default_timeout=60)

@@ -81,6 +81,14 @@ def test_a_vp8_stream_is_refused_to_rtmp_players_with_the_reason():
     assert r["probe_exit"] != 0 and "VP8" in r["probe_stderr"] and "H.264" in r["probe_stderr"], r["probe_stderr"]
 
 
+def test_publishes_that_cannot_join_are_refused_with_bad_name():
+    r = run("bad-names")
+    assert r["taken"]["exit"] != 0 and "already taken" in r["taken"]["stderr"], r["taken"]
+    assert r["bad_room"]["exit"] != 0 and "Room name must be" in r["bad_room"]["stderr"], r["bad_room"]
+    assert r["health_at_end"] == {"sessions": 1, "rooms": 1, "participants": 1, "streams": 0}, r["health_at_end"]
+    assert r["alice_events"] == [], r["alice_events"]  # the refused encoders never showed in the room
+
+
 def test_garbage_and_silent_connections_are_closed_and_the_server_carries_on():
     import json
     import os
