@@ -19,7 +19,9 @@ let package = Package(
     ],
     targets: [
         // RTMP 1.0: handshake, chunk stream, AMF0, the server's command state machine. Knows no rooms.
-        .target(name: "RTMP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "RTMP", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // FLV payloads of RTMP media: video tags, the AVC sequence header, RFC 6184 packetization to RTP.
         .target(name: "FLV", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // Debian's libavcodec/libswresample (AAC decoding) and libopus: a C shim with plain functions.

@@ -1,5 +1,5 @@
 """RTMP participants, with ffmpeg as the encoder and aiortc as the WebRTC viewer (scenarios in rtmp_room.py)."""
-from conftest import REPO, run_namespaced_scenario
+from conftest import OUTPUT, REPO, run_namespaced_scenario
 
 SCRIPT = REPO / "e2e" / "rtmp_room.py"
 
@@ -58,6 +58,10 @@ def test_ffmpeg_plays_a_browsers_h264_stream_over_rtmp_with_opus_as_aac():
     # librtmp's player records it too.
     dumped = {s["codec_name"] for s in r["rtmpdump"]["streams"]} if isinstance(r["rtmpdump"]["streams"], list) else set()
     assert dumped == {"h264", "aac"}, r["rtmpdump"]
+    # ffprobe and ffmpeg sent C1 with a digest and got (and checked) the digest handshake; rtmpdump sent none.
+    log = (OUTPUT / "server-rtmp-play-h264.log").read_text(errors="replace")
+    started = [line for line in log.splitlines() if "RTMP player started" in line]
+    assert [("handshake=digest" in line) for line in started] == [True, True, False], started
 
 
 def test_gstreamers_rtmpsink_publishes_h264_and_aac_into_a_room():

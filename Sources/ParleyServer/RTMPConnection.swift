@@ -88,6 +88,7 @@ final class RTMPConnection {
         switch event {
         case .connected(let app, _):
             logger[metadataKey: "rtmp.app"] = "\(app)"
+            logger[metadataKey: "rtmp.handshake"] = "\(rtmp.usedDigestHandshake ? "digest" : "simple")"
         case .publish(let rawName):
             await publish(rawName, out: &out)
         case .play(let rawName):

@@ -2,9 +2,10 @@ import NIOCore
 
 /// The server side of the RTMP handshake (Adobe RTMP 1.0 §5.2): C0+C1 in, S0+S1+S2 out, then C2.
 ///
-/// Always the simple handshake, with S1's version field zero: every client Parley meets accepts it (ffmpeg as
-/// publisher and player, librtmp/rtmpdump, OBS's librtmp fork), whether or not its C1 carries a digest; a client
-/// only validates a digest when the server's S1 claims a version. S2 echoes C1.
+/// When C1 carries a valid digest (ffmpeg and Flash-era clients), the digest handshake (`RTMPDigest`): S1 with a
+/// server version and its digest, S2 signed for the client's digest, which players check. Otherwise the simple
+/// one, with S1's version field zero (so no client looks for a digest) and S2 echoing C1: rtmpdump and OBS's
+/// librtmp send no digest.
 public struct RTMPHandshake: Sendable {
     public enum State: Sendable, Equatable { case awaitingC0C1, awaitingC2, done }
 
@@ -12,6 +13,8 @@ public struct RTMPHandshake: Sendable {
     public private(set) var state: State = .awaitingC0C1
     /// C1's version field, as the client sent it (0 for rtmpdump and OBS, 9.0.124.2 for ffmpeg): for logs.
     public private(set) var clientVersion: UInt32 = 0
+    /// True when C1 carried a valid digest and the answer was the digest handshake.
+    public private(set) var usedDigest = false
 
     public init() {}
 
@@ -29,11 +32,19 @@ public struct RTMPHandshake: Sendable {
             var out = ByteBuffer()
             out.reserveCapacity(1 + 2 * Self.packetSize)
             out.writeInteger(UInt8(3))
-            out.writeInteger(UInt32(0))  // time
-            out.writeInteger(UInt32(0))  // version: zero, so no client validates a digest
             var rng = SystemRandomNumberGenerator()
-            for _ in 0..<((Self.packetSize - 8) / 8) { out.writeInteger(rng.next() as UInt64) }
-            out.writeImmutableBuffer(c1)  // S2 = C1
+            let c1Bytes = Array(c1.readableBytesView)
+            if clientVersion != 0, let at = RTMPDigest.clientDigest(c1Bytes) {
+                let (s1, s2) = RTMPDigest.answer(c1: c1Bytes, clientDigestAt: at) { UInt8.random(in: 0...255, using: &rng) }
+                out.writeBytes(s1)
+                out.writeBytes(s2)
+                usedDigest = true
+            } else {
+                out.writeInteger(UInt32(0))  // time
+                out.writeInteger(UInt32(0))  // version: zero, so no client validates a digest
+                for _ in 0..<((Self.packetSize - 8) / 8) { out.writeInteger(rng.next() as UInt64) }
+                out.writeImmutableBuffer(c1)  // S2 = C1
+            }
             state = .awaitingC2
             return out
         case .awaitingC2:

@@ -37,6 +37,8 @@ public struct RTMPServerConnection: Sendable {
     public private(set) var phase: Phase = .handshake
     public private(set) var app: String?
     public private(set) var streamName: String?
+    /// Whether the handshake was the digest one (the client's C1 carried a valid digest).
+    public var usedDigestHandshake: Bool { handshake.usedDigest }
     private var handshake = RTMPHandshake()
     private var reader = RTMPChunkReader()
     private var writer = RTMPChunkWriter()

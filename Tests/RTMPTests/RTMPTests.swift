@@ -32,6 +32,32 @@ import Testing
         #expect(hs.state == .done && c2.readableBytes == 2)
     }
 
+    @Test func aC1WithADigestGetsTheDigestHandshakeThatPlayersCheck() throws {
+        // A C1 as ffmpeg makes it: a version, and its digest at the scheme-0 position, keyed with the player key.
+        var c1 = Array(Self.clientHello().readableBytesView.dropFirst())
+        let at = RTMPDigest.position(c1, base: 8)
+        c1.replaceSubrange(at..<at + 32, with: RTMPDigest.digest(c1, at: at, key: RTMPDigest.playerKey))
+        var input = ByteBuffer(bytes: [3] + c1)
+        var hs = RTMPHandshake()
+        let reply = Array(try #require(try hs.receive(&input)).readableBytesView)
+        #expect(hs.usedDigest)
+        let s1 = Array(reply[1...1536]), s2 = Array(reply[1537...])
+        #expect(Array(s1[4..<8]) == [4, 5, 0, 1])
+        // What ffmpeg's player checks (rtmp_handshake): S1's digest with the server key's first 36 bytes…
+        let p = RTMPDigest.position(s1, base: 8)
+        #expect(RTMPDigest.digest(s1, at: p, key: Array(RTMPDigest.serverKey.prefix(36))) == Array(s1[p..<p + 32]))
+        // …and S2's last 32 bytes, keyed by the whole server key and the client's digest.
+        let key = RTMPDigest.hmac(RTMPDigest.serverKey, Array(c1[at..<at + 32]))
+        #expect(RTMPDigest.hmac(key, Array(s2[..<1504])) == Array(s2[1504...]))
+        // A broken digest falls back to the simple handshake.
+        var broken = c1
+        broken[at] ^= 0xFF
+        var again = ByteBuffer(bytes: [3] + broken)
+        var simple = RTMPHandshake()
+        let plain = try #require(try simple.receive(&again))
+        #expect(!simple.usedDigest && plain.getInteger(at: 5, as: UInt32.self) == 0)
+    }
+
     @Test func encryptedOrUnknownVersionsAreRefused() {
         var hs = RTMPHandshake()
         var input = Self.clientHello()
