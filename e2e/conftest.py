@@ -44,8 +44,9 @@ def free_port():
 
 
 class Server:
-    def __init__(self, base, port, process, log_path):
+    def __init__(self, base, port, process, log_path, rtmp_port=None):
         self.base, self.port, self.process, self.log_path = base, port, process, log_path
+        self.rtmp_port = rtmp_port
 
     @property
     def ws_url(self):
@@ -63,15 +64,15 @@ def parley_server(request):
         binary = REPO / binary
     assert binary.exists(), f"{binary} is missing: build first (make test does)"
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port, rtmp_port = free_port(), free_port()
     log_path = OUTPUT / f"server-{request.node.name}.log"
     log = open(log_path, "w")
     process = subprocess.Popen(
         [str(binary), "--host", "127.0.0.1", "--port", str(port), "--web-root", str(REPO / "Web"), "--log-level", "info",
          # Media on a free UDP port, offered to browsers on loopback only: no packet leaves this machine.
-         "--media-port", "0", "--announced-ip", "127.0.0.1"],
+         "--media-port", "0", "--announced-ip", "127.0.0.1", "--rtmp-port", str(rtmp_port)],
         stdout=log, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", port, process, log_path)
+    server = Server(f"http://127.0.0.1:{port}", port, process, log_path, rtmp_port)
 
     def up():
         if process.poll() is not None:
