@@ -7,10 +7,10 @@ import Rooms
 import SFU
 import Signaling
 
-/// One RTMP connection as a room participant: `rtmp://HOST/ROOM/NAME` joins ROOM as NAME and publishes its H.264
-/// camera into the room, where every WebRTC client plays it. The RTMP protocol is `RTMPServerConnection`'s; this
-/// adapter only translates its events to the hub, the stream lifecycle and the media feed. Owned by its
-/// connection's task.
+/// One RTMP connection: a publisher (`rtmp://HOST/ROOM/NAME` joins ROOM as NAME and publishes its camera into
+/// the room, where every WebRTC client plays it) or a player (of NAME's stream in ROOM, as FLV). The RTMP protocol
+/// is `RTMPServerConnection`'s, the media conversion `RTMPIngest`'s and `RTMPPlayPump`'s; this adapter only
+/// translates events to the hub, the stream lifecycle, the media feed and the sink. Owned by its connection's task.
 final class RTMPConnection {
     private let server: ParleyServer
     private let publishers: RTMPPublishers
