@@ -134,3 +134,50 @@ def test_garbage_and_silent_connections_are_closed_and_the_server_carries_on():
         finally:
             process.terminate()
             process.wait(timeout=15)
+
+
+def test_rtmps_uses_the_https_certificate_and_refuses_plain_rtmp():
+    import json
+    import os
+    import ssl
+    import subprocess
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from conftest import free_port, wait_for
+    binary = Path(os.environ.get("PARLEY_BIN", REPO / ".build" / "debug" / "parley"))
+    binary = binary if binary.is_absolute() else REPO / binary
+    port, rtmp = free_port(), free_port()
+    insecure = ssl.create_default_context()
+    insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE
+
+    def health():
+        try:
+            with urllib.request.urlopen(f"https://127.0.0.1:{port}/health", context=insecure, timeout=1) as r:
+                return json.load(r)
+        except OSError:
+            return None
+
+    def publish(scheme):
+        return subprocess.Popen(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-t", "4",
+             "-i", "testsrc=size=320x240:rate=30", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
+             "-g", "30", "-pix_fmt", "yuv420p", "-an", "-f", "flv", f"{scheme}://127.0.0.1:{rtmp}/secure/enc"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    with open(OUTPUT / "server-rtmps.log", "w") as log:
+        process = subprocess.Popen([str(binary), "--host", "127.0.0.1", "--port", str(port), "--media-port", "0",
+                                    "--announced-ip", "127.0.0.1", "--rtmp-port", str(rtmp), "--tls-self-signed"],
+                                   stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: health() is not None, timeout=30, what="the server over HTTPS")
+            encoder = publish("rtmps")
+            wait_for(lambda: (health() or {}).get("streams") == 1, timeout=15, what="the RTMPS stream published")
+            assert encoder.wait(timeout=20) == 0, encoder.stderr.read()
+            plain = publish("rtmp")
+            assert plain.wait(timeout=20) != 0
+            wait_for(lambda: (health() or {}).get("sessions") == 0, timeout=15, what="nothing left")
+        finally:
+            process.terminate()
+            process.wait(timeout=15)

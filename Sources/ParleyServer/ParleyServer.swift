@@ -53,7 +53,7 @@ public struct ParleyServer: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: MediaPlaneService(engine: media, logger: logger))]
         if configuration.rtmpPort > 0 {
             services.append(.init(service: RTMPService(server: self, host: configuration.host, port: configuration.rtmpPort,
-                                                       logger: logger)))
+                                                       tls: tlsConfiguration, logger: logger)))
         }
         services.append(.init(service: try makeApplication()))
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Rooms
 import ServiceLifecycle
 import Synchronization
@@ -11,6 +12,8 @@ struct RTMPService: Service {
     let server: ParleyServer
     let host: String
     let port: Int
+    /// RTMPS: the same certificate as HTTPS (`--tls-*`), on the same RTMP port.
+    let tls: TLSConfiguration?
     let logger: Logger
     /// A connection with no traffic either way for this long (a half-done handshake, a stalled encoder) is closed.
     static let idleTimeout: TimeAmount = .seconds(10)
@@ -18,6 +21,7 @@ struct RTMPService: Service {
     func run() async throws {
         let connections = OpenConnections()
         let publishers = RTMPPublishers()
+        let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
         let listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
             listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -26,6 +30,7 @@ struct RTMPService: Service {
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let handlers = channel.pipeline.syncOperations
+                        if let sslContext { try handlers.addHandler(NIOSSLServerHandler(context: sslContext)) }
                         try handlers.addHandler(ConnectionWatch(connections))
                         // Neither read nor written for the timeout: a player is written to all the time, a publisher
                         // writes all the time; a handshake that stalls, or an encoder that stalls, ends here.
@@ -39,7 +44,8 @@ struct RTMPService: Service {
             try? await gracefulShutdown()
             return
         }
-        logger.info("RTMP listening", metadata: ["address": "\(listener.channel.localAddress.map { "\($0)" } ?? "?")"])
+        logger.info(tls == nil ? "RTMP listening" : "RTMPS listening",
+                    metadata: ["address": "\(listener.channel.localAddress.map { "\($0)" } ?? "?")"])
         try await withGracefulShutdownHandler {
             try await listener.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
