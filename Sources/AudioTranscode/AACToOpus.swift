@@ -5,6 +5,13 @@ import CAudioCodec
 public final class AACToOpus {
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public let description: String
+
+        init(description: String) { self.description = description }
+
+        /// The reason a shim wrote into its error buffer.
+        init(cString error: [CChar]) {
+            description = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
     }
 
     /// Opus samples per packet: 20 ms at 48 kHz.
@@ -19,10 +26,7 @@ public final class AACToOpus {
         let made = config.withUnsafeBufferPointer { c in
             parley_aac_to_opus_new(c.baseAddress, Int32(c.count), Int32(bitrate), &error, Int32(error.count))
         }
-        guard let made else {
-            let message = error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            throw Failure(description: message)
-        }
+        guard let made else { throw Failure(cString: error) }
         transcoder = made
     }
 
@@ -40,16 +44,20 @@ public final class AACToOpus {
             }
         }
         guard count >= 0 else { throw Failure(description: "an AAC frame could not be decoded") }
-        var packets: [[UInt8]] = []
-        var offset = 0
-        for i in 0..<Int(count) {
-            let size = Int(sizes[i])
-            packets.append(Array(out[offset..<offset + size]))
-            offset += size
-        }
-        return packets
+        return split(out, sizes: sizes, count: count)
     }
 
     /// Samples (48 kHz) held in the resampler and the packet queue: the Opus timestamps run this far behind AAC's.
     public var delay: Int { Int(parley_aac_to_opus_delay(transcoder)) }
+}
+
+/// What a shim wrote: `count` packets one after another in `out`, their sizes in `sizes`.
+func split(_ out: [UInt8], sizes: [Int32], count: Int32) -> [[UInt8]] {
+    var packets: [[UInt8]] = []
+    var offset = 0
+    for size in sizes.prefix(Int(count)).map(Int.init) {
+        packets.append(Array(out[offset..<offset + size]))
+        offset += size
+    }
+    return packets
 }

@@ -14,7 +14,7 @@ public final class OpusToAAC {
     public init(bitrate: Int = 128_000) throws(AACToOpus.Failure) {
         var error = [CChar](repeating: 0, count: 160)
         guard let made = parley_opus_to_aac_new(Int32(bitrate), &error, Int32(error.count)) else {
-            throw AACToOpus.Failure(description: error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+            throw AACToOpus.Failure(cString: error)
         }
         transcoder = made
         var asc = [UInt8](repeating: 0, count: 64)
@@ -36,12 +36,6 @@ public final class OpusToAAC {
             }
         }
         guard count >= 0 else { throw AACToOpus.Failure(description: "an Opus packet could not be decoded") }
-        var frames: [[UInt8]] = []
-        var offset = 0
-        for i in 0..<Int(count) {
-            frames.append(Array(out[offset..<offset + Int(sizes[i])]))
-            offset += Int(sizes[i])
-        }
-        return frames
+        return split(out, sizes: sizes, count: count)
     }
 }

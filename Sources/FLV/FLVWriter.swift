@@ -24,8 +24,7 @@ public enum FLVWriter {
         var b = ByteBuffer()
         b.writeBytes([keyframe ? 0x17 : 0x27, 0x01, 0x00, 0x00, 0x00])
         for unit in units {
-            let type = (unit.getInteger(at: unit.readerIndex, as: UInt8.self) ?? 0) & 0x1F
-            if type == 7 || type == 8 || type == 9 { continue }
+            if [7, 8, 9].contains(unit.nalUnitType) { continue }
             b.writeInteger(UInt32(unit.readableBytes))
             b.writeImmutableBuffer(unit)
         }

@@ -86,7 +86,7 @@ public struct H264Depacketizer: Sendable {
     private mutating func add(_ unit: ByteBuffer) {
         size += unit.readableBytes
         if size > Self.maxAccessUnit { broken = true }
-        switch (unit.getInteger(at: unit.readerIndex, as: UInt8.self) ?? 0) & 0x1F {
+        switch unit.nalUnitType {
         case 7: sps = Array(unit.readableBytesView)
         case 8: pps = Array(unit.readableBytesView)
         default: break
@@ -103,7 +103,7 @@ public struct H264Depacketizer: Sendable {
         }
         if fragment != nil { broken = true }  // its end never came
         guard !broken, !units.isEmpty, let timestamp else { return nil }
-        let key = units.contains { ($0.getInteger(at: $0.readerIndex, as: UInt8.self) ?? 0) & 0x1F == 5 }
+        let key = units.contains { $0.nalUnitType == 5 }
         if needsKeyframe && !key { return nil }
         if key { needsKeyframe = false }
         return AccessUnit(nalUnits: units, isKeyframe: key, rtpTimestamp: timestamp)

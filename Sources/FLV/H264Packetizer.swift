@@ -28,8 +28,7 @@ public struct H264Packetizer: Sendable {
             }
         }
         for unit in units {
-            let type = (unit.getInteger(at: unit.readerIndex, as: UInt8.self) ?? 0) & 0x1F
-            if type == 9 || type == 12 { continue }  // access unit delimiter, filler
+            if unit.nalUnitType == 9 || unit.nalUnitType == 12 { continue }  // access unit delimiter, filler
             queue.append(unit)
         }
         for (i, unit) in queue.enumerated() {
@@ -54,4 +53,9 @@ public struct H264Packetizer: Sendable {
             }
         }
     }
+}
+
+extension ByteBuffer {
+    /// The H.264 NAL unit type of the NAL unit these bytes are (its header's low 5 bits); 0 when empty.
+    var nalUnitType: UInt8 { (getInteger(at: readerIndex, as: UInt8.self) ?? 0) & 0x1F }
 }

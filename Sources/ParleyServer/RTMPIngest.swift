@@ -62,11 +62,9 @@ final class RTMPIngest {
         guard (videoReady && audioReady) || (keyframeSeen && video != nil), video != nil || transcoder != nil else { return nil }
         var tracks: [SourceTrack] = []
         if let video {
-            videoTrack = tracks.count
             tracks.append(SourceTrack(kind: .video, codec: .h264(profileLevelID: video.profileLevelID), payloadType: Self.videoPayloadType))
         }
         if transcoder != nil {
-            audioTrack = tracks.count
             tracks.append(SourceTrack(kind: .audio, codec: .opus, payloadType: Self.audioPayloadType))
         }
         return tracks
@@ -75,6 +73,8 @@ final class RTMPIngest {
     /// The stream is published with `readyTracks`: what was held for it (a keyframe onwards) goes out first.
     func started(_ tracks: [SourceTrack]) -> [Output] {
         self.tracks = tracks
+        videoTrack = tracks.firstIndex { $0.kind == .video }
+        audioTrack = tracks.firstIndex { $0.kind == .audio }
         defer { pending = [] }
         return pending
     }

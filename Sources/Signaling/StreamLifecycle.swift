@@ -51,7 +51,7 @@ public struct StreamLifecycle: Sendable {
 
     /// A publish that could not go live: its record goes and its media stops.
     public func refuse(_ stream: String) async {
-        await hub.unpublish(session, stream: stream, reason: .failed)
+        await abandon(stream)
         await media?.stop(stream: stream)
     }
 
