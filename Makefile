@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 APT_RUN_PACKAGES := pkg-config libssl-dev libavcodec-dev libswresample-dev libavutil-dev libopus-dev
 APT_TEST_PACKAGES := chromium chromium-driver libsrtp2-dev iproute2 util-linux ffmpeg rtmpdump \
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav nginx libnginx-mod-rtmp
 export DEBIAN_FRONTEND := noninteractive
 
 .PHONY: help run build build-release test test-swift test-sdk test-e2e bench deps-run deps-test clean
@@ -35,9 +35,18 @@ deps-run:
 	@command -v $(SWIFT) >/dev/null || { echo "Swift 6 is required: https://www.swift.org/install/linux/"; exit 1; }
 
 deps-test: deps-run
-	$(call apt_ensure,$(APT_TEST_PACKAGES))
+	@dpkg -s nginx >/dev/null 2>&1 && had_nginx=1; \
+	$(MAKE) --no-print-directory apt-test-packages || exit 1; \
+	if [ -z "$$had_nginx" ] && command -v systemctl >/dev/null && systemctl is-enabled nginx >/dev/null 2>&1; then \
+	  echo "nginx was installed for the RTMP push tests only (they start their own): disabling its system service"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO systemctl disable --now nginx >/dev/null 2>&1 || true; \
+	fi
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check -r e2e/requirements.txt
+
+.PHONY: apt-test-packages
+apt-test-packages:
+	$(call apt_ensure,$(APT_TEST_PACKAGES))
 
 build: deps-run
 	$(SWIFT) build --product parley

@@ -222,9 +222,158 @@ async def scenario_bad_names(result):
         await alice.close()
 
 
+NGINX_CONF = """load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+daemon off; master_process off; pid {dir}/nginx.pid; error_log {dir}/error.log info;
+events {{}}
+rtmp {{ server {{ listen 127.0.0.1:{port}; chunk_size 4096; application live {{ live on; record off; wait_key on; wait_video on; }} }} }}
+"""
+
+
+class Nginx:
+    """A real nginx-rtmp (libnginx-mod-rtmp) as the far end of a push: started, killed and started again."""
+
+    def __init__(self, port=19350):
+        import tempfile
+        self.port, self.dir = port, tempfile.mkdtemp(prefix="parley-nginx-")
+        with open(f"{self.dir}/nginx.conf", "w") as f:
+            f.write(NGINX_CONF.format(dir=self.dir, port=port))
+        self.process = None
+
+    async def start(self):
+        self.process = await asyncio.create_subprocess_exec("nginx", "-p", self.dir, "-c", f"{self.dir}/nginx.conf",
+                                                            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        for _ in range(50):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.1)
+        raise ScenarioError("nginx-rtmp did not start")
+
+    async def stop(self):
+        if self.process and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+
+async def scenario_republish(result):
+    """A browser's H.264 + Opus stream pushed to a real nginx-rtmp with `republish` and played back from nginx by
+    ffprobe/ffmpeg as H.264 + AAC; nginx killed and restarted: the push says `retrying`, reconnects and plays
+    again; `stopRepublish` ends it, and an unpublished source ends another; bad requests are refused."""
+    nginx = Nginx()
+    cam, producer = Participant("cam"), Participant("producer")
+    far = f"rtmp://127.0.0.1:{nginx.port}/live/parley"
+    try:
+        await nginx.start()
+        for p in (cam, producer):
+            await p.connect()
+            await p.join(ROOM)
+        publication = await cam.publish(ROOM, video="H264", audio="opus", size=(640, 480))
+        # nginx keeps no GOP: its players start at the publisher's next keyframe.
+        publication.fixed_keyframe_interval(1)
+        stream = publication.stream
+        await producer.wait_published(ROOM, "cam", timeout=10)
+
+        def statuses(push):
+            return [e["status"] for e in producer.events_of("republish") if e["republish"] == push]
+
+        push = (await producer.request("republish", room=ROOM, stream=stream, url=far))["republish"]
+        await producer.wait_event(lambda e: e.get("event") == "republish" and e.get("status") == "publishing", 10, "publishing")
+        result["first"] = await probe(far)
+
+        # The far end goes away: the push retries with backoff, and publishes again once nginx is back.
+        await nginx.stop()
+        retry = await producer.wait_event(lambda e: e.get("event") == "republish" and e.get("status") == "retrying", 10, "retrying")
+        result["retry"] = {k: retry.get(k) for k in ("message", "retryIn")}
+        await nginx.start()
+        await producer.wait_event(lambda e: e.get("event") == "republish" and e.get("status") == "publishing"
+                                  and e["_t"] > retry["_t"], 20, "publishing again")
+        result["again"] = await probe(far)
+        result["attempts"] = max(e.get("attempt", 0) for e in producer.events_of("republish"))
+
+        await producer.request("stopRepublish", republish=push)
+        ended = await producer.wait_event(lambda e: e.get("event") == "republish" and e.get("status") == "ended", 10, "ended")
+        result["stopped"] = {"reason": ended.get("reason"), "statuses": statuses(push)}
+        code, _, err = await run_tool("ffprobe", "-v", "error", "-rw_timeout", "3000000", far, timeout=10)
+        result["after_stop_probe_exit"] = code
+
+        # A push ends with its source.
+        second = (await producer.request("republish", room=ROOM, stream=stream, url=far + "2"))["republish"]
+        await producer.wait_event(lambda e: e.get("event") == "republish" and e.get("republish") == second
+                                  and e.get("status") == "publishing", 10, "the second push publishing")
+        await cam.request("unpublish", stream=stream)
+        ended = await producer.wait_event(lambda e: e.get("event") == "republish" and e.get("republish") == second
+                                          and e.get("status") == "ended", 10, "the second push ended")
+        result["source_ended"] = ended.get("reason")
+
+        # Bad requests.
+        vp8 = await cam.publish(ROOM, video="VP8", audio="opus")
+        await producer.wait_event(lambda e: e.get("event") == "published" and e["stream"]["id"] == vp8.stream, 10, "the VP8 stream")
+        refusals = {}
+        for key, fields in (("bad_url", {"stream": vp8.stream, "url": "http://example.invalid/x"}),
+                            ("no_key", {"stream": vp8.stream, "url": "rtmp://127.0.0.1/live"}),
+                            ("vp8", {"stream": vp8.stream, "url": far}),
+                            ("unknown", {"stream": "nosuchstream", "url": far})):
+            reply = await producer.try_request("republish", room=ROOM, **fields)
+            refusals[key] = reply.get("error", {}).get("code")
+        reply = await producer.try_request("stopRepublish", republish="nope")
+        refusals["stop_unknown"] = reply.get("error", {}).get("code")
+        result["refusals"] = refusals
+        await cam.request("unpublish", stream=vp8.stream)
+        h = await aiortc_room.wait_health(lambda h: h["streams"] == 0, 10, "no streams left")
+        result["health_at_end"] = {k: h[k] for k in ("sessions", "rooms", "participants", "streams")}
+    finally:
+        await cam.close()
+        await producer.close()
+        await nginx.stop()
+
+
+async def scenario_wcs_rtmp_url(result):
+    """A Web Call Server client publishes H.264 with `rtmpUrl`: once it publishes, Parley pushes it to
+    rtmpUrl/rtmp_NAME (WCS's default), where nginx-rtmp's players get H.264 + AAC; unPublishStream ends it there."""
+    from aiortc import RTCConfiguration, RTCPeerConnection
+    from wcs_media import WCSParticipant
+    nginx = Nginx()
+    alice = WCSParticipant("wcsalice")
+    name = f"{ROOM}-wcsalice-1a2b"
+    far = f"rtmp://127.0.0.1:{nginx.port}/live/rtmp_{name}"
+    try:
+        await nginx.start()
+        await alice.connect()
+        await alice.join(ROOM)
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        alice.pcs.append(pc)
+        video = pc.addTransceiver(aiortc_room.PatternVideo(640, 480, fps=30), direction="sendonly")
+        aiortc_room.prefer(video, "video", "H264")
+        pc.addTransceiver(aiortc_room.ToneAudio(48000), direction="sendonly")
+        stream_id, _ = await alice.negotiate("publishStream", pc, name, ROOM, rtmpUrl=f"rtmp://127.0.0.1:{nginx.port}/live")
+        status = await alice.status(stream_id, ("PUBLISHING", "FAILED"), 15)
+        if status["status"] != "PUBLISHING":
+            raise ScenarioError(f"the WCS publish failed: {status}")
+
+        async def keyframes():  # nginx keeps no GOP: its players start at the publisher's next keyframe
+            while True:
+                await asyncio.sleep(1)
+                video.sender._RTCRtpSender__force_keyframe = True
+        ticking = asyncio.ensure_future(keyframes())
+        await asyncio.sleep(1.5)
+        result["played"] = await probe(far)
+        ticking.cancel()
+        await alice.send("unPublishStream", {"mediaSessionId": stream_id, "name": name})
+        await alice.status(stream_id, ("UNPUBLISHED",), 10)
+        await asyncio.sleep(1)
+        code, _, _ = await run_tool("ffprobe", "-v", "error", "-rw_timeout", "3000000", far, timeout=10)
+        result["after_unpublish_probe_exit"] = code
+    finally:
+        await alice.close()
+        await nginx.stop()
+
+
 if __name__ == "__main__":
     aiortc_room.run_main({"publish": scenario_publish, "bframes": scenario_bframes, "takeover": scenario_takeover,
                           "play-h264": lambda r: scenario_play_webrtc(r, "H264"),
                           "play-vp8": lambda r: scenario_play_webrtc(r, "VP8"),
                           "play-rtmp": scenario_play_rtmp, "gstreamer": scenario_gstreamer_publish,
-                          "bad-names": scenario_bad_names}, default_timeout=60)
+                          "bad-names": scenario_bad_names, "republish": scenario_republish,
+                          "wcs-rtmp-url": scenario_wcs_rtmp_url}, default_timeout=60)

@@ -93,6 +93,32 @@ def test_publishes_that_cannot_join_are_refused_with_bad_name():
     assert r["alice_events"] == [], r["alice_events"]  # the refused encoders never showed in the room
 
 
+def test_republish_pushes_a_browsers_stream_to_nginx_rtmp_and_reconnects():
+    r = run("republish")
+    for key in ("first", "again"):
+        codecs = _codecs(r[key])
+        assert set(codecs) == {"h264", "aac"}, (key, r[key])
+        assert (codecs["h264"]["width"], codecs["h264"]["height"]) == (640, 480), codecs
+        assert r[key]["decode_exit"] == 0 and r[key]["decoded_video_frames"] >= 60, r[key]["decode_stderr"]
+    assert r["retry"]["retryIn"] >= 1 and r["retry"]["message"], r["retry"]
+    assert r["attempts"] >= 2, r
+    assert r["stopped"]["reason"] == "stopped", r["stopped"]
+    assert r["stopped"]["statuses"][:2] == ["connecting", "publishing"] and "retrying" in r["stopped"]["statuses"], r["stopped"]
+    assert r["after_stop_probe_exit"] != 0, "nginx still has the stream after the stop"
+    assert r["source_ended"] == "unpublished", r
+    assert r["refusals"] == {"bad_url": "bad_url", "no_key": "bad_url", "vp8": "unsupported_codec",
+                             "unknown": "unknown_stream", "stop_unknown": "unknown_republish"}, r["refusals"]
+    assert r["health_at_end"]["streams"] == 0, r["health_at_end"]
+
+
+def test_a_wcs_publish_with_rtmp_url_is_pushed_to_nginx_rtmp():
+    r = run("wcs-rtmp-url")
+    codecs = _codecs(r["played"])
+    assert set(codecs) == {"h264", "aac"} and (codecs["h264"]["width"], codecs["h264"]["height"]) == (640, 480), r["played"]
+    assert r["played"]["decode_exit"] == 0 and r["played"]["decoded_video_frames"] >= 60, r["played"]["decode_stderr"]
+    assert r["after_unpublish_probe_exit"] != 0, "nginx still has the stream after unPublishStream"
+
+
 def test_garbage_and_silent_connections_are_closed_and_the_server_carries_on():
     import json
     import os

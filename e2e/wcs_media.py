@@ -123,14 +123,16 @@ class WCSParticipant:
         state = await self.wait(lambda m, d: m == "OnDataEvent" and d[0]["payload"]["name"] == "STATE", 10, "STATE", mark)
         return state[0]["payload"]["info"]
 
-    async def negotiate(self, message, pc, name, room):
-        """Sends publishStream/playStream with the complete offer; applies the positional answer."""
+    async def negotiate(self, message, pc, name, room, **extra):
+        """Sends publishStream/playStream with the complete offer (and `extra` fields, e.g. rtmpUrl); applies the
+        positional answer."""
         await asyncio.wait_for(pc.setLocalDescription(await pc.createOffer()), 10)
         media_session_id = str(uuid.uuid1())
         await self.send(message, {
             "mediaSessionId": media_session_id, "name": name, "published": message == "publishStream",
             "hasVideo": True, "hasAudio": True, "status": "PENDING", "record": False, "mediaProvider": "WebRTC",
-            "sdp": pc.localDescription.sdp, "custom": {"name": room}, "bitrate": 0, "minBitrate": 0, "maxBitrate": 0})
+            "sdp": pc.localDescription.sdp, "custom": {"name": room}, "bitrate": 0, "minBitrate": 0, "maxBitrate": 0,
+            **extra})
         data = await self.wait(lambda m, d: (m == "setRemoteSDP" and d[0] == media_session_id)
                                or (m == "notifyStreamStatusEvent" and d[0].get("mediaSessionId") == media_session_id
                                    and d[0].get("status") == "FAILED"), 10, f"the answer to {message}")

@@ -188,7 +188,8 @@ public struct ParleyServer: Sendable {
     func serveParleySocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
         let outbox = Outbox()
         let session = ParleySession(
-            hub: hub, media: mediaSessions, outbox: outbox, version: ParleyVersion.current,
+            hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
+            outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
         try await pump(session, outbox: outbox, inbound: inbound, outbound: outbound, logger: logger)

@@ -130,39 +130,24 @@ final class RTMPConnection {
             if participant.name == target { found = (participant.streams.first { $0.video } ?? participant.streams.first)?.id }
             if participant.streams.contains(where: { $0.id == target }) { found = target }
         }
-        guard let id = found, let record = await hub.stream(id), record.state == .live else {
+        guard let id = found else {
             refuse("NetStream.Play.StreamNotFound", "Nobody in room '\(room)' publishes '\(target)'", out: &out)
             return
         }
-        let videoIndex = record.tracks.firstIndex { $0.kind == .video }
-        if let v = videoIndex, record.tracks[v].codec.uppercased() != "H264" {
-            refuse("NetStream.Play.Failed", "'\(target)' sends \(record.tracks[v].codec) video, which RTMP players cannot "
-                   + "decode: it plays over RTMP when its publisher sends H.264", out: &out)
-            return
-        }
-        // Opus is transcoded to AAC; G.711 is not (the player gets video only).
-        let audioIndex = record.tracks.firstIndex { $0.kind == .audio && $0.codec.lowercased() == "opus" }
-        let indices = [videoIndex, audioIndex].compactMap { $0 }
-        guard !indices.isEmpty else {
-            refuse("NetStream.Play.Failed", "'\(target)' sends nothing an RTMP player can decode", out: &out)
-            return
-        }
-        var rng = SystemRandomNumberGenerator()
-        let tracks = indices.map { ConsumerParameters(producerIndex: $0, ssrc: UInt32.random(in: 1...UInt32.max, using: &rng),
-                                                      payloadType: $0 == videoIndex ? 96 : 111) }
-        let (items, continuation) = AsyncStream.makeStream(of: PlayItem.self, bufferingPolicy: .bufferingOldest(4096))
-        let sink: MediaSinkHandle
-        do {
-            sink = try await server.media.attach(to: id, tracks: tracks) { _ in RTMPPlaySink(continuation) }
+        let played: RTMPPlayedStream
+        do throws(RTMPPlayedStream.Refusal) {
+            played = try await RTMPPlayedStream.attach(id, label: target, server: server)
         } catch {
-            refuse("NetStream.Play.StreamNotFound", "'\(target)' is no longer published", out: &out)
+            switch error {
+            case .notFound: refuse("NetStream.Play.StreamNotFound", "Nobody in room '\(room)' publishes '\(target)'", out: &out)
+            case .unplayable(let why): refuse("NetStream.Play.Failed", why, out: &out)
+            }
             return
         }
         logger.info("RTMP player started", metadata: ["room": "\(room)", "stream": "\(id)"])
-        playing = sink
+        playing = played.sink
         rtmp.acceptPlay(output: &out)
-        startingPump = RTMPPlayPump(items: items, outbound: outbound, sink: sink,
-                                    videoTrack: videoIndex == nil ? nil : 0, audioTrack: audioIndex == nil ? nil : indices.count - 1)
+        startingPump = RTMPPlayPump(played: played, outbound: outbound)
     }
 
     private func stopPlaying() async {

@@ -33,91 +33,123 @@ final class RTMPPlaySink: MediaSink {
     }
 }
 
-/// What an RTMP player is sent, made in its connection's task from the sink's packets: onMetaData with the real
-/// size, the AVC and AAC sequence headers, then H.264 access units reassembled from RTP and the Opus audio
-/// transcoded to AAC, from a keyframe. After a loss it waits for the next keyframe, asking the publisher for one.
-struct RTMPPlayPump: Sendable {
-    let items: AsyncStream<PlayItem>
-    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-    let sink: MediaSinkHandle
-    /// The sink's track numbers of the stream's video (H.264) and audio (Opus), if played.
+/// A played stream as RTMP media, made in the task of the connection that carries it (a player of Parley's, or
+/// a push to another server) from the sink's packets: onMetaData with the real size, the AVC and AAC sequence
+/// headers, then H.264 access units reassembled from RTP and the Opus audio transcoded to AAC, from a keyframe.
+/// One per RTMP connection: a push that reconnects starts a new one, with its headers.
+struct RTMPRemux {
+    /// The sink's track numbers of the stream's video (H.264) and audio (Opus), if carried.
     let videoTrack: Int?
     let audioTrack: Int?
+    let writer: RTMPMediaWriter
+    private var keyframes: KeyframeRequests
+    private var video = H264Depacketizer()
+    private let aac: OpusToAAC?
+    private var clock = PlayClock()
+    private var sent: (sps: [UInt8], pps: [UInt8])?
+    private var audioFrames: UInt64 = 0
+    private var audioStartMs: UInt32?
+
+    /// Starts from a keyframe, asked of the publisher now.
+    init(_ played: RTMPPlayedStream, writer: RTMPMediaWriter) {
+        videoTrack = played.videoTrack
+        audioTrack = played.audioTrack
+        self.writer = writer
+        keyframes = KeyframeRequests(sink: played.sink, videoTrack: played.videoTrack)
+        aac = audioTrack == nil ? nil : try? OpusToAAC()
+        keyframes.request()
+    }
+
+    /// Writes what one packet completes to `outbound`; while the video waits for a keyframe (at the start, after
+    /// a loss), the publisher is asked for one. Throws when the write fails.
+    mutating func forward(track: Int, sequence: UInt16, timestamp: UInt32, marker: Bool, payload: ByteBuffer,
+                          to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        var out = ByteBuffer()
+        convert(track: track, sequence: sequence, timestamp: timestamp, marker: marker, payload: payload, into: &out)
+        if videoTrack != nil && video.needsKeyframe { keyframes.request() }
+        if out.readableBytes > 0 { try await outbound.write(out) }
+    }
+
+    /// The RTMP messages one packet completes, appended to `out`.
+    private mutating func convert(track: Int, sequence: UInt16, timestamp: UInt32, marker: Bool, payload: ByteBuffer, into out: inout ByteBuffer) {
+        if track == videoTrack {
+            guard let unit = video.push(payload, sequence: sequence, timestamp: timestamp, marker: marker) else { return }
+            let ms = clock.milliseconds(track: track, rtp: unit.rtpTimestamp, ticksPerMs: 90)
+            if unit.isKeyframe, let sps = video.sps, let pps = video.pps, sent.map({ $0.sps != sps || $0.pps != pps }) ?? true {
+                if sent == nil {
+                    // The first picture: what the player needs to start at once.
+                    var properties: [(String, AMF0Value)] = [("videocodecid", .number(7))]
+                    if let size = H264SPS(sps) {
+                        properties += [("width", .number(Double(size.width))), ("height", .number(Double(size.height)))]
+                    }
+                    if aac != nil { properties += [("audiocodecid", .number(10)), ("audiosamplerate", .number(48000)), ("stereo", .boolean(true))] }
+                    writer.metadata(properties, into: &out)
+                    if let aac { writer.audio(timestamp: ms, payload: FLVWriter.aacSequenceHeader(aac.config), into: &out) }
+                }
+                writer.video(timestamp: ms, payload: FLVWriter.avcSequenceHeader(sps: sps, pps: pps), into: &out)
+                sent = (sps, pps)
+            }
+            guard sent != nil else { return }
+            writer.video(timestamp: ms, payload: FLVWriter.avcFrame(unit.nalUnits, keyframe: unit.isKeyframe), into: &out)
+        } else if track == audioTrack, let aac {
+            let ms = clock.milliseconds(track: track, rtp: timestamp, ticksPerMs: 48)
+            guard sent != nil || videoTrack == nil else { return }  // audio starts with the picture
+            if sent == nil {
+                writer.metadata([("audiocodecid", .number(10)), ("audiosamplerate", .number(48000)), ("stereo", .boolean(true))], into: &out)
+                writer.audio(timestamp: ms, payload: FLVWriter.aacSequenceHeader(aac.config), into: &out)
+                sent = ([], [])
+            }
+            let frames = (try? aac.transcode(Array(payload.readableBytesView))) ?? []
+            let start = audioStartMs ?? ms
+            audioStartMs = start
+            for frame in frames {
+                let at = start &+ UInt32(truncatingIfNeeded: audioFrames * UInt64(OpusToAAC.samplesPerFrame) / 48)
+                audioFrames += 1
+                writer.audio(timestamp: at, payload: FLVWriter.aacFrame(frame), into: &out)
+            }
+        }
+    }
+}
+
+/// Asks a played stream's publisher for a keyframe, at most once a second.
+struct KeyframeRequests {
+    let sink: MediaSinkHandle
+    let videoTrack: Int?
+    private var last = ContinuousClock.now - .seconds(10)
+
+    init(sink: MediaSinkHandle, videoTrack: Int?) {
+        self.sink = sink
+        self.videoTrack = videoTrack
+    }
+
+    mutating func request() {
+        guard let videoTrack, ContinuousClock.now - last > .seconds(1) else { return }
+        last = .now
+        sink.execute { $0.requestKeyframe(track: videoTrack) }
+    }
+}
+
+/// What an RTMP player is sent: the remuxed stream from a keyframe, then `Play.Stop` when the stream ends.
+struct RTMPPlayPump: Sendable {
+    let played: RTMPPlayedStream
+    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
 
     func run() async {
-        var video = H264Depacketizer()
-        let aac = audioTrack == nil ? nil : try? OpusToAAC()
-        let writer = RTMPServerConnection.mediaWriter
-        var clock = PlayClock()
-        var sent: (sps: [UInt8], pps: [UInt8])?
-        var audioFrames: UInt64 = 0
-        var audioStartMs: UInt32?
-        var lastKeyframeRequest = ContinuousClock.now - .seconds(10)
-        func requestKeyframe() {
-            guard let videoTrack, ContinuousClock.now - lastKeyframeRequest > .seconds(1) else { return }
-            lastKeyframeRequest = .now
-            sink.execute { $0.requestKeyframe(track: videoTrack) }
-        }
-        requestKeyframe()
-        for await item in items {
+        let writer = RTMPServerConnection.media
+        var remux = RTMPRemux(played, writer: writer)
+        for await item in played.items {
             guard case .packet(let track, let sequence, let timestamp, let marker, let payload) = item else {
                 // The stream ended: the player is told, and its connection ends (its reader sees the close).
                 var out = ByteBuffer()
-                writer.write(RTMPServerConnection.statusMessage("status", "NetStream.Play.UnpublishNotify", "The stream was unpublished"),
-                             chunkStream: RTMPChunkWriter.ChunkStream.data, into: &out)
-                writer.write(RTMPServerConnection.statusMessage("status", "NetStream.Play.Stop", "Stopped playing"),
-                             chunkStream: RTMPChunkWriter.ChunkStream.data, into: &out)
+                writer.status("status", "NetStream.Play.UnpublishNotify", "The stream was unpublished", into: &out)
+                writer.status("status", "NetStream.Play.Stop", "Stopped playing", into: &out)
                 try? await outbound.write(out)
                 outbound.finish()
                 break
             }
-            var out = ByteBuffer()
-            if track == videoTrack {
-                guard let unit = video.push(payload, sequence: sequence, timestamp: timestamp, marker: marker) else {
-                    if video.needsKeyframe { requestKeyframe() }
-                    continue
-                }
-                let ms = clock.milliseconds(track: track, rtp: unit.rtpTimestamp, ticksPerMs: 90)
-                if unit.isKeyframe, let sps = video.sps, let pps = video.pps, sent.map({ $0.sps != sps || $0.pps != pps }) ?? true {
-                    if sent == nil {
-                        // The first picture: what the player needs to start at once.
-                        var properties: [(String, AMF0Value)] = [("videocodecid", .number(7))]
-                        if let size = H264SPS(sps) {
-                            properties += [("width", .number(Double(size.width))), ("height", .number(Double(size.height)))]
-                        }
-                        if aac != nil { properties += [("audiocodecid", .number(10)), ("audiosamplerate", .number(48000)), ("stereo", .boolean(true))] }
-                        writer.write(RTMPServerConnection.metadata(properties), chunkStream: RTMPChunkWriter.ChunkStream.data, into: &out)
-                        if let aac {
-                            writer.write(RTMPServerConnection.media(type: RTMPMessage.Kind.audio, timestamp: ms,
-                                                                   payload: FLVWriter.aacSequenceHeader(aac.config)),
-                                         chunkStream: RTMPChunkWriter.ChunkStream.audio, into: &out)
-                        }
-                    }
-                    writer.write(RTMPServerConnection.media(type: RTMPMessage.Kind.video, timestamp: ms,
-                                                           payload: FLVWriter.avcSequenceHeader(sps: sps, pps: pps)),
-                                 chunkStream: RTMPChunkWriter.ChunkStream.video, into: &out)
-                    sent = (sps, pps)
-                }
-                guard sent != nil else { continue }
-                writer.write(RTMPServerConnection.media(type: RTMPMessage.Kind.video, timestamp: ms,
-                                                       payload: FLVWriter.avcFrame(unit.nalUnits, keyframe: unit.isKeyframe)),
-                             chunkStream: RTMPChunkWriter.ChunkStream.video, into: &out)
-            } else if track == audioTrack, let aac {
-                let ms = clock.milliseconds(track: track, rtp: timestamp, ticksPerMs: 48)
-                guard sent != nil || videoTrack == nil else { continue }  // audio starts with the picture
-                let frames = (try? aac.transcode(Array(payload.readableBytesView))) ?? []
-                let start = audioStartMs ?? ms
-                audioStartMs = start
-                for frame in frames {
-                    let at = start &+ UInt32(truncatingIfNeeded: audioFrames * UInt64(OpusToAAC.samplesPerFrame) / 48)
-                    audioFrames += 1
-                    writer.write(RTMPServerConnection.media(type: RTMPMessage.Kind.audio, timestamp: at, payload: FLVWriter.aacFrame(frame)),
-                                 chunkStream: RTMPChunkWriter.ChunkStream.audio, into: &out)
-                }
-            }
-            guard out.readableBytes > 0 else { continue }
             do {
-                try await outbound.write(out)
+                try await remux.forward(track: track, sequence: sequence, timestamp: timestamp, marker: marker, payload: payload,
+                                        to: outbound)
             } catch {
                 break
             }

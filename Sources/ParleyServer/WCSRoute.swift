@@ -10,7 +10,8 @@ extension ParleyServer {
     func serveWCSSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
         let outbox = Outbox()
         let session = WCSSession(
-            hub: hub, media: mediaSessions, outbox: outbox, version: ParleyVersion.current,
+            hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
+            outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
         let keepAlive = session.keepAlive

@@ -31,7 +31,7 @@ public struct RTMPServerConnection: Sendable {
     public static let mediaStream: UInt32 = 1
     /// What Parley announces for acknowledgements and bandwidth, and the chunk size it sends with (as nginx-rtmp).
     static let window: UInt32 = 2_500_000
-    /// The chunk size announced at connect: whoever writes to this client chunks with it (`mediaWriter`).
+    /// The chunk size announced at connect: whoever writes to this client chunks with it (`media`).
     public static let outgoingChunkSize: UInt32 = 4096
 
     public private(set) var phase: Phase = .handshake
@@ -40,18 +40,14 @@ public struct RTMPServerConnection: Sendable {
     /// Whether the handshake was the digest one (the client's C1 carried a valid digest).
     public var usedDigestHandshake: Bool { handshake.usedDigest }
     private var handshake = RTMPHandshake()
-    private var reader = RTMPChunkReader()
-    private var writer = RTMPChunkWriter()
-    private var peerWindow: UInt32?
-    private var received: UInt64 = 0
-    private var acknowledged: UInt64 = 0
+    private var messages = RTMPMessageStream()
 
     public init() {}
 
     /// Reads what `input` holds: handshake bytes, then chunks. Replies go to `out`; what happened is returned.
     /// A thrown error means the peer broke the protocol: close the connection.
     public mutating func receive(_ input: inout ByteBuffer, output out: inout ByteBuffer) throws(RTMPError) -> [Event] {
-        received += UInt64(input.readableBytes)
+        messages.count(input.readableBytes)
         while handshake.state != .done {
             let before = handshake.state
             if let reply = try handshake.receive(&input) { out.writeImmutableBuffer(reply) }
@@ -59,12 +55,8 @@ public struct RTMPServerConnection: Sendable {
             if handshake.state == .done { phase = .awaitingConnect }
         }
         var events: [Event] = []
-        while let message = try reader.next(&input) {
+        for message in try messages.receive(&input, output: &out) {
             try handle(message, events: &events, out: &out)
-        }
-        if let peerWindow, received - acknowledged >= UInt64(peerWindow) {
-            acknowledged = received
-            send(.acknowledgement(UInt32(truncatingIfNeeded: received)), csid: RTMPChunkWriter.ChunkStream.control, out: &out)
         }
         return events
     }
@@ -82,30 +74,15 @@ public struct RTMPServerConnection: Sendable {
         send(.streamBegin(Self.mediaStream), csid: RTMPChunkWriter.ChunkStream.control, out: &out)
         status("status", "NetStream.Play.Reset", "Playing and resetting \(streamName ?? "")", out: &out)
         status("status", "NetStream.Play.Start", "Started playing \(streamName ?? "")", out: &out)
-        send(Self.data([.string("|RtmpSampleAccess"), .boolean(true), .boolean(true)]), csid: RTMPChunkWriter.ChunkStream.data, out: &out)
+        var access = RTMPMessage.command([.string("|RtmpSampleAccess"), .boolean(true), .boolean(true)], stream: Self.mediaStream)
+        access.type = RTMPMessage.Kind.dataAMF0
+        send(access, csid: RTMPChunkWriter.ChunkStream.data, out: &out)
     }
 
-    /// A chunk writer for media to this client, from any task: chunked as announced at connect.
-    public static var mediaWriter: RTMPChunkWriter {
-        var w = RTMPChunkWriter()
-        w.chunkSize = Int(outgoingChunkSize)
-        return w
-    }
-
-    /// `onMetaData` for a player (width, height, codec ids), on the media stream.
-    public static func metadata(_ properties: [(String, AMF0Value)]) -> RTMPMessage {
-        data([.string("onMetaData"), .ecmaArray(properties)])
-    }
-
-    /// An audio or video message of the media stream.
-    public static func media(type: UInt8, timestamp: UInt32, payload: ByteBuffer) -> RTMPMessage {
-        RTMPMessage(type: type, streamID: mediaStream, timestamp: timestamp, payload: payload)
-    }
-
-    static func data(_ values: [AMF0Value]) -> RTMPMessage {
-        var m = RTMPMessage.command(values, stream: mediaStream)
-        m.type = RTMPMessage.Kind.dataAMF0
-        return m
+    /// How a player's media, metadata and statuses are written to this client, from any task: on the media
+    /// stream, chunked as announced at connect.
+    public static var media: RTMPMediaWriter {
+        RTMPMediaWriter(streamID: mediaStream, chunkSize: Int(outgoingChunkSize), setDataFrame: false)
     }
 
     /// Answers the pending `publish` or `play` with an error status (`NetStream.Publish.BadName`, …), which
@@ -115,40 +92,21 @@ public struct RTMPServerConnection: Sendable {
         phase = .connected
     }
 
-    /// A status on the media stream (`NetStream.Unpublish.Success`, `NetStream.Play.Stop`, …).
+    /// A status on the media stream (`NetStream.Unpublish.Success`, …).
     public func status(_ level: String, _ code: String, _ description: String, out: inout ByteBuffer) {
-        send(Self.statusMessage(level, code, description), csid: RTMPChunkWriter.ChunkStream.data, out: &out)
-    }
-
-    /// An `onStatus` of the media stream, for whoever writes to this client (`mediaWriter`).
-    public static func statusMessage(_ level: String, _ code: String, _ description: String) -> RTMPMessage {
-        .command([.string("onStatus"), .number(0), .null, .object([
-            ("level", .string(level)), ("code", .string(code)), ("description", .string(description)),
-        ])], stream: mediaStream)
+        Self.media.status(level, code, description, into: &out)
     }
 
     private func send(_ message: RTMPMessage, csid: UInt8, out: inout ByteBuffer) {
-        writer.write(message, chunkStream: csid, into: &out)
+        messages.send(message, csid: csid, out: &out)
     }
 
     private mutating func handle(_ message: RTMPMessage, events: inout [Event], out: inout ByteBuffer) throws(RTMPError) {
-        var payload = message.payload
         switch message.type {
-        case RTMPMessage.Kind.setChunkSize:
-            guard let size = payload.readInteger(as: UInt32.self) else { throw .malformedControl(type: message.type) }
-            try reader.setChunkSize(size & 0x7FFF_FFFF)
-        case RTMPMessage.Kind.windowAcknowledgementSize:
-            guard let size = payload.readInteger(as: UInt32.self) else { throw .malformedControl(type: message.type) }
-            peerWindow = max(size, 1)
-        case RTMPMessage.Kind.userControl:
-            guard let event = payload.readInteger(as: UInt16.self) else { throw .malformedControl(type: message.type) }
-            if event == 6, let time = payload.readInteger(as: UInt32.self) {  // PingRequest
-                send(.pingResponse(time), csid: RTMPChunkWriter.ChunkStream.control, out: &out)
-            }
         case RTMPMessage.Kind.commandAMF0:
-            try command(AMF0Value.decodeAll(payload), events: &events, out: &out)
+            try command(AMF0Value.decodeAll(message.payload), events: &events, out: &out)
         case RTMPMessage.Kind.dataAMF0:
-            var values = try AMF0Value.decodeAll(payload)
+            var values = try AMF0Value.decodeAll(message.payload)
             if values.first?.string == "@setDataFrame" { values.removeFirst() }
             if values.first?.string == "onMetaData", values.count > 1 { events.append(.metadata(values[1])) }
         case RTMPMessage.Kind.audio where phase == .publishing && message.streamID == Self.mediaStream:
@@ -156,7 +114,7 @@ public struct RTMPServerConnection: Sendable {
         case RTMPMessage.Kind.video where phase == .publishing && message.streamID == Self.mediaStream:
             events.append(.video(timestamp: message.timestamp, payload: message.payload))
         default:
-            break  // acknowledgements, bandwidth, aborts, media out of turn
+            break  // media out of turn, AMF3, aggregates
         }
     }
 
@@ -172,7 +130,7 @@ public struct RTMPServerConnection: Sendable {
             send(.windowAcknowledgementSize(Self.window), csid: RTMPChunkWriter.ChunkStream.control, out: &out)
             send(.setPeerBandwidth(Self.window), csid: RTMPChunkWriter.ChunkStream.control, out: &out)
             send(.setChunkSize(Self.outgoingChunkSize), csid: RTMPChunkWriter.ChunkStream.control, out: &out)
-            writer.chunkSize = Int(Self.outgoingChunkSize)
+            messages.writer.chunkSize = Int(Self.outgoingChunkSize)
             send(.command([
                 .string("_result"), .number(transaction),
                 .object([("fmsVer", .string("FMS/3,0,1,123")), ("capabilities", .number(31))]),

@@ -12,6 +12,10 @@ public final class ParleySession {
     private let media: (any MediaService)?
     /// Media streams this socket started; stopped when it leaves their room or closes.
     private let streams = StreamTable()
+    /// Pushes to other RTMP servers this socket started; stopped when it leaves their room or closes.
+    private let republishes = RepublishTable()
+    private let republisher: (any RepublishService)?
+    public static let maxRepublishesPerSession = 4
     public static let maxStreamsPerSession = SessionLimits.maxStreams
     private let outbox: Outbox
     /// Its streams' relay tasks, run by the socket's task.
@@ -32,6 +36,7 @@ public final class ParleySession {
     public init(
         hub: SignalingHub,
         media: (any MediaService)? = nil,
+        republisher: (any RepublishService)? = nil,
         outbox: Outbox,
         version: String,
         limiter: RateLimiter = RateLimiter(),
@@ -41,6 +46,7 @@ public final class ParleySession {
     ) {
         self.hub = hub
         self.media = media
+        self.republisher = republisher
         self.outbox = outbox
         self.version = version
         self.limiter = limiter
@@ -73,6 +79,7 @@ public final class ParleySession {
             await hub.closeSession(id, reason: .disconnected)
             // The hub told the rooms (unpublished, then left); the media goes with the socket.
             await lifecycle(id).stopMedia(streams.removeAll(inRoom: nil))
+            for job in republishes.removeAll(inRoom: nil) { await job.stop() }
         }
         state = .closed
         outbox.finish()
@@ -132,6 +139,7 @@ public final class ParleySession {
             // The hub told the others (unpublished, then left); now end the media of that room.
             if !(await hub.isMember(session, room: room)) {
                 await lifecycle(session).stopMedia(streams.removeAll(inRoom: room))
+                for job in republishes.removeAll(inRoom: room) { await job.stop() }
             }
 
         case (.message(let room, let text, let to), .connected(let session, _)):
@@ -223,11 +231,60 @@ public final class ParleySession {
             outbox.send(ParleyWire.reply(id, result: ParleyWire.Empty()))
             await lifecycle(session).stopMedia([stream])
 
+        case (.republish(let room, let source, let url), .connected(let session, _)):
+            await republish(id, session: session, room: room, source: source, url: url)
+
+        case (.stopRepublish(let push), .connected):
+            guard let job = republishes.remove(push) else {
+                outbox.send(ParleyWire.reply(id, error: ProtocolError(code: "unknown_republish", message: "No republish '\(push)' on this session")))
+                return
+            }
+            await job.stop()
+            outbox.send(ParleyWire.reply(id, result: ParleyWire.Empty()))
+
         case (_, .awaitingConnect):
             outbox.send(ParleyWire.reply(id, error: .notConnected))
 
         case (_, .closed):
             break
+        }
+    }
+
+    /// Pushes a stream the session may play to another RTMP server; the push runs beside the socket's relays,
+    /// its events after the reply, and ends with its source, a stop, a leave of its room, or the socket.
+    private func republish(_ id: RequestID, session: SessionID, room: String, source: String, url: String) async {
+        guard let republisher else {
+            outbox.send(ParleyWire.reply(id, error: ProtocolError(code: "media_unavailable", message: "This server cannot push streams")))
+            return
+        }
+        guard republishes.count < Self.maxRepublishesPerSession else {
+            outbox.send(ParleyWire.reply(id, error: ProtocolError(code: "too_many_streams",
+                message: "At most \(Self.maxRepublishesPerSession) republishes per session")))
+            return
+        }
+        do throws(RoomError) {
+            _ = try await hub.playable(session, room: room, stream: source)
+        } catch {
+            outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
+            return
+        }
+        let push = StreamID.mint()
+        let outbox = self.outbox, republishes = self.republishes
+        let job: any RepublishJob
+        do {
+            job = try await republisher.republish(id: push, stream: source, url: url) { event in
+                outbox.send(ParleyWire.republishEvent(id: push, stream: source, event))
+            }
+        } catch {
+            outbox.send(ParleyWire.reply(id, error: ProtocolError(code: error.code, message: error.message)))
+            return
+        }
+        republishes.insert(push, room: room, job)
+        logger.info("republish started", metadata: ["republish": "\(push)", "stream": "\(source)"])
+        outbox.send(ParleyWire.reply(id, result: ParleyWire.RepublishResult(republish: push)))
+        relays.start {
+            await job.run()
+            republishes.remove(push)
         }
     }
 

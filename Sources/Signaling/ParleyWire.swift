@@ -40,6 +40,8 @@ public enum ClientRequest: Sendable, Equatable {
     case publish(room: String, sdp: String, display: String?, audioMuted: Bool, videoMuted: Bool)
     case play(room: String, stream: String, sdp: String)
     case mute(stream: String, audioMuted: Bool?, videoMuted: Bool?)
+    case republish(room: String, stream: String, url: String)
+    case stopRepublish(republish: String)
 }
 
 /// A refusal with a stable wire code.
@@ -127,6 +129,12 @@ public enum ParleyWire {
                     return .invalid(id, .badRequest("Give 'audioMuted' and/or 'videoMuted'"))
                 }
                 return .request(id, .mute(stream: b.stream, audioMuted: b.audioMuted, videoMuted: b.videoMuted))
+            case "republish":
+                let b = try decoder.decode(RepublishBody.self, from: data)
+                return .request(id, .republish(room: b.room, stream: b.stream, url: b.url))
+            case "stopRepublish":
+                let b = try decoder.decode(StopRepublishBody.self, from: data)
+                return .request(id, .stopRepublish(republish: b.republish))
             default:
                 let shown = type.count > 32 ? String(type.prefix(32)) + "…" : type
                 return .invalid(id, ProtocolError(code: "unknown_type", message: "Unknown request type '\(shown)'"))
@@ -180,6 +188,12 @@ public enum ParleyWire {
         let audioMuted: Bool?
         let videoMuted: Bool?
     }
+    private struct RepublishBody: Decodable {
+        let room: String
+        let stream: String
+        let url: String
+    }
+    private struct StopRepublishBody: Decodable { let republish: String }
     private struct MessageBody: Decodable {
         let room: String
         let text: String
@@ -224,6 +238,20 @@ public enum ParleyWire {
             encode(StreamStatusEvent(stream: stream, status: "failed", reason: code(reason), message: message(reason)))
         case .closed(let reason):
             encode(StreamStatusEvent(stream: stream, status: "closed", reason: code(reason), message: message(reason)))
+        }
+    }
+
+    /// A push's status (`republish` events): `connecting`, `publishing`, `retrying` or `ended`.
+    public static func republishEvent(id: String, stream: String, _ event: RepublishEvent) -> String {
+        switch event {
+        case .connecting(let attempt):
+            encode(RepublishStatusEvent(republish: id, stream: stream, status: "connecting", attempt: attempt))
+        case .publishing:
+            encode(RepublishStatusEvent(republish: id, stream: stream, status: "publishing"))
+        case .retrying(let message, let delay):
+            encode(RepublishStatusEvent(republish: id, stream: stream, status: "retrying", message: message, retryIn: delay))
+        case .ended(let reason):
+            encode(RepublishStatusEvent(republish: id, stream: stream, status: "ended", reason: code(reason), message: self.message(reason)))
         }
     }
 
@@ -327,6 +355,10 @@ public enum ParleyWire {
             self.video = video
         }
     }
+    public struct RepublishResult: Encodable, Sendable {
+        let republish: String
+        public init(republish: String) { self.republish = republish }
+    }
     public struct PingResult: Encodable, Sendable {
         let time: Int64
         public init(time: Int64) { self.time = time }
@@ -392,6 +424,16 @@ public enum ParleyWire {
         let status: String
         let reason: String?
         let message: String?
+    }
+    private struct RepublishStatusEvent: Encodable {
+        let event = "republish"
+        let republish: String
+        let stream: String
+        let status: String
+        var attempt: Int? = nil
+        var reason: String? = nil
+        var message: String? = nil
+        var retryIn: Int? = nil
     }
     private struct MessageEvent: Encodable {
         let event = "message"

@@ -52,6 +52,13 @@ public struct WCSCommandError: Error, Sendable, Equatable {
 
 /// How streams are named on the Web Call Server side.
 public enum WCSNames {
+    /// Where a publish with `rtmpUrl` is pushed: the Web Call Server's default, `rtmpUrl/rtmp_NAME`.
+    public static func republishURL(_ rtmpUrl: String, name: String) -> String {
+        var base = Substring(rtmpUrl)
+        while base.hasSuffix("/") { base = base.dropLast() }
+        return "\(base)/rtmp_\(name)"
+    }
+
     /// A stream's WCS name: the publisher's own name for a WCS stream; for one published with Parley's protocol
     /// (which has no names), `<room>-<participant>-<id>`, the shape the room SDK gives its own, so the SDK's
     /// room clean-up on `leave` treats it as a stream of that room. A Parley screen share ends in `-screenShare`,

@@ -13,6 +13,8 @@ public final class WCSSession {
 
     private let hub: SignalingHub
     private let media: (any MediaService)?
+    /// Pushes a publish to its `rtmpUrl`.
+    private let republisher: (any RepublishService)?
     private let outbox: Outbox
     /// Its streams' relay tasks, run by the socket's task.
     public let relays = StreamRelays()
@@ -34,6 +36,7 @@ public final class WCSSession {
     public init(
         hub: SignalingHub,
         media: (any MediaService)? = nil,
+        republisher: (any RepublishService)? = nil,
         outbox: Outbox,
         version: String,
         limiter: RateLimiter = RateLimiter(),
@@ -42,6 +45,7 @@ public final class WCSSession {
     ) {
         self.hub = hub
         self.media = media
+        self.republisher = republisher
         self.outbox = outbox
         self.version = version
         self.limiter = limiter
@@ -327,7 +331,7 @@ public final class WCSSession {
         await lifecycle.mediaReady(mediaID, published)
         streams.insert(WCSStream(kind: .publish, mediaSessionId: id, name: name, mediaID: mediaID, room: room, source: nil))
         outbox.send(WCSWire.remoteSDP(mediaSessionId: id, sdp: published.answer))
-        follow(id, pipe, session: session)
+        follow(id, pipe, session: session, rtmpUrl: request.rtmpUrl)
     }
 
     private func play(_ request: WCSStreamRequest, session: SessionID) async {
@@ -427,13 +431,17 @@ public final class WCSSession {
 
     /// Relays a stream's media events to the socket as statuses, and keeps the room in step: a publish is
     /// announced once its transport is up, and withdrawn when it fails or ends.
-    private func follow(_ id: String, _ pipe: StreamPipe, session: SessionID) {
+    private func follow(_ id: String, _ pipe: StreamPipe, session: SessionID, rtmpUrl: String? = nil) {
         let relay = WCSRelay(id: id, session: session, outbox: outbox, hub: hub, media: media, streams: streams)
+        let streams = self.streams, republisher = self.republisher, relays = self.relays, logger = self.logger
         relays.start {
             for await event in pipe.events {
                 switch event {
                 case .connected:
                     await relay.connected()
+                    if let rtmpUrl, let republisher, let stream = streams.stream(id), stream.kind == .publish {
+                        await Self.push(stream, to: rtmpUrl, republisher: republisher, relays: relays, logger: logger)
+                    }
                 case .failed(let reason):
                     await relay.ended(reason: reason, failed: true)
                     pipe.finish()
@@ -442,6 +450,25 @@ public final class WCSSession {
                     pipe.finish()
                 }
             }
+        }
+    }
+
+    /// A publish's `rtmpUrl`, as the Web Call Server does it: once the stream publishes, it is pushed to
+    /// `rtmpUrl/rtmp_NAME` until it ends. The push's progress is logged (the WebSDK is told nothing of it).
+    private static func push(_ stream: WCSStream, to rtmpUrl: String, republisher: any RepublishService,
+                             relays: StreamRelays, logger: Logger) async {
+        let url = WCSNames.republishURL(rtmpUrl, name: stream.name)
+        let push = StreamID.mint()
+        var logger = logger
+        logger[metadataKey: "republish"] = "\(push)"
+        let log = logger
+        do {
+            let job = try await republisher.republish(id: push, stream: stream.mediaID, url: url) { event in
+                log.info("rtmpUrl push", metadata: ["stream": "\(stream.name)", "status": "\(event)"])
+            }
+            relays.start { await job.run() }
+        } catch {
+            logger.notice("rtmpUrl push refused", metadata: ["stream": "\(stream.name)", "code": "\(error.code)", "reason": "\(error.message)"])
         }
     }
 

@@ -53,13 +53,17 @@ public struct WCSStreamRequest: Sendable, Equatable {
     public var mediaProvider: String?
     /// `custom.name`: the room the stream belongs to (the room API sets it).
     public var room: String?
+    /// A publish's `rtmpUrl`: the stream is also pushed to that RTMP server once it publishes.
+    public var rtmpUrl: String?
 
-    public init(mediaSessionId: String, name: String, sdp: String?, mediaProvider: String? = "WebRTC", room: String? = nil) {
+    public init(mediaSessionId: String, name: String, sdp: String?, mediaProvider: String? = "WebRTC", room: String? = nil,
+                rtmpUrl: String? = nil) {
         self.mediaSessionId = mediaSessionId
         self.name = name
         self.sdp = sdp
         self.mediaProvider = mediaProvider
         self.room = room
+        self.rtmpUrl = rtmpUrl
     }
 }
 
@@ -185,6 +189,7 @@ public enum WCSWire {
                 let name = try streamName()
                 let sdp = try optionalField("sdp")
                 let provider = try optionalField("mediaProvider")
+                let rtmpUrl = try optionalField("rtmpUrl")
                 var room: String?
                 if let value = body["custom"]?["name"], !value.isNull {
                     guard let s = value.string else {
@@ -194,7 +199,7 @@ public enum WCSWire {
                     room = s
                 }
                 let request = WCSStreamRequest(mediaSessionId: mediaSessionId, name: name, sdp: sdp,
-                                               mediaProvider: provider, room: room)
+                                               mediaProvider: provider, room: room, rtmpUrl: rtmpUrl?.isEmpty == false ? rtmpUrl : nil)
                 return .success(message == "publishStream" ? .publishStream(request) : .playStream(request))
             case "unPublishStream", "stopStream":
                 let mediaSessionId = try identifier("mediaSessionId")

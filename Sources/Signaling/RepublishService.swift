@@ -1,0 +1,47 @@
+import Foundation
+
+/// Pushes of published streams to other RTMP servers (`republish`: YouTube, Twitch, an nginx-rtmp), made by
+/// whoever speaks RTMP. The signaling layer only checks who may push what and relays the push's events.
+public protocol RepublishService: Sendable {
+    /// Prepares push `id` of published stream `stream` to `url`, or refuses it (`bad_url`, `unknown_stream`,
+    /// `unsupported_codec`). The caller runs the job in its own task.
+    func republish(id: String, stream: String, url: String,
+                   onEvent: @escaping @Sendable (RepublishEvent) -> Void) async throws(MediaServiceError) -> any RepublishJob
+}
+
+/// One push: `run` pushes, reconnecting with backoff when the far end drops, until the source stream ends or
+/// `stop` is called; it returns after its `ended` event.
+public protocol RepublishJob: Sendable {
+    func run() async
+    func stop() async
+}
+
+public enum RepublishEvent: Sendable, Equatable {
+    /// Connecting to the far server; `attempt` counts from 1.
+    case connecting(attempt: Int)
+    /// The far server accepted the publish and media flows.
+    case publishing
+    /// The connection failed or dropped (`message` says how, with the far server's own words when it refused);
+    /// the next attempt comes after `delay` seconds.
+    case retrying(message: String, delay: Int)
+    /// The push is over: its source was unpublished, or it was stopped (a stop or leave request, the socket closing).
+    case ended(StreamEndReason)
+}
+
+/// The pushes one socket started, by id, with their room; touched by the socket's task and the pushes' own.
+final class RepublishTable: @unchecked Sendable {
+    private let lock = NSLock()
+    private var jobs: [String: (room: String, job: any RepublishJob)] = [:]
+
+    var count: Int { lock.withLock { jobs.count } }
+    func insert(_ id: String, room: String, _ job: any RepublishJob) { lock.withLock { jobs[id] = (room, job) } }
+    @discardableResult func remove(_ id: String) -> (any RepublishJob)? { lock.withLock { jobs.removeValue(forKey: id)?.job } }
+
+    /// Removes and returns the pushes of `room` (every push when nil).
+    func removeAll(inRoom room: String?) -> [any RepublishJob] {
+        lock.withLock {
+            let ids = jobs.filter { room == nil || $0.value.room == room }.map(\.key)
+            return ids.compactMap { jobs.removeValue(forKey: $0)?.job }
+        }
+    }
+}
