@@ -23,13 +23,17 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // FLV payloads of RTMP media: video tags, the AVC sequence header, RFC 6184 packetization to RTP.
-        .target(name: "FLV", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "FLV", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
         // Debian's libavcodec/libswresample (AAC decoding) and libopus: a C shim with plain functions.
         .target(name: "CAudioCodec", linkerSettings: [
             .linkedLibrary("avcodec"), .linkedLibrary("swresample"), .linkedLibrary("avutil"), .linkedLibrary("opus"),
         ]),
         // Audio transcoding for RTMP participants (AAC → Opus), off the media loops.
         .target(name: "AudioTranscode", dependencies: ["CAudioCodec"]),
+        // Debian's libavcodec with libx264: VP8 or H.264 decoded and re-encoded as H.264, through a C shim.
+        .target(name: "CVideoCodec", linkerSettings: [.linkedLibrary("avcodec"), .linkedLibrary("avutil")]),
+        // VP8 → H.264 for RTMP players and pushes (and B-frame removal): the VP8 depacketizer and the transcoder.
+        .target(name: "VideoTranscode", dependencies: ["CVideoCodec", "RTP", .product(name: "NIOCore", package: "swift-nio")]),
         // Debian's OpenSSL 3 (libssl-dev): headers plus inline shims for its macros.
         .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         // Debian's libsrtp2 (libsrtp2-dev): the oracle for SRTP tests, never linked into the server.
@@ -68,7 +72,7 @@ let package = Package(
         ]),
         // Configuration, HTTP routes, WebSocket glue, lifecycle.
         .target(name: "ParleyServer", dependencies: [
-            "Rooms", "Signaling", "SFU", "SDP", "DTLS", "MediaNegotiation", "RTMP", "FLV", "RTP", "AudioTranscode",
+            "Rooms", "Signaling", "SFU", "SDP", "DTLS", "MediaNegotiation", "RTMP", "FLV", "RTP", "AudioTranscode", "VideoTranscode",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -113,6 +117,7 @@ let package = Package(
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "FLVTests", dependencies: ["FLV", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode"]),
+        .testTarget(name: "VideoTranscodeTests", dependencies: ["VideoTranscode", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"], exclude: ["Fixtures"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SFUTests", dependencies: [

@@ -144,7 +144,16 @@ async def scenario_play_webrtc(result, codec):
         await cam.join(ROOM)
         await cam.publish(ROOM, video=codec, audio="opus", size=(640, 480))
         url = f"rtmp://127.0.0.1:1935/{ROOM}/cam"
-        result.update(await probe(url))
+        if codec == "VP8":
+            # Transcoded once for all: a second player decodes at the same time.
+            async def second():
+                code, _, err = await run_tool("ffmpeg", "-hide_banner", "-t", "4", "-i", url, "-f", "null", "-")
+                frames = re.findall(r"frame=\s*(\d+)", err)
+                return {"exit": code, "frames": int(frames[-1]) if frames else 0}
+            probed, result["second_player"] = await asyncio.gather(probe(url), second())
+            result.update(probed)
+        else:
+            result.update(await probe(url))
         if codec == "H264":
             path = "/tmp/parley-rtmpdump.flv"
             code, _, err = await run_tool("timeout", "-k", "2", "5", "rtmpdump", "-q", "-r", url, "--live", "-o", path,
@@ -307,13 +316,21 @@ async def scenario_republish(result):
                                           and e.get("status") == "ended", 10, "the second push ended")
         result["source_ended"] = ended.get("reason")
 
-        # Bad requests.
-        vp8 = await cam.publish(ROOM, video="VP8", audio="opus")
+        # A browser's VP8 stream is pushed transcoded to H.264.
+        vp8 = await cam.publish(ROOM, video="VP8", audio="opus", size=(640, 480))
         await producer.wait_event(lambda e: e.get("event") == "published" and e["stream"]["id"] == vp8.stream, 10, "the VP8 stream")
+        third = (await producer.request("republish", room=ROOM, stream=vp8.stream, url=far + "vp8"))["republish"]
+        await producer.wait_event(lambda e: e.get("event") == "republish" and e.get("republish") == third
+                                  and e.get("status") == "publishing", 10, "the VP8 push publishing")
+        result["vp8"] = await probe(far + "vp8")
+
+        # Bad requests.
+        pcmu = await cam.publish(ROOM, video=None, audio="PCMU")
+        await producer.wait_event(lambda e: e.get("event") == "published" and e["stream"]["id"] == pcmu.stream, 10, "the G.711 stream")
         refusals = {}
         for key, fields in (("bad_url", {"stream": vp8.stream, "url": "http://example.invalid/x"}),
                             ("no_key", {"stream": vp8.stream, "url": "rtmp://127.0.0.1/live"}),
-                            ("vp8", {"stream": vp8.stream, "url": far}),
+                            ("g711", {"stream": pcmu.stream, "url": far}),
                             ("unknown", {"stream": "nosuchstream", "url": far})):
             reply = await producer.try_request("republish", room=ROOM, **fields)
             refusals[key] = reply.get("error", {}).get("code")
@@ -321,6 +338,7 @@ async def scenario_republish(result):
         refusals["stop_unknown"] = reply.get("error", {}).get("code")
         result["refusals"] = refusals
         await cam.request("unpublish", stream=vp8.stream)
+        await cam.request("unpublish", stream=pcmu.stream)
         h = await aiortc_room.wait_health(lambda h: h["streams"] == 0, 10, "no streams left")
         result["health_at_end"] = {k: h[k] for k in ("sessions", "rooms", "participants", "streams")}
     finally:

@@ -80,9 +80,18 @@ def test_an_rtmp_encoders_stream_plays_over_rtmp():
     assert r["decode_exit"] == 0 and r["decoded_video_frames"] >= 60, r["decode_stderr"]
 
 
-def test_a_vp8_stream_is_refused_to_rtmp_players_with_the_reason():
+def test_a_browsers_vp8_stream_plays_over_rtmp_transcoded_once_for_all_players():
     r = run("play-vp8")
-    assert r["probe_exit"] != 0 and "VP8" in r["probe_stderr"] and "H.264" in r["probe_stderr"], r["probe_stderr"]
+    codecs = _codecs(r)
+    assert set(codecs) == {"h264", "aac"}, r
+    assert (codecs["h264"]["width"], codecs["h264"]["height"]) == (640, 480), codecs
+    assert codecs["h264"]["profile"] == "Constrained Baseline", codecs
+    assert r["decode_exit"] == 0 and r["decoded_video_frames"] >= 60, r["decode_stderr"]
+    assert r["second_player"]["exit"] == 0 and r["second_player"]["frames"] >= 60, r["second_player"]
+    # Both players at once, one transcode; it ended with them.
+    log = (OUTPUT / "server-rtmp-play-vp8.log").read_text(errors="replace")
+    assert log.count("VP8 → H.264 transcode started") == 1, log[-3000:]
+    assert log.count("VP8 → H.264 transcode ended") == 1, log[-3000:]
 
 
 def test_publishes_that_cannot_join_are_refused_with_bad_name():
@@ -106,7 +115,10 @@ def test_republish_pushes_a_browsers_stream_to_nginx_rtmp_and_reconnects():
     assert r["stopped"]["statuses"][:2] == ["connecting", "publishing"] and "retrying" in r["stopped"]["statuses"], r["stopped"]
     assert r["after_stop_probe_exit"] != 0, "nginx still has the stream after the stop"
     assert r["source_ended"] == "unpublished", r
-    assert r["refusals"] == {"bad_url": "bad_url", "no_key": "bad_url", "vp8": "unsupported_codec",
+    vp8 = _codecs(r["vp8"])
+    assert set(vp8) == {"h264", "aac"} and (vp8["h264"]["width"], vp8["h264"]["height"]) == (640, 480), r["vp8"]
+    assert r["vp8"]["decode_exit"] == 0 and r["vp8"]["decoded_video_frames"] >= 60, r["vp8"]["decode_stderr"]
+    assert r["refusals"] == {"bad_url": "bad_url", "no_key": "bad_url", "g711": "unsupported_codec",
                              "unknown": "unknown_stream", "stop_unknown": "unknown_republish"}, r["refusals"]
     assert r["health_at_end"]["streams"] == 0, r["health_at_end"]
 

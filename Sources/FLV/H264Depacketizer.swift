@@ -1,4 +1,5 @@
 import NIOCore
+import RTP
 
 /// RTP H.264 (RFC 6184: single NAL unit packets, STAP-A, FU-A) back to access units, for RTMP players. An access
 /// unit ends at its marker bit or when the timestamp changes. After a lost packet the broken access unit and
@@ -9,6 +10,12 @@ public struct H264Depacketizer: Sendable {
         public let nalUnits: [ByteBuffer]
         public let isKeyframe: Bool
         public let rtpTimestamp: UInt32
+
+        public init(nalUnits: [ByteBuffer], isKeyframe: Bool, rtpTimestamp: UInt32) {
+            self.nalUnits = nalUnits
+            self.isKeyframe = isKeyframe
+            self.rtpTimestamp = rtpTimestamp
+        }
     }
 
     /// Bound on one access unit, against a stream of fragments that never ends.
@@ -17,8 +24,7 @@ public struct H264Depacketizer: Sendable {
     private var units: [ByteBuffer] = []
     private var size = 0
     private var fragment: ByteBuffer?
-    private var timestamp: UInt32?
-    private var nextSequence: UInt16?
+    private var boundary = RTPFrameBoundary()
     private var broken = false
     /// The latest parameter sets seen in the stream.
     public private(set) var sps: [UInt8]?
@@ -30,17 +36,17 @@ public struct H264Depacketizer: Sendable {
 
     public mutating func push(_ payload: ByteBuffer, sequence: UInt16, timestamp: UInt32, marker: Bool) -> AccessUnit? {
         var done: AccessUnit?
-        if let current = self.timestamp, current != timestamp, !units.isEmpty || fragment != nil {
-            done = finish()
+        let previous = boundary.timestamp
+        let (closes, lost) = boundary.next(sequence: sequence, timestamp: timestamp)
+        if closes, let previous, !units.isEmpty || fragment != nil {
+            done = finish(previous)
         }
-        if let expected = nextSequence, expected != sequence {
+        if lost {
             broken = true
             needsKeyframe = true
         }
-        nextSequence = sequence &+ 1
-        self.timestamp = timestamp
         read(payload)
-        if marker, let unit = finish() { done = unit }
+        if marker, let unit = finish(timestamp) { done = unit }
         return done
     }
 
@@ -94,7 +100,7 @@ public struct H264Depacketizer: Sendable {
         units.append(unit)
     }
 
-    private mutating func finish() -> AccessUnit? {
+    private mutating func finish(_ timestamp: UInt32) -> AccessUnit? {
         defer {
             units = []
             size = 0
@@ -102,7 +108,7 @@ public struct H264Depacketizer: Sendable {
             broken = false
         }
         if fragment != nil { broken = true }  // its end never came
-        guard !broken, !units.isEmpty, let timestamp else { return nil }
+        guard !broken, !units.isEmpty else { return nil }
         let key = units.contains { $0.nalUnitType == 5 }
         if needsKeyframe && !key { return nil }
         if key { needsKeyframe = false }

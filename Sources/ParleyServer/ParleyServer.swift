@@ -22,6 +22,8 @@ public struct ParleyServer: Sendable {
     /// Every open HTTP/WebSocket connection, for shutdown.
     let connections = OpenConnections()
     let mediaSessions: NegotiatingMediaService
+    /// VP8 → H.264 for RTMP players and pushes, once per stream.
+    let videoTranscodes: VideoTranscodes
     let startedAt: ContinuousClock.Instant
     let logger: Logger
 
@@ -39,6 +41,7 @@ public struct ParleyServer: Sendable {
                                  spreadViewersFrom: configuration.spreadViewersFrom),
             logger: logger)
         self.mediaSessions = NegotiatingMediaService(engine: media, logger: logger)
+        self.videoTranscodes = VideoTranscodes(logger: logger)
         // Bad certificate files stop the start with a clear message rather than at the first connection.
         self.tlsConfiguration = try configuration.tls.map { try ServerTLS.configuration($0, addresses: announced) }
     }

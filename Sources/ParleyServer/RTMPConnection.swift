@@ -35,7 +35,7 @@ final class RTMPConnection {
     }
     private var publisher: Publisher?
     /// A player, from its accepted `play` on: its sink on the stream, and its pump once started.
-    private var playing: MediaSinkHandle?
+    private var playing: RTMPPlayedStream?
     private var startingPump: RTMPPlayPump?
     private var outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>?
 
@@ -145,15 +145,15 @@ final class RTMPConnection {
             return
         }
         logger.info("RTMP player started", metadata: ["room": "\(room)", "stream": "\(id)"])
-        playing = played.sink
+        playing = played
         rtmp.acceptPlay(output: &out)
         startingPump = RTMPPlayPump(played: played, outbound: outbound)
     }
 
     private func stopPlaying() async {
-        guard let sink = playing else { return }
+        guard let played = playing else { return }
         playing = nil
-        await sink.detach()
+        await played.detach()
     }
 
     // MARK: publish

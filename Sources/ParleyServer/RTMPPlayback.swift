@@ -8,7 +8,11 @@ import SFU
 /// A packet of a played stream, copied off its media loop for the player's task.
 enum PlayItem: Sendable {
     case packet(track: Int, sequence: UInt16, timestamp: UInt32, marker: Bool, payload: ByteBuffer)
+    /// The stream's VP8 video, already re-encoded as H.264 (shared by its RTMP players and pushes).
+    case transcoded(TranscodedVideo)
     case ended
+
+    var isEnd: Bool { if case .ended = self { true } else { false } }
 }
 
 /// The `MediaSink` of an RTMP player: on the stream's media loop it only copies each packet out (the bytes are
@@ -35,18 +39,21 @@ final class RTMPPlaySink: MediaSink {
 
 /// A played stream as RTMP media, made in the task of the connection that carries it (a player of Parley's, or
 /// a push to another server) from the sink's packets: onMetaData with the real size, the AVC and AAC sequence
-/// headers, then H.264 access units reassembled from RTP and the Opus audio transcoded to AAC, from a keyframe.
-/// One per RTMP connection: a push that reconnects starts a new one, with its headers.
+/// headers, then H.264 access units (reassembled from RTP, or transcoded from VP8) and the Opus audio transcoded
+/// to AAC, from a keyframe. One per RTMP connection: a push that reconnects starts a new one, with its headers.
 struct RTMPRemux {
-    /// The sink's track numbers of the stream's video (H.264) and audio (Opus), if carried.
+    /// The sink's track numbers of the stream's H.264 video and Opus audio, if carried.
     let videoTrack: Int?
     let audioTrack: Int?
+    /// The video comes transcoded (`PlayItem.transcoded`), not as the sink's packets.
+    let transcodedVideo: Bool
     let writer: RTMPMediaWriter
     private var keyframes: KeyframeRequests
     private var video = H264Depacketizer()
     private let aac: OpusToAAC?
     private var clock = PlayClock()
     private var sent: (sps: [UInt8], pps: [UInt8])?
+    private var transcodedParameters: (sps: [UInt8], pps: [UInt8])?
     private var audioFrames: UInt64 = 0
     private var audioStartMs: UInt32?
 
@@ -54,19 +61,29 @@ struct RTMPRemux {
     init(_ played: RTMPPlayedStream, writer: RTMPMediaWriter) {
         videoTrack = played.videoTrack
         audioTrack = played.audioTrack
+        transcodedVideo = played.transcode != nil
         self.writer = writer
-        keyframes = KeyframeRequests(sink: played.sink, videoTrack: played.videoTrack)
+        keyframes = KeyframeRequests(played.requestKeyframe)
         aac = audioTrack == nil ? nil : try? OpusToAAC()
         keyframes.request()
     }
 
-    /// Writes what one packet completes to `outbound`; while the video waits for a keyframe (at the start, after
-    /// a loss), the publisher is asked for one. Throws when the write fails.
-    mutating func forward(track: Int, sequence: UInt16, timestamp: UInt32, marker: Bool, payload: ByteBuffer,
-                          to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+    /// Writes what one item completes to `outbound`; while the video waits for a keyframe (at the start, after
+    /// a loss), one is asked for. Throws when the write fails.
+    mutating func forward(_ item: PlayItem, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
         var out = ByteBuffer()
-        convert(track: track, sequence: sequence, timestamp: timestamp, marker: marker, payload: payload, into: &out)
-        if videoTrack != nil && video.needsKeyframe { keyframes.request() }
+        switch item {
+        case .packet(let track, let sequence, let timestamp, let marker, let payload):
+            convert(track: track, sequence: sequence, timestamp: timestamp, marker: marker, payload: payload, into: &out)
+            if videoTrack != nil && video.needsKeyframe { keyframes.request() }
+        case .transcoded(let unit):
+            if let sps = unit.sps, let pps = unit.pps { transcodedParameters = (sps, pps) }
+            let frame = H264Depacketizer.AccessUnit(nalUnits: unit.nalUnits, isKeyframe: unit.isKeyframe, rtpTimestamp: unit.rtpTimestamp)
+            write(frame, sps: transcodedParameters?.sps, pps: transcodedParameters?.pps, track: -1, into: &out)
+            if sent == nil { keyframes.request() }
+        case .ended:
+            break
+        }
         if out.readableBytes > 0 { try await outbound.write(out) }
     }
 
@@ -74,26 +91,10 @@ struct RTMPRemux {
     private mutating func convert(track: Int, sequence: UInt16, timestamp: UInt32, marker: Bool, payload: ByteBuffer, into out: inout ByteBuffer) {
         if track == videoTrack {
             guard let unit = video.push(payload, sequence: sequence, timestamp: timestamp, marker: marker) else { return }
-            let ms = clock.milliseconds(track: track, rtp: unit.rtpTimestamp, ticksPerMs: 90)
-            if unit.isKeyframe, let sps = video.sps, let pps = video.pps, sent.map({ $0.sps != sps || $0.pps != pps }) ?? true {
-                if sent == nil {
-                    // The first picture: what the player needs to start at once.
-                    var properties: [(String, AMF0Value)] = [("videocodecid", .number(7))]
-                    if let size = H264SPS(sps) {
-                        properties += [("width", .number(Double(size.width))), ("height", .number(Double(size.height)))]
-                    }
-                    if aac != nil { properties += [("audiocodecid", .number(10)), ("audiosamplerate", .number(48000)), ("stereo", .boolean(true))] }
-                    writer.metadata(properties, into: &out)
-                    if let aac { writer.audio(timestamp: ms, payload: FLVWriter.aacSequenceHeader(aac.config), into: &out) }
-                }
-                writer.video(timestamp: ms, payload: FLVWriter.avcSequenceHeader(sps: sps, pps: pps), into: &out)
-                sent = (sps, pps)
-            }
-            guard sent != nil else { return }
-            writer.video(timestamp: ms, payload: FLVWriter.avcFrame(unit.nalUnits, keyframe: unit.isKeyframe), into: &out)
+            write(unit, sps: video.sps, pps: video.pps, track: track, into: &out)
         } else if track == audioTrack, let aac {
             let ms = clock.milliseconds(track: track, rtp: timestamp, ticksPerMs: 48)
-            guard sent != nil || videoTrack == nil else { return }  // audio starts with the picture
+            guard sent != nil || (videoTrack == nil && !transcodedVideo) else { return }  // audio starts with the picture
             if sent == nil {
                 writer.metadata([("audiocodecid", .number(10)), ("audiosamplerate", .number(48000)), ("stereo", .boolean(true))], into: &out)
                 writer.audio(timestamp: ms, payload: FLVWriter.aacSequenceHeader(aac.config), into: &out)
@@ -109,23 +110,41 @@ struct RTMPRemux {
             }
         }
     }
+
+    /// One H.264 access unit (`track`: the video's clock), with the stream's headers first at the first keyframe
+    /// and whenever the parameter sets change.
+    private mutating func write(_ unit: H264Depacketizer.AccessUnit, sps: [UInt8]?, pps: [UInt8]?, track: Int, into out: inout ByteBuffer) {
+        let ms = clock.milliseconds(track: track, rtp: unit.rtpTimestamp, ticksPerMs: 90)
+        if unit.isKeyframe, let sps, let pps, sent.map({ $0.sps != sps || $0.pps != pps }) ?? true {
+            if sent == nil {
+                // The first picture: what the player needs to start at once.
+                var properties: [(String, AMF0Value)] = [("videocodecid", .number(7))]
+                if let size = H264SPS(sps) {
+                    properties += [("width", .number(Double(size.width))), ("height", .number(Double(size.height)))]
+                }
+                if aac != nil { properties += [("audiocodecid", .number(10)), ("audiosamplerate", .number(48000)), ("stereo", .boolean(true))] }
+                writer.metadata(properties, into: &out)
+                if let aac { writer.audio(timestamp: ms, payload: FLVWriter.aacSequenceHeader(aac.config), into: &out) }
+            }
+            writer.video(timestamp: ms, payload: FLVWriter.avcSequenceHeader(sps: sps, pps: pps), into: &out)
+            sent = (sps, pps)
+        }
+        guard sent != nil else { return }
+        writer.video(timestamp: ms, payload: FLVWriter.avcFrame(unit.nalUnits, keyframe: unit.isKeyframe), into: &out)
+    }
 }
 
-/// Asks a played stream's publisher for a keyframe, at most once a second.
+/// Asks for a keyframe (of the publisher, or of the shared transcoder), at most once a second.
 struct KeyframeRequests {
-    let sink: MediaSinkHandle
-    let videoTrack: Int?
+    let ask: @Sendable () -> Void
     private var last = ContinuousClock.now - .seconds(10)
 
-    init(sink: MediaSinkHandle, videoTrack: Int?) {
-        self.sink = sink
-        self.videoTrack = videoTrack
-    }
+    init(_ ask: @escaping @Sendable () -> Void) { self.ask = ask }
 
     mutating func request() {
-        guard let videoTrack, ContinuousClock.now - last > .seconds(1) else { return }
+        guard ContinuousClock.now - last > .seconds(1) else { return }
         last = .now
-        sink.execute { $0.requestKeyframe(track: videoTrack) }
+        ask()
     }
 }
 
@@ -138,7 +157,7 @@ struct RTMPPlayPump: Sendable {
         let writer = RTMPServerConnection.media
         var remux = RTMPRemux(played, writer: writer)
         for await item in played.items {
-            guard case .packet(let track, let sequence, let timestamp, let marker, let payload) = item else {
+            if case .ended = item {
                 // The stream ended: the player is told, and its connection ends (its reader sees the close).
                 var out = ByteBuffer()
                 writer.status("status", "NetStream.Play.UnpublishNotify", "The stream was unpublished", into: &out)
@@ -148,8 +167,7 @@ struct RTMPPlayPump: Sendable {
                 break
             }
             do {
-                try await remux.forward(track: track, sequence: sequence, timestamp: timestamp, marker: marker, payload: payload,
-                                        to: outbound)
+                try await remux.forward(item, to: outbound)
             } catch {
                 break
             }

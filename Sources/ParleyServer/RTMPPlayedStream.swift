@@ -2,11 +2,16 @@ import NIOCore
 import Rooms
 import SFU
 
-/// A published stream attached for RTMP (a player of Parley's, or a push to another server): its sink, the
-/// packets the sink copies out, and which of the sink's tracks carry H.264 video and Opus audio.
+/// A published stream attached for RTMP (a player of Parley's, or a push to another server): the items its
+/// RTMP remuxer reads. H.264 video and Opus audio come from a sink on the stream, as packets; VP8 video comes
+/// re-encoded as H.264 from the stream's shared transcode (`VideoTranscodes`).
 struct RTMPPlayedStream: Sendable {
-    let sink: MediaSinkHandle
+    /// The stream's H.264 video and/or Opus audio; nil when only VP8 video is played (transcoded).
+    let sink: MediaSinkHandle?
+    /// The VP8 video's transcode, when the stream sends VP8.
+    let transcode: TranscodeSubscription?
     let items: AsyncStream<PlayItem>
+    /// The sink's track numbers of the H.264 video and the Opus audio.
     let videoTrack: Int?
     let audioTrack: Int?
 
@@ -16,29 +21,55 @@ struct RTMPPlayedStream: Sendable {
         case unplayable(String)
     }
 
-    /// Attaches to live stream `id` (`label` names it in messages). H.264 is repackaged and Opus transcoded to
-    /// AAC; other video is refused, other audio left out.
+    /// A keyframe for this player: of the transcoder (cheap) for VP8, else of the publisher.
+    var requestKeyframe: @Sendable () -> Void {
+        if let transcode { return { transcode.requestKeyframe() } }
+        guard let sink, let videoTrack else { return {} }
+        return { sink.execute { $0.requestKeyframe(track: videoTrack) } }
+    }
+
+    /// Stops the packets; the items end.
+    func detach() async {
+        await sink?.detach()
+        await transcode?.cancel()
+    }
+
+    /// Attaches to live stream `id` (`label` names it in messages). H.264 is repackaged, VP8 transcoded to H.264
+    /// (once per stream), Opus transcoded to AAC; other codecs are left out, and a stream with nothing left is
+    /// refused.
     static func attach(_ id: String, label: String, server: ParleyServer) async throws(Refusal) -> RTMPPlayedStream {
         guard let record = await server.hub.stream(id), record.state == .live else { throw .notFound }
-        let videoIndex = record.tracks.firstIndex { $0.kind == .video }
-        if let v = videoIndex, record.tracks[v].codec.uppercased() != "H264" {
-            throw .unplayable("'\(label)' sends \(record.tracks[v].codec) video, which RTMP cannot carry: it plays over RTMP "
-                              + "when its publisher sends H.264")
-        }
+        let video = record.tracks.firstIndex { $0.kind == .video }
+        let codec = video.map { record.tracks[$0].codec.uppercased() }
+        let h264 = codec == "H264" ? video : nil, vp8 = codec == "VP8" ? video : nil
         // Opus is transcoded to AAC; G.711 is not (video only then).
-        let audioIndex = record.tracks.firstIndex { $0.kind == .audio && $0.codec.lowercased() == "opus" }
-        let indices = [videoIndex, audioIndex].compactMap { $0 }
-        guard !indices.isEmpty else { throw .unplayable("'\(label)' sends nothing RTMP can carry") }
-        var rng = SystemRandomNumberGenerator()
-        let tracks = indices.map { ConsumerParameters(producerIndex: $0, ssrc: UInt32.random(in: 1...UInt32.max, using: &rng),
-                                                      payloadType: $0 == videoIndex ? 96 : 111) }
-        let (items, continuation) = AsyncStream.makeStream(of: PlayItem.self, bufferingPolicy: .bufferingOldest(4096))
-        do {
-            let sink = try await server.media.attach(to: id, tracks: tracks) { _ in RTMPPlaySink(continuation) }
-            return RTMPPlayedStream(sink: sink, items: items, videoTrack: videoIndex == nil ? nil : 0,
-                                    audioTrack: audioIndex == nil ? nil : indices.count - 1)
-        } catch {
-            throw .notFound
+        let audio = record.tracks.firstIndex { $0.kind == .audio && $0.codec.lowercased() == "opus" }
+        let indices = [h264, audio].compactMap { $0 }
+        guard !indices.isEmpty || vp8 != nil else {
+            throw .unplayable("'\(label)' sends \(codec.map { "\($0) video" } ?? "audio") that RTMP cannot carry")
         }
+        let (items, continuation) = AsyncStream.makeStream(of: PlayItem.self, bufferingPolicy: .bufferingOldest(4096))
+        var sink: MediaSinkHandle?
+        if !indices.isEmpty {
+            var rng = SystemRandomNumberGenerator()
+            let tracks = indices.map { ConsumerParameters(producerIndex: $0, ssrc: UInt32.random(in: 1...UInt32.max, using: &rng),
+                                                          payloadType: $0 == h264 ? 96 : 111) }
+            do {
+                sink = try await server.media.attach(to: id, tracks: tracks) { _ in RTMPPlaySink(continuation) }
+            } catch {
+                throw .notFound
+            }
+        }
+        var transcode: TranscodeSubscription?
+        if let vp8 {
+            do {
+                transcode = try await server.videoTranscodes.subscribe(id, track: vp8, engine: server.media, into: continuation)
+            } catch {
+                await sink?.detach()
+                throw .notFound
+            }
+        }
+        return RTMPPlayedStream(sink: sink, transcode: transcode, items: items, videoTrack: h264 == nil ? nil : 0,
+                                audioTrack: audio == nil ? nil : indices.count - 1)
     }
 }

@@ -72,7 +72,7 @@ final class RTMPPush: RepublishJob {
             return s.publishing ? nil : s.channel
         }
         channel?.close(promise: nil)
-        await played.sink.detach()  // the items end: a push waiting for media or a backoff sees the stop
+        await played.detach()  // the items end: a push waiting for media or a backoff sees the stop
     }
 
     private var stopped: Bool { state.withLock { $0.stopped } }
@@ -93,7 +93,8 @@ final class RTMPPush: RepublishJob {
             // The backoff: the source's packets are read and dropped meanwhile, so its end or a stop is seen.
             let deadline = ContinuousClock.now + .seconds(delay)
             while ContinuousClock.now < deadline {
-                guard case .packet = await items.next() else {
+                let item = await items.next()
+                if item == nil || item?.isEnd == true {
                     outcome = stopped ? .stopped : .sourceEnded
                     break
                 }
@@ -102,7 +103,7 @@ final class RTMPPush: RepublishJob {
             delay = min(delay * 2, Self.maxBackoff)
         }
         if case .failed = outcome { outcome = .stopped }
-        await played.sink.detach()
+        await played.detach()
         logger.info("RTMP push ended", metadata: ["attempts": "\(attempt)"])
         if case .sourceEnded = outcome { onEvent(.ended(.unpublished)) } else { onEvent(.ended(.stopped)) }
     }
@@ -200,10 +201,9 @@ final class RTMPPush: RepublishJob {
     private func pump(_ items: inout AsyncStream<PlayItem>.Iterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
                       client: inout RTMPClientConnection) async -> Outcome {
         var remux = RTMPRemux(played, writer: client.media)
-        while case .packet(let track, let sequence, let timestamp, let marker, let payload) = await items.next() {
+        while let item = await items.next(), !item.isEnd {
             do {
-                try await remux.forward(track: track, sequence: sequence, timestamp: timestamp, marker: marker, payload: payload,
-                                        to: outbound)
+                try await remux.forward(item, to: outbound)
             } catch {
                 return .failed("", published: .zero)
             }
