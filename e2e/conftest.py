@@ -312,7 +312,7 @@ class AppUser:
         return path
 
 
-def run_namespaced_scenario(script, name, scenario, *args, timeout=90, grace=30, cwd=None):
+def run_namespaced_scenario(script, name, scenario, *args, timeout=90, grace=30, cwd=None, env=None):
     """Runs one scenario of a runner script (aiortc_room.run_main) in a fresh `unshare -n` namespace with its own
     server, and returns its result. Any error there fails the test with the scenario's message and the end of the
     server's log; the result and the server's log are kept in e2e/output/ under `name`."""
@@ -323,7 +323,8 @@ def run_namespaced_scenario(script, name, scenario, *args, timeout=90, grace=30,
     log = OUTPUT / f"server-{name}.log"
     command = ["unshare", "-n", sys.executable, str(script), "--binary", str(binary), "--log", str(log),
                "--web-root", str(REPO / "Web"), "--timeout", str(timeout), scenario, *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                               env={**os.environ, **env} if env else None)
     try:
         stdout, stderr = process.communicate(timeout=timeout + grace)
     except subprocess.TimeoutExpired:

@@ -34,13 +34,15 @@ async def ffmpeg(encoder, seconds, audio=False):
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
 
 
-async def scenario_publish(result):
+async def scenario_publish(result, encoding=BASELINE):
+    """`encoding`: BFRAMES with --rtmp-transcode (PARLEY_RTMP_TRANSCODE=1 in the server's environment): re-encoded
+    without B-frames instead of refused."""
     viewer = Participant("viewer")
     encoder = None
     try:
         await viewer.connect()
         await viewer.join(ROOM)
-        encoder = await ffmpeg(BASELINE, 8, audio=True)
+        encoder = await ffmpeg(encoding, 8, audio=True)
         joined = await viewer.wait_event(lambda e: e.get("event") == "joined", 10, "the encoder joining")
         result["joined"] = joined["participant"]["name"]
         stream = await viewer.wait_published(ROOM, "encoder", timeout=10)
@@ -389,7 +391,8 @@ async def scenario_wcs_rtmp_url(result):
 
 
 if __name__ == "__main__":
-    aiortc_room.run_main({"publish": scenario_publish, "bframes": scenario_bframes, "takeover": scenario_takeover,
+    aiortc_room.run_main({"publish": scenario_publish, "bframes": scenario_bframes,
+                          "bframes-transcoded": lambda r: scenario_publish(r, BFRAMES), "takeover": scenario_takeover,
                           "play-h264": lambda r: scenario_play_webrtc(r, "H264"),
                           "play-vp8": lambda r: scenario_play_webrtc(r, "VP8"),
                           "play-rtmp": scenario_play_rtmp, "gstreamer": scenario_gstreamer_publish,

@@ -4,12 +4,22 @@ from conftest import OUTPUT, REPO, run_namespaced_scenario
 SCRIPT = REPO / "e2e" / "rtmp_room.py"
 
 
-def run(scenario):
-    return run_namespaced_scenario(SCRIPT, f"rtmp-{scenario}", scenario, timeout=60, grace=20, cwd=str(REPO / "e2e"))
+def run(scenario, env=None):
+    return run_namespaced_scenario(SCRIPT, f"rtmp-{scenario}", scenario, timeout=60, grace=20, cwd=str(REPO / "e2e"), env=env)
 
 
 def test_ffmpeg_publishes_into_a_room_and_a_webrtc_viewer_decodes_it():
-    r = run("publish")
+    check_publish(run("publish"))
+
+
+def test_with_rtmp_transcode_a_b_frame_stream_is_re_encoded_and_plays():
+    r = run("bframes-transcoded", env={"PARLEY_RTMP_TRANSCODE": "1"})
+    check_publish(r)
+    log = (OUTPUT / "server-rtmp-bframes-transcoded.log").read_text(errors="replace")
+    assert "re-encoding without them" in log, log[-2000:]
+
+
+def check_publish(r):
     playback = r["playback"]
     print(f"{playback['frames']} frames, first video {playback['first_video_after_answer']} s after the answer")
     assert r["joined"] == "encoder"

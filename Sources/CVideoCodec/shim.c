@@ -2,6 +2,7 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavutil/error.h>
+#include <libavutil/log.h>
 #include <libavutil/opt.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +34,7 @@ void parley_video_transcoder_free(parley_video_transcoder *t) {
 }
 
 parley_video_transcoder *parley_video_transcoder_new(int source, int bitrate, int keyframe_interval, char *error, int error_size) {
+    av_log_set_level(AV_LOG_ERROR);  // libx264's per-encoder summary would fill the server's log
     const AVCodec *codec = avcodec_find_decoder(source == PARLEY_VIDEO_H264 ? AV_CODEC_ID_H264 : AV_CODEC_ID_VP8);
     if (!codec) { set_error(error, error_size, "this libavcodec has no decoder for the source", 0); return NULL; }
     if (!avcodec_find_encoder_by_name("libx264")) { set_error(error, error_size, "this libavcodec has no libx264", 0); return NULL; }
@@ -67,6 +69,8 @@ static int open_encoder(parley_video_transcoder *t, int width, int height) {
     e->gop_size = t->keyframe_interval;
     e->max_b_frames = 0;
     e->thread_count = 1;
+    // ultrafast uses no CABAC, no 8x8 transform and no B-frames: the stream is constrained baseline, which every
+    // player decodes.
     e->profile = FF_PROFILE_H264_CONSTRAINED_BASELINE;
     av_opt_set(e->priv_data, "preset", "ultrafast", 0);
     av_opt_set(e->priv_data, "tune", "zerolatency", 0);

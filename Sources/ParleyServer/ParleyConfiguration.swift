@@ -30,6 +30,9 @@ public struct ParleyConfiguration: Sendable {
     public var spreadViewersFrom: Int = 16
     /// TCP port for RTMP encoders (on `host`); 0 turns RTMP off. The command line's default is 1935.
     public var rtmpPort: Int = 0
+    /// RTMP publishers whose H.264 has B-frames (browsers would stutter on them) are re-encoded without them
+    /// instead of refused. Costs a decode and an encode per such publisher.
+    public var rtmpTranscode: Bool = false
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

@@ -28,10 +28,11 @@ final class RTMPConnection {
         let session: SessionID
         let room: String
         let name: String
-        let ingest = RTMPIngest()
+        let ingest: RTMPIngest
         var stream: String?
         var feed: MediaFeedHandle?
         var live = false
+        var reencodingLogged = false
     }
     private var publisher: Publisher?
     /// A player, from its accepted `play` on: its sink on the stream, and its pump once started.
@@ -191,7 +192,8 @@ final class RTMPConnection {
         }
         logger[metadataKey: "session"] = "\(session)"
         logger.info("RTMP publisher joined", metadata: ["room": "\(room)", "name": "\(name)"])
-        publisher = Publisher(session: session, room: room, name: name)
+        publisher = Publisher(session: session, room: room, name: name,
+                              ingest: RTMPIngest(transcodeBFrames: server.configuration.rtmpTranscode))
         if let channel { _ = publishers.claim(key, .init(session: session, channel: channel)) }
         rtmp.acceptPublish(output: &out)
     }
@@ -206,6 +208,10 @@ final class RTMPConnection {
         } catch {
             refuse(error.code, error.description, out: &out)
             return
+        }
+        if p.ingest.isReencoding, !p.reencodingLogged {
+            publisher?.reencodingLogged = true
+            logger.notice("RTMP publisher sends B-frames: re-encoding without them (--rtmp-transcode)")
         }
         if p.feed == nil {
             guard let tracks = p.ingest.readyTracks else { return }

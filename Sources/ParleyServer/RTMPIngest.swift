@@ -5,6 +5,7 @@ import MediaNegotiation
 import NIOCore
 import RTMP
 import RTP
+import VideoTranscode
 
 /// An RTMP publisher's media as RTP for its stream's tracks: H.264 repackaged (RFC 6184), AAC transcoded to Opus,
 /// and Sender Reports for both tracks from the one RTMP clock, so that players keep lip sync. Knows no rooms or
@@ -45,24 +46,43 @@ final class RTMPIngest {
     /// RTMP time 0 on the wall clock (NTP), set by the first media message.
     private var ntpOrigin: Double?
     private var lastReport: [Int: UInt32] = [:]
+    /// `--rtmp-transcode`: B-frames are re-encoded away instead of refused.
+    let transcodeBFrames: Bool
+    /// The re-encoder, from the first B-frame on (it starts at the next keyframe).
+    private var reencoder: H264Transcoder?
+    private var reencoding = false
+    private var videoFrameSeen = false
+    /// onMetaData's video bit rate, for the re-encoder.
+    private var announcedBitrate: Int?
+    static let defaultReencodeBitrate = 2_500_000
+
+    init(transcodeBFrames: Bool = false) { self.transcodeBFrames = transcodeBFrames }
 
     var isStarted: Bool { tracks != nil }
+    /// B-frames were seen and are being re-encoded away.
+    var isReencoding: Bool { reencoder != nil }
 
     func metadata(_ value: AMF0Value) {
         announcesAudio = value["audiocodecid"] != nil
         announcesVideo = value["videocodecid"] != nil
+        if let kbps = value["videodatarate"]?.number, kbps >= 100, kbps <= 50_000 { announcedBitrate = Int(kbps * 1000) }
     }
 
     /// The tracks to publish, once they are known: every kind onMetaData announced has its configuration, or a
     /// video keyframe has come (a stream does not wait for audio that does not come).
     var readyTracks: [SourceTrack]? {
         guard !isStarted else { return nil }
+        // With --rtmp-transcode, a stream that may have B-frames (any profile above baseline) waits for its first
+        // picture: the track is labelled with what goes out, re-encoded or not.
+        if transcodeBFrames, let video, video.sps.first?.dropFirst().first != 66, !videoFrameSeen { return nil }
         let videoReady = video != nil || announcesVideo == false
         let audioReady = transcoder != nil || announcesAudio == false || (keyframeSeen && video != nil)
         guard (videoReady && audioReady) || (keyframeSeen && video != nil), video != nil || transcoder != nil else { return nil }
         var tracks: [SourceTrack] = []
         if let video {
-            tracks.append(SourceTrack(kind: .video, codec: .h264(profileLevelID: video.profileLevelID), payloadType: Self.videoPayloadType))
+            // Re-encoded: constrained baseline at the encoder's level.
+            let profile = reencoder == nil ? video.profileLevelID : "42e0" + (video.profileLevelID?.suffix(2) ?? "1f")
+            tracks.append(SourceTrack(kind: .video, codec: .h264(profileLevelID: profile), payloadType: Self.videoPayloadType))
         }
         if transcoder != nil {
             tracks.append(SourceTrack(kind: .audio, codec: .opus, payloadType: Self.audioPayloadType))
@@ -97,23 +117,54 @@ final class RTMPIngest {
         case .endOfSequence:
             return []
         case .nalUnits:
-            guard let video else { return [] }
+            guard let video, let units = video.nalUnits(tag.data) else { return [] }
+            videoFrameSeen = true
             // B-frames arrive out of presentation order; browsers would show them as stutter.
-            guard tag.compositionTime == 0 else { throw Refusal(code: "NetStream.Publish.Rejected", description: RTMPNames.bFramesAdvice) }
-            if tag.isKeyframe {
-                keyframeSeen = true
-                if !isStarted { pending = [] }  // hold only the latest keyframe onwards
+            if tag.compositionTime != 0, reencoder == nil {
+                guard transcodeBFrames else { throw Refusal(code: "NetStream.Publish.Rejected", description: RTMPNames.bFramesAdvice) }
+                do {
+                    reencoder = try H264Transcoder(source: .h264, bitrate: announcedBitrate ?? Self.defaultReencodeBitrate,
+                                                   keyframeInterval: 60)
+                } catch {
+                    throw Refusal(code: "NetStream.Publish.Rejected", description: "\(RTMPNames.bFramesAdvice) (re-encoding is unavailable: \(error.reason))")
+                }
             }
-            guard keyframeSeen, let units = video.nalUnits(tag.data) else { return [] }
-            let track = videoTrack ?? 0
+            guard let reencoder else {
+                return send(units, keyframe: tag.isKeyframe, parameterSets: video.sps + video.pps, milliseconds: timestamp)
+            }
+            // The decoder starts at a keyframe, with the parameter sets in band; it gives pictures in presentation
+            // order, which the encoder makes into a stream without B-frames.
+            if !reencoding {
+                guard tag.isKeyframe else { return [] }
+                reencoding = true
+            }
+            let parameterSets = tag.isKeyframe ? (video.sps + video.pps).map { ByteBuffer(bytes: $0) } : []
+            let pts = Int64(timestamp) + Int64(tag.compositionTime)
             var out: [Output] = []
-            let time = videoClock.rtpTime(milliseconds: timestamp)
-            H264Packetizer().payloads(units, parameterSets: tag.isKeyframe ? video.sps + video.pps : nil) { body, last in
-                out.append(.packet(videoClock.packet(body, timestamp: time, marker: last), track: track))
+            for picture in reencoder.transcode(AnnexB.join(parameterSets + units), pts: pts) {
+                let nal = picture.nalUnits.filter { $0.getInteger(at: $0.readerIndex, as: UInt8.self).map { $0 & 0x1F != 7 && $0 & 0x1F != 8 } ?? false }
+                let sets = [picture.sps, picture.pps].compactMap { $0 }
+                out += send(nal, keyframe: picture.isKeyframe, parameterSets: sets, milliseconds: UInt32(truncatingIfNeeded: picture.pts))
             }
-            if let report = report(track: track, clock: videoClock, milliseconds: timestamp, rtpTime: time) { out.append(report) }
-            return deliver(out)
+            return out
         }
+    }
+
+    /// One access unit as RTP (SPS and PPS in a STAP-A before a keyframe), with a Sender Report when one is due.
+    private func send(_ units: [ByteBuffer], keyframe: Bool, parameterSets: [[UInt8]], milliseconds: UInt32) -> [Output] {
+        if keyframe {
+            keyframeSeen = true
+            if !isStarted { pending = [] }  // hold only the latest keyframe onwards
+        }
+        guard keyframeSeen else { return [] }
+        let track = videoTrack ?? 0
+        var out: [Output] = []
+        let time = videoClock.rtpTime(milliseconds: milliseconds)
+        H264Packetizer().payloads(units, parameterSets: keyframe ? parameterSets : nil) { body, last in
+            out.append(.packet(videoClock.packet(body, timestamp: time, marker: last), track: track))
+        }
+        if let report = report(track: track, clock: videoClock, milliseconds: milliseconds, rtpTime: time) { out.append(report) }
+        return deliver(out)
     }
 
     func audio(timestamp: UInt32, payload: ByteBuffer) throws(Refusal) -> [Output] {

@@ -28,6 +28,7 @@ public final class H264Transcoder {
     private var out = [UInt8](repeating: 0, count: 4 << 20)
     private static let maxFrames = 8
 
+    /// The output is constrained baseline (profile-level-id `42e0LL`), which every player decodes.
     public init(source: Source, bitrate: Int = 2_000_000, keyframeInterval: Int = 60) throws(Failure) {
         var error = [CChar](repeating: 0, count: 256)
         guard let t = parley_video_transcoder_new(source == .vp8 ? Int32(PARLEY_VIDEO_VP8) : Int32(PARLEY_VIDEO_H264),

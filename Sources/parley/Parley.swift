@@ -44,16 +44,23 @@ struct Parley: AsyncParsableCommand {
     var tlsKey: String? = env("PARLEY_TLS_KEY")
 
     @Flag(help: "Serve HTTPS and WSS with a self-signed certificate made at start, so phones on the same network get the camera (they warn once). (env: PARLEY_TLS_SELF_SIGNED=1)")
-    var tlsSelfSigned: Bool = ["1", "true", "yes"].contains(env("PARLEY_TLS_SELF_SIGNED")?.lowercased() ?? "")
+    var tlsSelfSigned = false
 
     @Flag(help: "Do not serve new viewers the latest keyframe from the buffer; only ask the publisher (PLI). For measurements. (env: PARLEY_KEYFRAME_CACHE=0)")
-    var noKeyframeCache: Bool = env("PARLEY_KEYFRAME_CACHE") == "0"
+    var noKeyframeCache = false
 
     @Option(help: "TCP port for RTMP encoders (OBS, ffmpeg) on --host; 0 turns RTMP off. (env: PARLEY_RTMP_PORT)")
     var rtmpPort: Int = env("PARLEY_RTMP_PORT").flatMap { Int($0) } ?? 1935
 
+    @Flag(help: "Re-encode RTMP publishers' H.264 that has B-frames (OBS's x264 default) instead of refusing it; costs CPU per such publisher. (env: PARLEY_RTMP_TRANSCODE=1)")
+    var rtmpTranscode = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
+
+    /// A flag's environment variable: a `@Flag` cannot default to true (ArgumentParser refuses it), so the
+    /// variable is read here.
+    private var selfSigned: Bool { tlsSelfSigned || envFlag("PARLEY_TLS_SELF_SIGNED") }
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
@@ -67,7 +74,7 @@ struct Parley: AsyncParsableCommand {
         guard maxParticipants >= 1 else { throw ValidationError("--max-participants must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
-        guard !(tlsSelfSigned && tlsCert != nil) else { throw ValidationError("use either --tls-cert/--tls-key or --tls-self-signed") }
+        guard !(selfSigned && tlsCert != nil) else { throw ValidationError("use either --tls-cert/--tls-key or --tls-self-signed") }
     }
 
     func run() async throws {
@@ -76,15 +83,20 @@ struct Parley: AsyncParsableCommand {
         let config = ParleyConfiguration(
             host: host, port: port, maxParticipants: maxParticipants, webRoot: webRoot, logLevel: level,
             mediaPort: mediaPort, announcedIPs: announcedIPs,
-            tls: tlsCert.flatMap { cert in tlsKey.map { .files(certificate: cert, key: $0) } } ?? (tlsSelfSigned ? .selfSigned : nil)
+            tls: tlsCert.flatMap { cert in tlsKey.map { .files(certificate: cert, key: $0) } } ?? (selfSigned ? .selfSigned : nil)
         )
         var configuration = config
-        configuration.keyframeCache = !noKeyframeCache
+        configuration.keyframeCache = !(noKeyframeCache || env("PARLEY_KEYFRAME_CACHE") == "0")
         configuration.mediaLoops = mediaLoops
         configuration.spreadViewersFrom = spreadViewersFrom
         configuration.rtmpPort = rtmpPort
+        configuration.rtmpTranscode = rtmpTranscode || envFlag("PARLEY_RTMP_TRANSCODE")
         try await ParleyServer(configuration: configuration).run()
     }
+}
+
+private func envFlag(_ name: String) -> Bool {
+    ["1", "true", "yes"].contains(env(name)?.lowercased() ?? "")
 }
 
 private func env(_ name: String) -> String? {
