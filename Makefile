@@ -81,6 +81,13 @@ bench: deps-test
 	$(SWIFT) build -c release --product parley
 	$(SWIFT) build -c release --product parley-bench
 	bench/standard.sh
+	bench/rtmp/run.sh
+
+# The RTMP benchmarks alone (latency beside nginx-rtmp, CPU per RTMP player and per VP8 → H.264 transcode, 20
+# publishers with players): a few minutes, release build.
+.PHONY: bench-rtmp
+bench-rtmp: deps-test build-release
+	bench/rtmp/run.sh
 
 # A few seconds of the load generator against Parley (debug builds): 1 publisher, 2 subscribers at a low rate;
 # fails on any loss, duplicate, failed peer or subscriber without a keyframe. Part of `make test`.

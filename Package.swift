@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "FLVTests", dependencies: ["FLV", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode"]),
+        .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode", "TestSupport"]),
         .testTarget(name: "VideoTranscodeTests", dependencies: ["VideoTranscode", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"], exclude: ["Fixtures"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
@@ -131,7 +131,8 @@ let package = Package(
         .testTarget(name: "RoomsTests", dependencies: ["Rooms"]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "Rooms"]),
         .testTarget(name: "ParleyServerTests", dependencies: [
-            "ParleyServer", "MediaNegotiation", "Signaling", "DTLS", "STUN",
+            "ParleyServer", "MediaNegotiation", "Signaling", "DTLS", "STUN", "RTMP", "RTP", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),

@@ -106,8 +106,10 @@ class ToneAudio(MediaStreamTrack):
 
 
 def prefer(transceiver, kind, name):
-    """Offers only `name` (e.g. VP8, H264, opus, PCMU) for this transceiver."""
-    codecs = [c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType.lower() == f"{kind}/{name}".lower()]
+    """Offers only `name` (e.g. VP8, H264, opus, PCMU; or several, "VP8,H264", in that order) for this transceiver."""
+    wanted = [f"{kind}/{n}".lower() for n in name.split(",")]
+    codecs = sorted((c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType.lower() in wanted),
+                    key=lambda c: wanted.index(c.mimeType.lower()))
     assert codecs, f"aiortc has no {kind}/{name}"
     transceiver.setCodecPreferences(codecs)
 

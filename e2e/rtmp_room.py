@@ -291,6 +291,10 @@ async def scenario_republish(result):
 
         push = (await producer.request("republish", room=ROOM, stream=stream, url=far))["republish"]
         await producer.wait_event(lambda e: e.get("event") == "republish" and e.get("status") == "publishing", 10, "publishing")
+        # RTMP watches the room now: a publisher that offers VP8 and H.264 is answered H.264.
+        both = await producer.publish(ROOM, video="VP8,H264", audio="opus")
+        result["codec_while_watched"] = aiortc_room.chosen_codecs(both.answer)["video"]
+        await producer.request("unpublish", stream=both.stream)
         result["first"] = await probe(far)
 
         # The far end goes away: the push retries with backoff, and publishes again once nginx is back.
@@ -317,6 +321,10 @@ async def scenario_republish(result):
         ended = await producer.wait_event(lambda e: e.get("event") == "republish" and e.get("republish") == second
                                           and e.get("status") == "ended", 10, "the second push ended")
         result["source_ended"] = ended.get("reason")
+        # Nothing watches the room: VP8, Parley's own first choice, again.
+        both = await producer.publish(ROOM, video="VP8,H264", audio="opus")
+        result["codec_unwatched"] = aiortc_room.chosen_codecs(both.answer)["video"]
+        await producer.request("unpublish", stream=both.stream)
 
         # A browser's VP8 stream is pushed transcoded to H.264.
         vp8 = await cam.publish(ROOM, video="VP8", audio="opus", size=(640, 480))

@@ -125,6 +125,7 @@ def test_republish_pushes_a_browsers_stream_to_nginx_rtmp_and_reconnects():
     assert r["stopped"]["statuses"][:2] == ["connecting", "publishing"] and "retrying" in r["stopped"]["statuses"], r["stopped"]
     assert r["after_stop_probe_exit"] != 0, "nginx still has the stream after the stop"
     assert r["source_ended"] == "unpublished", r
+    assert r["codec_while_watched"] == "H264/90000" and r["codec_unwatched"] == "VP8/90000", r
     vp8 = _codecs(r["vp8"])
     assert set(vp8) == {"h264", "aac"} and (vp8["h264"]["width"], vp8["h264"]["height"]) == (640, 480), r["vp8"]
     assert r["vp8"]["decode_exit"] == 0 and r["vp8"]["decoded_video_frames"] >= 60, r["vp8"]["decode_stderr"]

@@ -30,3 +30,32 @@ def test_an_rtmp_encoder_plays_in_the_conference_app(parley_server, browser_fact
     # The encoder gone: its tile goes and the page says it left.
     wait_for(lambda: "encoder left" in user.system_lines(), timeout=20, what="the encoder leaving")
     wait_for(lambda: user.tiles() == [], what="its video removed")
+
+
+def test_ffmpeg_and_rtmpdump_play_a_chromium_participants_camera_over_rtmp(parley_server, browser_factory, tmp_path):
+    """Chromium publishes VP8 (its default) in the Conference app; over RTMP it plays as H.264 + AAC, transcoded
+    once for both players."""
+    import json
+    user = AppUser(browser_factory(), "camuser")
+    user.open(parley_server.base + "/apps/conference/")
+    user.join()
+    user.joined()
+    room = user.invite().split("roomName=", 1)[1]
+    url = f"rtmp://127.0.0.1:{parley_server.rtmp_port}/{room}/camuser"
+
+    def probe():
+        out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate",
+                              "-of", "json", url], capture_output=True, text=True, timeout=30)
+        return {s["codec_name"]: s for s in json.loads(out.stdout or "{}").get("streams", [])}, out.stderr
+    # The publish is live once the page shows the camera; the first probe may come before that.
+    found = {}
+    wait_for(lambda: found.update(probe()[0]) or set(found) == {"h264", "aac"}, timeout=30, what="ffprobe seeing H.264 + AAC")
+    assert (found["h264"]["width"], found["h264"]["height"]) == (640, 480), found
+    assert found["aac"]["sample_rate"] == "48000", found
+    dump = tmp_path / "camuser.flv"
+    subprocess.run(["timeout", "-k", "2", "5", "rtmpdump", "-q", "-r", url, "--live", "-o", str(dump)], timeout=15)
+    dumped = subprocess.run(["ffmpeg", "-hide_banner", "-i", str(dump), "-f", "null", "-"], capture_output=True, text=True, timeout=30)
+    frames = [int(x) for x in __import__("re").findall(r"frame=\s*(\d+)", dumped.stderr)]
+    assert frames and frames[-1] >= 60, dumped.stderr[-800:]
+    # Chromium sent VP8: the players got it re-encoded.
+    assert "VP8 → H.264 transcode started" in open(parley_server.log_path, errors="replace").read()

@@ -65,11 +65,14 @@ public final class NegotiatingMediaService: MediaService {
 
     // MARK: publish
 
-    public func publish(stream id: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
+    public func publish(stream id: String, offer: String, preferH264: Bool = false,
+                        onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
         let local = engine.makeLocalParameters()
         // Parley only receives on a publish: a sendrecv section is answered recvonly, a recvonly one rejected.
+        // H.264 first when RTMP watches the room: it is repackaged for RTMP, where VP8 would be transcoded.
         let negotiation = try negotiate(offer, local: local) { offered in
-            offered.direction.sends ? .accept(direction: .recvonly) : .reject
+            guard offered.direction.sends else { return .reject }
+            return .accept(direction: .recvonly, codecs: preferH264 && offered.kind == .video ? [.h264, .vp8] : nil)
         }
         let tracks = negotiation.media.map { m in
             ProducerParameters(

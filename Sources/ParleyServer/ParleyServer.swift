@@ -24,6 +24,8 @@ public struct ParleyServer: Sendable {
     let mediaSessions: NegotiatingMediaService
     /// VP8 → H.264 for RTMP players and pushes, once per stream.
     let videoTranscodes: VideoTranscodes
+    /// Rooms with RTMP players or pushes: their new publishes prefer H.264.
+    let rtmpAudience = RTMPAudience()
     let startedAt: ContinuousClock.Instant
     let logger: Logger
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MediaNegotiation
 import NIOCore
@@ -33,6 +34,7 @@ final class RTMPConnection {
         var feed: MediaFeedHandle?
         var live = false
         var reencodingLogged = false
+        var anchorLogged = false
     }
     private var publisher: Publisher?
     /// A player, from its accepted `play` on: its sink on the stream, and its pump once started.
@@ -208,6 +210,12 @@ final class RTMPConnection {
         } catch {
             refuse(error.code, error.description, out: &out)
             return
+        }
+        if !p.anchorLogged, let anchor = p.ingest.clockAnchor {
+            // For measurements: the publisher's timestamps map to the wall clock from here (Sender Reports).
+            publisher?.anchorLogged = true
+            logger.info("RTMP clock anchored", metadata: ["rtmpMs": "\(anchor.milliseconds)",
+                                                          "unixTime": "\(String(format: "%.6f", anchor.unixTime))"])
         }
         if p.ingest.isReencoding, !p.reencodingLogged {
             publisher?.reencodingLogged = true

@@ -45,6 +45,10 @@ final class RTMPIngest {
     private var nextAudioTime: UInt32?
     /// RTMP time 0 on the wall clock (NTP), set by the first media message.
     private var ntpOrigin: Double?
+    /// The first media message's RTMP time and when it came (Unix time): what the Sender Reports are anchored on.
+    private(set) var clockAnchor: (milliseconds: UInt32, unixTime: Double)?
+    /// Samples (48 kHz) the AAC → Opus transcoder delays the audio by.
+    var audioDelay: Int? { transcoder?.delay }
     private var lastReport: [Int: UInt32] = [:]
     /// `--rtmp-transcode`: B-frames are re-encoded away instead of refused.
     let transcodeBFrames: Bool
@@ -203,7 +207,10 @@ final class RTMPIngest {
                 out.append(.packet(audioClock.packet(ByteBuffer(bytes: packet), timestamp: time, marker: false), track: track))
                 nextAudioTime = time &+ UInt32(AACToOpus.samplesPerPacket)
             }
-            if let report = report(track: track, clock: audioClock, milliseconds: timestamp, rtpTime: expected) { out.append(report) }
+            // The report pairs RTMP time `timestamp` with its own RTP time: the packets above are `delay` earlier,
+            // as their audio is.
+            if let report = report(track: track, clock: audioClock, milliseconds: timestamp,
+                                   rtpTime: audioClock.rtpTime(milliseconds: timestamp)) { out.append(report) }
             return deliver(out)
         }
     }
@@ -217,8 +224,15 @@ final class RTMPIngest {
     /// A Sender Report for `track` at most once a second: RTMP time `milliseconds` on the wall clock, and the
     /// track's RTP time for that instant.
     private func report(track: Int, clock: RTPClock, milliseconds: UInt32, rtpTime: UInt32) -> Output? {
-        let origin = ntpOrigin ?? (Date().timeIntervalSince1970 + 2_208_988_800 - Double(milliseconds) / 1000)
-        ntpOrigin = origin
+        let origin: Double
+        if let ntpOrigin {
+            origin = ntpOrigin
+        } else {
+            let now = Date().timeIntervalSince1970
+            origin = now + 2_208_988_800 - Double(milliseconds) / 1000
+            ntpOrigin = origin
+            clockAnchor = (milliseconds, now)
+        }
         if let last = lastReport[track], milliseconds &- last < 1000 { return nil }
         lastReport[track] = milliseconds
         let seconds = origin + Double(milliseconds) / 1000

@@ -14,6 +14,8 @@ struct RTMPPlayedStream: Sendable {
     /// The sink's track numbers of the H.264 video and the Opus audio.
     let videoTrack: Int?
     let audioTrack: Int?
+    /// Counts this player or push as watching the stream's room (new publishes there prefer H.264).
+    let watching: RTMPAudience.Ticket?
 
     /// Why a stream cannot go out over RTMP, for the RTMP client or the `republish` caller.
     enum Refusal: Error {
@@ -30,6 +32,7 @@ struct RTMPPlayedStream: Sendable {
 
     /// Stops the packets; the items end.
     func detach() async {
+        watching?.release()
         await sink?.detach()
         await transcode?.cancel()
     }
@@ -70,6 +73,7 @@ struct RTMPPlayedStream: Sendable {
             }
         }
         return RTMPPlayedStream(sink: sink, transcode: transcode, items: items, videoTrack: h264 == nil ? nil : 0,
-                                audioTrack: audio == nil ? nil : indices.count - 1)
+                                audioTrack: audio == nil ? nil : indices.count - 1,
+                                watching: record.room.map { server.rtmpAudience.watch($0) })
     }
 }

@@ -37,6 +37,8 @@ struct RTMPRepublisher: RepublishService {
         logger[metadataKey: "url"] = "\(target)"
         return RTMPPush(url: target, played: played, onEvent: onEvent, logger: logger)
     }
+
+    func prefersH264(inRoom room: String) -> Bool { server.rtmpAudience.isWatched(room) }
 }
 
 /// One push to another RTMP server: connect, publish, then the stream from a keyframe; when the far end drops or

@@ -6,8 +6,9 @@ public protocol MediaService: Sendable {
     /// Starts an echo test for an SDP offer; returns the stream's id and the SDP answer.
     func startEcho(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String)
     /// Receives published stream `id` (minted and recorded by the caller): audio and/or video sections the
-    /// browser sends.
-    func publish(stream id: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia
+    /// browser sends. `preferH264`: choose H.264 over VP8 when the offer has both (RTMP watches the room).
+    func publish(stream id: String, offer: String, preferH264: Bool,
+                 onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia
     /// Sends the published stream `source` to a player whose offer receives it.
     func play(source: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String)
     /// Ends any stream (echo, publish or play); a publish's players get `closed("unpublished")`.

@@ -178,7 +178,9 @@ public final class ParleySession {
             }
             let pipe = StreamPipe()
             do {
-                let published = try await media.publish(stream: stream, offer: sdp, onEvent: pipe.yield)
+                let published = try await media.publish(stream: stream, offer: sdp,
+                                                        preferH264: republisher?.prefersH264(inRoom: room) ?? false,
+                                                        onEvent: pipe.yield)
                 await lifecycle.mediaReady(stream, published)
                 streams.insert(stream, .publish(room: room))
                 outbox.send(ParleyWire.reply(id, result: ParleyWire.PublishResult(

@@ -7,6 +7,10 @@ public protocol RepublishService: Sendable {
     /// `unsupported_codec`). The caller runs the job in its own task.
     func republish(id: String, stream: String, url: String,
                    onEvent: @escaping @Sendable (RepublishEvent) -> Void) async throws(MediaServiceError) -> any RepublishJob
+
+    /// Whether RTMP players or pushes watch a stream of `room` now: new publishes there should send H.264 if they
+    /// can, which RTMP carries as it is.
+    func prefersH264(inRoom room: String) -> Bool
 }
 
 /// One push: `run` pushes, reconnecting with backoff when the far end drops, until the source stream ends or

@@ -20,6 +20,10 @@ final class FakeRepublisher: RepublishService {
 
     private let state = Mutex<[(stream: String, url: String)]>([])
     var started: [(stream: String, url: String)] { state.withLock { $0 } }
+    /// Rooms RTMP watches.
+    let watched: Set<String>
+    init(watched: Set<String> = []) { self.watched = watched }
+    func prefersH264(inRoom room: String) -> Bool { watched.contains(room) }
 
     func republish(id: String, stream: String, url: String,
                    onEvent: @escaping @Sendable (RepublishEvent) -> Void) async throws(MediaServiceError) -> any RepublishJob {
@@ -87,6 +91,17 @@ private func result(_ reply: [String: Any]) -> [String: Any] { reply["result"] a
             _ = try await bob.next()
         }
         #expect(errorCode(try await bob.request("republish", ["room": "r", "stream": stream, "url": "rtmp://far/live/more"])) == "too_many_streams")
+    }
+
+    @Test func publishesPreferH264InRoomsThatRTMPWatches() async throws {
+        let hub = SignalingHub(), media = FakeMedia()
+        let alice = FakeSocket(hub: hub, media: media, republisher: FakeRepublisher(watched: ["watched"]))
+        _ = try await alice.request("connect", ["username": "alice"])
+        _ = try await alice.request("join", ["room": "watched"])
+        _ = try await alice.request("join", ["room": "plain"])
+        let a = try #require(result(try await alice.request("publish", ["room": "watched", "sdp": "offer"]))["stream"] as? String)
+        _ = try await alice.request("publish", ["room": "plain", "sdp": "offer"])
+        #expect(media.preferredH264 == [a])
     }
 
     @Test func aServerWithoutPushesSaysSo() async throws {

@@ -6,7 +6,7 @@ import Testing
 /// A media plane without media: hands out ids, remembers each stream's event callback so tests can fire
 /// transport events, and records stops.
 final class FakeMedia: MediaService {
-    private let state = Mutex<(next: Int, events: [String: @Sendable (StreamEvent) -> Void], stopped: [String])>((0, [:], []))
+    private let state = Mutex<(next: Int, events: [String: @Sendable (StreamEvent) -> Void], stopped: [String], preferredH264: [String])>((0, [:], [], []))
 
     private func add(id: String? = nil, _ onEvent: @escaping @Sendable (StreamEvent) -> Void) -> String {
         state.withLock { s in
@@ -21,8 +21,10 @@ final class FakeMedia: MediaService {
         (add(onEvent), "answer")
     }
 
-    func publish(stream id: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
+    func publish(stream id: String, offer: String, preferH264: Bool,
+                 onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
         if offer == "bad" { throw MediaServiceError(code: "bad_sdp", message: "unreadable") }
+        if preferH264 { state.withLock { $0.preferredH264.append(id) } }
         return PublishedMedia(id: add(id: id, onEvent), answer: "answer", audio: true, video: offer != "audio")
     }
 
@@ -43,6 +45,8 @@ final class FakeMedia: MediaService {
     }
 
     var stopped: [String] { state.withLock { $0.stopped } }
+    /// Publishes asked to prefer H.264.
+    var preferredH264: [String] { state.withLock { $0.preferredH264 } }
 }
 
 private func result(_ reply: [String: Any]) -> [String: Any] { reply["result"] as? [String: Any] ?? [:] }

@@ -169,6 +169,28 @@ export interface StreamStatusInfo {
   reason?: string;
 }
 
+export interface RepublishStatus {
+  status: "connecting" | "publishing" | "retrying" | "ended";
+  /** connecting: the attempt, from 1. */
+  attempt?: number;
+  /** retrying: why (the far server's words when it refused); ended: for people. */
+  message?: string;
+  /** retrying: seconds until the next attempt. */
+  retryIn?: number;
+  /** ended: "unpublished" (its source ended) or "stopped". */
+  reason?: string;
+}
+
+/** A push to another RTMP server; the server reconnects by itself when the far end drops. */
+export declare class Republish {
+  id(): string;
+  stream(): string;
+  status(): RepublishStatus["status"];
+  stop(): Promise<{}>;
+  on(event: "status", handler: (push: Republish, info: RepublishStatus) => void): this;
+  off(event: "status", handler: (push: Republish, info: RepublishStatus) => void): this;
+}
+
 /**
  * A publish, a play or an echo test, each over its own RTCPeerConnection. Emits its status with
  * `(stream, info)`. Streams end with the socket: after a drop they are FAILED (`connection_lost`); once the
@@ -237,6 +259,12 @@ export declare class Room {
   isJoined(): boolean;
   /** To the whole room, or privately to the participant named `to`. Rejects with a ParleyError. */
   sendMessage(text: string, to?: string): Promise<ChatMessage>;
+  /**
+   * Pushes a stream of this room (a Stream, or a stream id) to another RTMP server, e.g.
+   * `rtmp://a.rtmp.youtube.com/live2/KEY`. Rejects with a ParleyError: bad_url, unknown_stream, unsupported_codec,
+   * too_many_streams, not_in_room.
+   */
+  republish(stream: Stream | string, url: string): Promise<Republish>;
   /**
    * Leaves (a join still in flight is undone); resolves with the reply's result (`{}`). Our publishes and plays
    * in this room end at once (UNPUBLISHED / STOPPED, code `left`); the server stops them on its side.

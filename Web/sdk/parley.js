@@ -138,6 +138,17 @@ export class Room extends Emitter {
     return message;
   }
 
+  /** Pushes a stream of this room (a Stream, or a stream id from a participant's streams) to another RTMP server,
+   *  e.g. `rtmp://a.rtmp.youtube.com/live2/KEY`. Resolves with a Republish, whose "status" events say
+   *  connecting, publishing, retrying (the server reconnects by itself) and ended. */
+  async republish(stream, url) {
+    if (!this.#joined) throw new ParleyError("not_in_room", "The room is not joined (yet)");
+    const id = typeof stream === "string" ? stream : stream?.id?.();
+    if (!id) throw new ParleyError("unknown_stream", "No stream to push: pass a stream id or a published Stream");
+    const result = await this.#session._request("republish", { room: this.#name, stream: id, url });
+    return this.#session._addRepublish(new Republish(this.#session, result.republish, id));
+  }
+
   /** Leaves the room; resolves with the reply's result ({}). A join still in flight is undone. */
   async leave() {
     if (this.#left) return {};
@@ -290,6 +301,7 @@ export class Session extends Emitter {
   #pending = new Map();
   #rooms = new Set();
   #streams = new Set();  // live media streams (echo tests, publishes, plays)
+  #republishes = new Map();  // pushes to other RTMP servers, by id, until their `ended`
   #early = [];           // `stream` events that came before the reply naming their stream
   #closedByUser = false;
   #wasEstablished = false;
@@ -362,6 +374,8 @@ export class Session extends Emitter {
   _forget(room) { this.#rooms.delete(room); }
 
   _addStream(stream) { this.#streams.add(stream); }
+  _addRepublish(push) { this.#republishes.set(push.id(), push); return push; }
+  _dropRepublish(push) { this.#republishes.delete(push.id()); }
   _dropStream(stream) { this.#streams.delete(stream); }
 
   /** The reply named `stream`: hand it the events that overtook the reply. */
@@ -454,6 +468,10 @@ export class Session extends Emitter {
       else pending.reject(new ParleyError(frame.error?.code ?? "error", frame.error?.message));
       return;
     }
+    if (frame.event === "republish") {
+      this.#republishes.get(frame.republish)?._event(frame);
+      return;
+    }
     if (frame.event === "stream") {
       const streams = [...this.#streams];
       const stream = streams.find((s) => s.id() === frame.stream);
@@ -486,6 +504,40 @@ export class Session extends Emitter {
     this.#attempt += 1;
     this.#setStatus(SESSION_STATUS.RECONNECTING, { ...info, attempt: this.#attempt, delay });
     this.#retryTimer = this.#timers.setTimeout(() => this.#open(), delay);
+  }
+}
+
+/** A push of a room's stream to another RTMP server (room.republish). Emits "status" with (push, {status,
+ *  attempt, message, retryIn, reason}) as the server reports: connecting, publishing, retrying, ended. */
+export class Republish extends Emitter {
+  #session;
+  #id;
+  #stream;
+  #status = "connecting";
+
+  constructor(session, id, stream) {
+    super();
+    this.#session = session;
+    this.#id = id;
+    this.#stream = stream;
+  }
+
+  id() { return this.#id; }
+  /** The id of the stream being pushed. */
+  stream() { return this.#stream; }
+  status() { return this.#status; }
+
+  /** Stops the push; the "ended" status (reason "stopped") follows. */
+  async stop() {
+    if (this.#status === "ended") return {};
+    return this.#session._request("stopRepublish", { republish: this.#id });
+  }
+
+  _event(frame) {
+    this.#status = frame.status;
+    if (frame.status === "ended") this.#session._dropRepublish(this);
+    const { attempt, message, retryIn, reason } = frame;
+    this.emit("status", this, { status: frame.status, attempt, message, retryIn, reason });
   }
 }
 

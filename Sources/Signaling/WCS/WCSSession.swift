@@ -321,7 +321,9 @@ public final class WCSSession {
         let pipe = StreamPipe()
         let published: PublishedMedia
         do {
-            published = try await media.publish(stream: mediaID, offer: sdp, onEvent: pipe.yield)
+            // H.264 first where RTMP watches the room, and for a push to `rtmpUrl`.
+            let preferH264 = request.rtmpUrl != nil || room.map { republisher?.prefersH264(inRoom: $0) ?? false } ?? false
+            published = try await media.publish(stream: mediaID, offer: sdp, preferH264: preferH264, onEvent: pipe.yield)
         } catch {
             await lifecycle.abandon(mediaID)
             logger.debug("WCS publish refused", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])

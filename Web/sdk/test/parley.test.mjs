@@ -355,3 +355,37 @@ test("connect() validates its options; a malformed URL → FAILED bad_url", asyn
   await tick();
   assert.equal(session.status(), SESSION_STATUS.FAILED);
 });
+
+test("room.republish sends the request, resolves with a Republish that follows its status events until ended", async () => {
+  const session = connect();
+  const room = session.join({ name: "abc" });
+  await tick();
+  serve(socket(0));
+  await until(() => room.isJoined());
+  await assert.rejects(room.republish(undefined, "rtmp://h/live/k"), { code: "unknown_stream" });
+  socket(0).onsend = () => {};  // answer by hand
+  const pending = room.republish("pub7", "rtmp://h/live/k");
+  await tick();
+  const request = socket(0).sent.at(-1);
+  assert.deepEqual(request, { id: request.id, type: "republish", room: "abc", stream: "pub7", url: "rtmp://h/live/k" });
+  socket(0).push({ id: request.id, ok: true, result: { republish: "R1" } });
+  const push = await pending;
+  assert.equal(push.id(), "R1");
+  assert.equal(push.stream(), "pub7");
+  const seen = [];
+  push.on("status", (p, info) => seen.push([p.id(), info.status, info.attempt ?? info.retryIn ?? info.reason]));
+  socket(0).push({ event: "republish", republish: "R1", stream: "pub7", status: "connecting", attempt: 1 });
+  socket(0).push({ event: "republish", republish: "other", stream: "pub7", status: "publishing" });  // not ours
+  socket(0).push({ event: "republish", republish: "R1", stream: "pub7", status: "retrying", message: "gone", retryIn: 2 });
+  socket(0).push({ event: "republish", republish: "R1", stream: "pub7", status: "publishing" });
+  push.stop();
+  const stop = socket(0).sent.at(-1);
+  assert.deepEqual(stop, { id: stop.id, type: "stopRepublish", republish: "R1" });
+  socket(0).push({ event: "republish", republish: "R1", stream: "pub7", status: "ended", reason: "stopped" });
+  socket(0).push({ event: "republish", republish: "R1", stream: "pub7", status: "publishing" });  // after the end: ignored
+  await tick();
+  assert.deepEqual(seen, [["R1", "connecting", 1], ["R1", "retrying", 2], ["R1", "publishing", undefined], ["R1", "ended", "stopped"]]);
+  assert.equal(push.status(), "ended");
+  assert.deepEqual(await push.stop(), {});  // nothing sent once ended
+  assert.equal(socket(0).sent.at(-1).id, stop.id);
+});
