@@ -164,7 +164,8 @@ async def scenario_play_webrtc(result, codec):
                                               "-of", "json", path)
             result["rtmpdump"] = {"exit": code, "stderr": err[-300:],
                                   "streams": json.loads(out).get("streams", []) if pcode == 0 and out.strip() else perr[-300:]}
-        await aiortc_room.wait_health(lambda h: h["sessions"] == 1, 10, "the RTMP players gone")
+        h = await aiortc_room.wait_health(lambda h: h["sessions"] == 1 and h["transcodes"] == 0, 10, "the RTMP players gone")
+        result["transcodes_at_end"] = h["transcodes"]
     finally:
         await cam.close()
 
@@ -349,8 +350,9 @@ async def scenario_republish(result):
         result["refusals"] = refusals
         await cam.request("unpublish", stream=vp8.stream)
         await cam.request("unpublish", stream=pcmu.stream)
-        h = await aiortc_room.wait_health(lambda h: h["streams"] == 0, 10, "no streams left")
-        result["health_at_end"] = {k: h[k] for k in ("sessions", "rooms", "participants", "streams")}
+        # The VP8 push ended with its source: its transcode is gone too.
+        h = await aiortc_room.wait_health(lambda h: h["streams"] == 0 and h["transcodes"] == 0, 10, "no streams or transcodes left")
+        result["health_at_end"] = {k: h[k] for k in ("sessions", "rooms", "participants", "streams", "transcodes")}
     finally:
         await cam.close()
         await producer.close()

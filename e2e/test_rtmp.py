@@ -131,7 +131,7 @@ def test_republish_pushes_a_browsers_stream_to_nginx_rtmp_and_reconnects():
     assert r["vp8"]["decode_exit"] == 0 and r["vp8"]["decoded_video_frames"] >= 60, r["vp8"]["decode_stderr"]
     assert r["refusals"] == {"bad_url": "bad_url", "no_key": "bad_url", "g711": "unsupported_codec",
                              "unknown": "unknown_stream", "stop_unknown": "unknown_republish"}, r["refusals"]
-    assert r["health_at_end"]["streams"] == 0, r["health_at_end"]
+    assert r["health_at_end"]["streams"] == 0 and r["health_at_end"]["transcodes"] == 0, r["health_at_end"]
 
 
 def test_a_wcs_publish_with_rtmp_url_is_pushed_to_nginx_rtmp():

@@ -175,6 +175,8 @@ public struct ParleyServer: Sendable {
         let participants: Int
         /// Published streams, starting or live.
         let streams: Int
+        /// VP8 → H.264 transcodes running for RTMP players and pushes (one per stream).
+        let transcodes: Int
         let media: MediaStats.Snapshot
     }
 
@@ -185,6 +187,7 @@ public struct ParleyServer: Sendable {
             status: "ok", version: ParleyVersion.current,
             uptime: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
             sessions: stats.sessions, rooms: stats.rooms, participants: stats.participants, streams: stats.streams,
+            transcodes: await videoTranscodes.count,
             media: media.stats.snapshot
         )
     }

@@ -40,10 +40,11 @@ actor VideoTranscodes {
     }
 
     func leave(_ id: String, shared: SharedTranscode, subscriber: Int) async {
-        guard shared.remove(subscriber) else { return }
+        let last = shared.remove(subscriber)
+        // Over: its last subscriber left, or its stream ended (then the subscribers leave after it).
+        if shared.isOver, running[id] === shared { running[id] = nil }
         // The last one: the transcode ends (its sink detached, its task sees the end).
-        if running[id] === shared { running[id] = nil }
-        await shared.stop()
+        if last { await shared.stop() }
     }
 
     var count: Int { running.values.filter { !$0.isOver }.count }
@@ -98,12 +99,14 @@ final class SharedTranscode: Sendable {
         }
     }
 
-    /// Removes a subscriber (its items end); true when it was the last.
+    /// Removes a subscriber (its items end); true when it was the last one (not when it had gone already).
     func remove(_ subscriber: Int) -> Bool {
         state.withLock { s in
-            s.subscribers.removeValue(forKey: subscriber)?.finish()
-            if s.subscribers.isEmpty { s.over = true }
-            return s.over
+            guard let continuation = s.subscribers.removeValue(forKey: subscriber) else { return false }
+            continuation.finish()
+            guard s.subscribers.isEmpty else { return false }
+            s.over = true
+            return true
         }
     }
 
