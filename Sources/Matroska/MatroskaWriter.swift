@@ -1,0 +1,160 @@
+/// Where a Matroska file goes: appended to, and a few bytes overwritten at the end (sizes, duration, index).
+public protocol MatroskaOutput {
+    /// Bytes written so far.
+    var position: Int64 { get }
+    func append(_ bytes: [UInt8]) throws
+    func overwrite(at offset: Int64, _ bytes: [UInt8]) throws
+}
+
+/// One track of a recording.
+public struct MatroskaTrack: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case video(width: Int, height: Int)
+        case audio(sampleRate: Double, channels: Int)
+    }
+
+    /// From 1, as blocks name it.
+    public let number: Int
+    public let kind: Kind
+    /// `V_VP8`, `V_MPEG4/ISO/AVC`, `A_OPUS`, `A_MS/ACM` …
+    public let codecID: String
+    /// OpusHead for Opus, avcC for H.264, WAVEFORMATEX for A_MS/ACM.
+    public let codecPrivate: [UInt8]?
+
+    public init(number: Int, kind: Kind, codecID: String, codecPrivate: [UInt8]? = nil) {
+        self.number = number
+        self.kind = kind
+        self.codecID = codecID
+        self.codecPrivate = codecPrivate
+    }
+}
+
+/// An append-only Matroska/WebM writer (RFC 9559) that a crash cannot spoil: the Segment starts with an unknown
+/// size and each Cluster (at most `clusterDuration` long, and a new one at each video keyframe) is written whole
+/// when it closes, so a killed writer leaves a file every player reads up to its last closed Cluster. `finish`
+/// appends the Cues and patches the Segment's size, the Duration and the SeekHead, so players can seek.
+/// Timestamps are milliseconds from the recording's start, non-decreasing per the caller's order. Not for a
+/// media loop: it writes to a disk.
+public final class MatroskaWriter {
+    public static let clusterDuration: Int64 = 1000
+
+    private let output: any MatroskaOutput
+    private let videoTrack: Int?
+    /// The track Cues name: the video, else the first.
+    private let cueTrack: Int
+    /// Where the Segment's data starts (positions in SeekHead and Cues count from here).
+    private var segmentData: Int64 = 0
+    private var segmentSizeAt: Int64 = 0
+    private var seekHeadAt: Int64 = 0
+    private var durationAt: Int64 = 0
+    private var infoPosition: Int64 = 0
+    private var tracksPosition: Int64 = 0
+    private var cluster: [UInt8] = []
+    private var clusterStart: Int64?
+    private var clusterHasKeyframe = false
+    private var cues: [(time: Int64, position: Int64)] = []
+    private var lastTimestamp: Int64 = 0
+    private(set) public var finished = false
+
+    /// The SeekHead's room: 3 entries of 21 bytes in a 4 + 1 byte header, and a Void after it.
+    private static let seekHeadRoom = 80
+
+    public init(output: any MatroskaOutput, docType: String, tracks: [MatroskaTrack]) throws {
+        self.output = output
+        videoTrack = tracks.first { if case .video = $0.kind { true } else { false } }?.number
+        cueTrack = videoTrack ?? tracks.first?.number ?? 1
+        var header = EBML.element(0x1A45_DFA3, EBML.uint(0x4286, 1) + EBML.uint(0x42F7, 1) + EBML.uint(0x42F2, 4)
+            + EBML.uint(0x42F3, 8) + EBML.string(0x4282, docType) + EBML.uint(0x4287, 4) + EBML.uint(0x4285, 2))
+        segmentSizeAt = output.position + Int64(header.count) + 4
+        header += EBML.id(0x1853_8067) + EBML.unknownSize
+        segmentData = output.position + Int64(header.count)
+        seekHeadAt = segmentData
+        var body: [UInt8] = []
+        // SeekHead (Info and Tracks now, Cues at the end) in a fixed room.
+        infoPosition = Int64(Self.seekHeadRoom)
+        let info = EBML.uint(0x2A_D7B1, 1_000_000) + EBML.string(0x4D80, "Parley") + EBML.string(0x5741, "Parley")
+        // Room for the Duration (11 bytes), written at the end: a killed file has none, rather than a wrong one.
+        let infoElement = EBML.element(0x1549_A966, info + EBML.void(total: 11))
+        durationAt = segmentData + infoPosition + Int64(infoElement.count) - 11
+        tracksPosition = infoPosition + Int64(infoElement.count)
+        body += Self.seekHead([(0x1549_A966, infoPosition), (0x1654_AE6B, tracksPosition)])
+        body += infoElement
+        body += EBML.element(0x1654_AE6B, tracks.flatMap(Self.trackEntry))
+        try output.append(header + body)
+    }
+
+    private static func seekHead(_ entries: [(id: UInt32, position: Int64)]) -> [UInt8] {
+        let seeks = entries.flatMap { entry in
+            EBML.element(0x4DBB, EBML.element(0x53AB, EBML.id(entry.id)) + EBML.uint64(0x53AC, UInt64(entry.position)))
+        }
+        let head = EBML.element(0x114D_9B74, seeks)
+        return head + EBML.void(total: seekHeadRoom - head.count)
+    }
+
+    private static func trackEntry(_ track: MatroskaTrack) -> [UInt8] {
+        var body = EBML.uint(0xD7, UInt64(track.number)) + EBML.uint(0x73C5, UInt64(track.number)) + EBML.uint(0x9C, 0)
+        switch track.kind {
+        case .video(let width, let height):
+            body += EBML.uint(0x83, 1) + EBML.string(0x86, track.codecID)
+            body += EBML.element(0xE0, EBML.uint(0xB0, UInt64(max(width, 0))) + EBML.uint(0xBA, UInt64(max(height, 0))))
+        case .audio(let rate, let channels):
+            body += EBML.uint(0x83, 2) + EBML.string(0x86, track.codecID)
+            if track.codecID == "A_OPUS" {
+                body += EBML.uint(0x56AA, 6_500_000) + EBML.uint(0x56BB, 80_000_000)  // CodecDelay, SeekPreRoll (ns)
+            }
+            body += EBML.element(0xE1, EBML.float(0xB5, rate) + EBML.uint(0x9F, UInt64(max(channels, 1))))
+        }
+        if let codecPrivate = track.codecPrivate { body += EBML.element(0x63A2, codecPrivate) }
+        return EBML.element(0xAE, body)
+    }
+
+    /// One frame of `track` at `milliseconds`. A video keyframe, or a Cluster a second long, closes the Cluster
+    /// before it (so seeking lands on keyframes and a crash loses at most a second).
+    public func write(track: Int, milliseconds: Int64, keyframe: Bool, _ frame: [UInt8]) throws {
+        guard !finished else { return }
+        let time = max(milliseconds, lastTimestamp)
+        lastTimestamp = time
+        let isVideoKeyframe = keyframe && track == videoTrack
+        if let start = clusterStart, time - start >= Self.clusterDuration || (isVideoKeyframe && !cluster.isEmpty) || time - start > 30_000 {
+            try closeCluster()
+        }
+        if clusterStart == nil {
+            clusterStart = time
+            clusterHasKeyframe = isVideoKeyframe || videoTrack == nil
+        }
+        let relative = Int16(clamping: time - (clusterStart ?? time))
+        var block = EBML.size(UInt64(track)) + [UInt8(truncatingIfNeeded: UInt16(bitPattern: relative) >> 8),
+                                                UInt8(truncatingIfNeeded: UInt16(bitPattern: relative))]
+        block.append(keyframe ? 0x80 : 0x00)
+        block += frame
+        cluster += EBML.element(0xA3, block)
+    }
+
+    private func closeCluster() throws {
+        guard let start = clusterStart, !cluster.isEmpty else { return }
+        let position = output.position - segmentData
+        try output.append(EBML.element(0x1F43_B675, EBML.uint(0xE7, UInt64(max(start, 0))) + cluster))
+        if clusterHasKeyframe { cues.append((start, position)) }
+        cluster = []
+        clusterStart = nil
+    }
+
+    /// Writes what is left, the Cues, the Duration and the Segment's size: the file is complete and seekable.
+    public func finish() throws {
+        guard !finished else { return }
+        finished = true
+        try closeCluster()
+        let cuesPosition = output.position - segmentData
+        let points = cues.flatMap { cue in
+            EBML.element(0xBB, EBML.uint(0xB3, UInt64(max(cue.time, 0)))
+                + EBML.element(0xB7, EBML.uint(0xF7, UInt64(cueTrack)) + EBML.uint(0xF1, UInt64(cue.position))))
+        }
+        if !points.isEmpty { try output.append(EBML.element(0x1C53_BB6B, points)) }
+        let end = output.position
+        try output.overwrite(at: durationAt, EBML.float(0x4489, Double(lastTimestamp)))
+        var entries: [(UInt32, Int64)] = [(0x1549_A966, infoPosition), (0x1654_AE6B, tracksPosition)]
+        if !points.isEmpty { entries.append((0x1C53_BB6B, cuesPosition)) }
+        try output.overwrite(at: seekHeadAt, Self.seekHead(entries))
+        try output.overwrite(at: segmentSizeAt, EBML.size(UInt64(end - segmentData), minimumWidth: 8))
+    }
+}
