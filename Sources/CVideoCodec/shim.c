@@ -97,12 +97,19 @@ int parley_video_transcoder_feed(parley_video_transcoder *t, const uint8_t *fram
         int rc = avcodec_receive_frame(t->decoder, t->frame);
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) break;
         if (rc < 0) return count > 0 ? count : -1;
-        if (t->frame->format != AV_PIX_FMT_YUV420P || t->frame->width <= 0 || t->frame->height <= 0) {
+        // 4:2:0 only (full range is the same layout); at most 4096x2304, so a hostile stream cannot make the
+        // encoder allocate much; even sizes, as x264 needs for 4:2:0 (an odd line or column is cropped).
+        int format = t->frame->format;
+        if ((format != AV_PIX_FMT_YUV420P && format != AV_PIX_FMT_YUVJ420P) ||
+            t->frame->width < 2 || t->frame->height < 2 || t->frame->width > 4096 || t->frame->height > 2304) {
             av_frame_unref(t->frame);
-            return -1;
+            return count > 0 ? count : -1;
         }
+        t->frame->format = AV_PIX_FMT_YUV420P;
+        t->frame->width &= ~1;
+        t->frame->height &= ~1;
         if (!t->encoder || t->frame->width != t->width || t->frame->height != t->height) {
-            if (open_encoder(t, t->frame->width, t->frame->height) < 0) { av_frame_unref(t->frame); return -1; }
+            if (open_encoder(t, t->frame->width, t->frame->height) < 0) { av_frame_unref(t->frame); return count > 0 ? count : -1; }
             force_keyframe = 1;
         }
         t->frame->pts = t->frame->best_effort_timestamp != AV_NOPTS_VALUE ? t->frame->best_effort_timestamp : pts;

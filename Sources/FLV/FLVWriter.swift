@@ -10,11 +10,12 @@ public enum FLVWriter {
         b.writeBytes(sps.count >= 4 ? Array(sps[1...3]) : [0x42, 0xC0, 0x1E])
         b.writeInteger(UInt8(0xFF))  // 4-byte NAL unit lengths
         b.writeInteger(UInt8(0xE1))  // one SPS
-        b.writeInteger(UInt16(sps.count))
-        b.writeBytes(sps)
+        // Lengths are 16 bits: a longer parameter set is cut rather than trapping (the depacketizer keeps none).
+        b.writeInteger(UInt16(clamping: sps.count))
+        b.writeBytes(sps.prefix(Int(UInt16.max)))
         b.writeInteger(UInt8(1))
-        b.writeInteger(UInt16(pps.count))
-        b.writeBytes(pps)
+        b.writeInteger(UInt16(clamping: pps.count))
+        b.writeBytes(pps.prefix(Int(UInt16.max)))
         return b
     }
 

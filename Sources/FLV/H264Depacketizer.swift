@@ -20,6 +20,8 @@ public struct H264Depacketizer: Sendable {
 
     /// Bound on one access unit, against a stream of fragments that never ends.
     public static let maxAccessUnit = 4 << 20
+    /// Bound on a kept SPS or PPS.
+    public static let maxParameterSet = 1024
 
     private var units: [ByteBuffer] = []
     private var size = 0
@@ -38,12 +40,13 @@ public struct H264Depacketizer: Sendable {
         var done: AccessUnit?
         let previous = boundary.timestamp
         let (closes, lost) = boundary.next(sequence: sequence, timestamp: timestamp)
-        if closes, let previous, !units.isEmpty || fragment != nil {
-            done = finish(previous)
-        }
+        // A loss before a new frame may have taken the previous frame's end: that frame is not given out.
         if lost {
             broken = true
             needsKeyframe = true
+        }
+        if closes, let previous, !units.isEmpty || fragment != nil {
+            done = finish(previous)
         }
         read(payload)
         if marker, let unit = finish(timestamp) { done = unit }
@@ -93,8 +96,9 @@ public struct H264Depacketizer: Sendable {
         size += unit.readableBytes
         if size > Self.maxAccessUnit { broken = true }
         switch unit.nalUnitType {
-        case 7: sps = Array(unit.readableBytesView)
-        case 8: pps = Array(unit.readableBytesView)
+        // Parameter sets are a few bytes; a publisher's huge one is not kept (an avcC holds at most 64 KiB).
+        case 7 where unit.readableBytes <= Self.maxParameterSet: sps = Array(unit.readableBytesView)
+        case 8 where unit.readableBytes <= Self.maxParameterSet: pps = Array(unit.readableBytesView)
         default: break
         }
         units.append(unit)

@@ -33,6 +33,9 @@ public struct ParleyConfiguration: Sendable {
     /// RTMP publishers whose H.264 has B-frames (browsers would stutter on them) are re-encoded without them
     /// instead of refused. Costs a decode and an encode per such publisher.
     public var rtmpTranscode: Bool = false
+    /// Pushes (`republish`, `rtmpUrl`) may go to loopback, private and link-local addresses. Off by default: a
+    /// participant names the URL, and must not reach the server's own services or network through it.
+    public var republishToLocal: Bool = false
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

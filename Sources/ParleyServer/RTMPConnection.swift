@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MediaNegotiation
 import NIOCore
+import NIOPosix
 import RTMP
 import RTP
 import Rooms
@@ -105,9 +106,27 @@ final class RTMPConnection {
         case .metadata(let value):
             publisher?.ingest.metadata(value)
         case .video(let timestamp, let payload):
-            await media(out: &out) { (ingest) throws(RTMPIngest.Refusal) in try ingest.video(timestamp: timestamp, payload: payload) }
+            await media(out: &out) { (ingest) async throws(RTMPIngest.Refusal) in
+                guard server.configuration.rtmpTranscode else { return try ingest.video(timestamp: timestamp, payload: payload) }
+                // --rtmp-transcode may decode and encode this frame (milliseconds): on the blocking pool, not on a
+                // thread of the tasks' pool; the connection awaits it, so the ingest has one user at a time.
+                let box = IngestBox(ingest)
+                let result: Result<[RTMPIngest.Output], RTMPIngest.Refusal>
+                do {
+                    result = try await NIOThreadPool.singleton.runIfActive {
+                        do throws(RTMPIngest.Refusal) {
+                            return .success(try box.ingest.video(timestamp: timestamp, payload: payload))
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                } catch {
+                    return []  // the pool is shutting down
+                }
+                return try result.get()
+            }
         case .audio(let timestamp, let payload):
-            await media(out: &out) { (ingest) throws(RTMPIngest.Refusal) in try ingest.audio(timestamp: timestamp, payload: payload) }
+            await media(out: &out) { (ingest) async throws(RTMPIngest.Refusal) in try ingest.audio(timestamp: timestamp, payload: payload) }
         }
     }
 
@@ -202,11 +221,11 @@ final class RTMPConnection {
 
     /// One media message: repackaged (and, for audio, transcoded) into RTP for the stream's tracks. The stream is
     /// published once its tracks are known, and announced in the room once its first keyframe is in.
-    private func media(out: inout ByteBuffer, _ body: (RTMPIngest) throws(RTMPIngest.Refusal) -> [RTMPIngest.Output]) async {
+    private func media(out: inout ByteBuffer, _ body: (RTMPIngest) async throws(RTMPIngest.Refusal) -> [RTMPIngest.Output]) async {
         guard let p = publisher else { return }
         var outputs: [RTMPIngest.Output]
         do {
-            outputs = try body(p.ingest)
+            outputs = try await body(p.ingest)
         } catch {
             refuse(error.code, error.description, out: &out)
             return
@@ -312,4 +331,10 @@ final class EncoderSource: MediaSource, Sendable {
     func keyframeRequested(track: Int) -> Bool { false }
     func retransmissionRequested(track: Int, sequenceNumbers: [UInt16]) {}
     func feedDidEnd(_ feed: MediaFeed) {}
+}
+
+/// An ingest handed to the blocking pool for one awaited call (its connection's task waits for it).
+private final class IngestBox: @unchecked Sendable {
+    let ingest: RTMPIngest
+    init(_ ingest: RTMPIngest) { self.ingest = ingest }
 }

@@ -200,7 +200,8 @@ final class RTMPIngest {
             }
             // Opus time follows the AAC clock; a jump of more than 100 ms (a gap in the encoder) resynchronises it.
             let expected = audioClock.rtpTime(milliseconds: timestamp) &- UInt32(transcoder.delay)
-            if let next = nextAudioTime, abs(Int32(bitPattern: expected &- next)) <= 4800 {} else { nextAudioTime = expected }
+            // (A range check, not abs(): abs(Int32.min) traps, and a publisher chooses the timestamps.)
+            if let next = nextAudioTime, (-4800...4800).contains(Int32(bitPattern: expected &- next)) {} else { nextAudioTime = expected }
             var out: [Output] = []
             for packet in packets {
                 let time = nextAudioTime ?? expected

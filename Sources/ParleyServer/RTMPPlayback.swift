@@ -10,9 +10,19 @@ enum PlayItem: Sendable {
     case packet(track: Int, sequence: UInt16, timestamp: UInt32, marker: Bool, payload: ByteBuffer)
     /// The stream's VP8 video, already re-encoded as H.264 (shared by its RTMP players and pushes).
     case transcoded(TranscodedVideo)
+    /// A push's own signal, in order with the media (`RTMPPush`).
+    case marker(PushMarker)
     case ended
 
     var isEnd: Bool { if case .ended = self { true } else { false } }
+}
+
+/// What a push puts in its own item stream, each for one connection attempt: media from here on is fresh (the
+/// publish started), the connection ended, the backoff is over.
+enum PushMarker: Sendable, Equatable {
+    case fresh(attempt: Int)
+    case connectionEnded(attempt: Int)
+    case backoffOver(attempt: Int)
 }
 
 /// The `MediaSink` of an RTMP player: on the stream's media loop it only copies each packet out (the bytes are
@@ -81,7 +91,7 @@ struct RTMPRemux {
             let frame = H264Depacketizer.AccessUnit(nalUnits: unit.nalUnits, isKeyframe: unit.isKeyframe, rtpTimestamp: unit.rtpTimestamp)
             write(frame, sps: transcodedParameters?.sps, pps: transcodedParameters?.pps, track: -1, into: &out)
             if sent == nil { keyframes.request() }
-        case .ended:
+        case .marker, .ended:
             break
         }
         if out.readableBytes > 0 { try await outbound.write(out) }

@@ -11,6 +11,8 @@ struct RTMPPlayedStream: Sendable {
     /// The VP8 video's transcode, when the stream sends VP8.
     let transcode: TranscodeSubscription?
     let items: AsyncStream<PlayItem>
+    /// Where the sink puts the items; a push adds its markers here too.
+    let continuation: AsyncStream<PlayItem>.Continuation
     /// The sink's track numbers of the H.264 video and the Opus audio.
     let videoTrack: Int?
     let audioTrack: Int?
@@ -51,7 +53,8 @@ struct RTMPPlayedStream: Sendable {
         guard !indices.isEmpty || vp8 != nil else {
             throw .unplayable("'\(label)' sends \(codec.map { "\($0) video" } ?? "audio") that RTMP cannot carry")
         }
-        let (items, continuation) = AsyncStream.makeStream(of: PlayItem.self, bufferingPolicy: .bufferingOldest(4096))
+        // A player that falls behind loses the oldest packets, not the newest: it resumes live, at a keyframe.
+        let (items, continuation) = AsyncStream.makeStream(of: PlayItem.self, bufferingPolicy: .bufferingNewest(4096))
         var sink: MediaSinkHandle?
         if !indices.isEmpty {
             var rng = SystemRandomNumberGenerator()
@@ -72,7 +75,8 @@ struct RTMPPlayedStream: Sendable {
                 throw .notFound
             }
         }
-        return RTMPPlayedStream(sink: sink, transcode: transcode, items: items, videoTrack: h264 == nil ? nil : 0,
+        return RTMPPlayedStream(sink: sink, transcode: transcode, items: items, continuation: continuation,
+                                videoTrack: h264 == nil ? nil : 0,
                                 audioTrack: audio == nil ? nil : indices.count - 1,
                                 watching: record.room.map { server.rtmpAudience.watch($0) })
     }

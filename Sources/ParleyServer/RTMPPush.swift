@@ -23,6 +23,12 @@ struct RTMPRepublisher: RepublishService {
         guard !target.secure else {
             throw MediaServiceError(code: "bad_url", message: "rtmps:// pushes are not supported yet: use rtmp://")
         }
+        let allowLocal = server.configuration.republishToLocal
+        do throws(PushTarget.Refusal) {
+            _ = try await PushTarget.resolve(host: target.host, port: target.port, allowLocal: allowLocal)
+        } catch {
+            throw MediaServiceError(code: "bad_url", message: error.message)
+        }
         let played: RTMPPlayedStream
         do throws(RTMPPlayedStream.Refusal) {
             played = try await RTMPPlayedStream.attach(stream, label: stream, server: server)
@@ -35,7 +41,7 @@ struct RTMPRepublisher: RepublishService {
         var logger = self.logger
         logger[metadataKey: "republish"] = "\(id)"
         logger[metadataKey: "url"] = "\(target)"
-        return RTMPPush(url: target, played: played, onEvent: onEvent, logger: logger)
+        return RTMPPush(url: target, allowLocal: allowLocal, played: played, onEvent: onEvent, logger: logger)
     }
 
     func prefersH264(inRoom room: String) -> Bool { server.rtmpAudience.isWatched(room) }
@@ -46,17 +52,21 @@ struct RTMPRepublisher: RepublishService {
 /// ends or `stop`. The attempts run in the caller's task; the sink keeps the source's packets coming meanwhile.
 final class RTMPPush: RepublishJob {
     let url: RTMPURL
+    let allowLocal: Bool
     let played: RTMPPlayedStream
     let onEvent: @Sendable (RepublishEvent) -> Void
     let logger: Logger
     static let connectTimeout: TimeAmount = .seconds(10)
+    /// From connected to `NetStream.Publish.Start`.
+    static let publishDeadline: TimeAmount = .seconds(15)
     static let maxBackoff = 30
     /// Stopped by its owner; the channel of the attempt under way, closed by `stop` unless it is publishing (then
     /// the push ends it politely).
     private let state = Mutex<(stopped: Bool, channel: (any Channel)?, publishing: Bool)>((false, nil, false))
 
-    init(url: RTMPURL, played: RTMPPlayedStream, onEvent: @escaping @Sendable (RepublishEvent) -> Void, logger: Logger) {
+    init(url: RTMPURL, allowLocal: Bool, played: RTMPPlayedStream, onEvent: @escaping @Sendable (RepublishEvent) -> Void, logger: Logger) {
         self.url = url
+        self.allowLocal = allowLocal
         self.played = played
         self.onEvent = onEvent
         self.logger = logger
@@ -87,21 +97,30 @@ final class RTMPPush: RepublishJob {
         while !stopped {
             attempt += 1
             onEvent(.connecting(attempt: attempt))
-            outcome = await attemptPush(&items)
+            outcome = await attemptPush(&items, attempt: attempt)
             guard case .failed(let why, let published) = outcome else { break }
             if published > .seconds(60) { delay = 1 }
             logger.notice("RTMP push failed", metadata: ["error": "\(why)", "retryIn": "\(delay)"])
             onEvent(.retrying(message: why, delay: delay))
-            // The backoff: the source's packets are read and dropped meanwhile, so its end or a stop is seen.
-            let deadline = ContinuousClock.now + .seconds(delay)
-            while ContinuousClock.now < deadline {
-                let item = await items.next()
-                if item == nil || item?.isEnd == true {
-                    outcome = stopped ? .stopped : .sourceEnded
-                    break
+            // The backoff: the source's packets are read and dropped meanwhile (so its end or a stop is seen at
+            // once), until a timer's marker says it is over, even if the source sends nothing.
+            let continuation = played.continuation, seconds = delay, round = attempt
+            outcome = await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(seconds))
+                    continuation.yield(.marker(.backoffOver(attempt: round)))
                 }
+                defer { group.cancelAll() }
+                while let item = await items.next() {
+                    switch item {
+                    case .ended: return self.stopped ? .stopped : .sourceEnded
+                    case .marker(.backoffOver(let a)) where a == round: return outcome
+                    default: continue
+                    }
+                }
+                return self.stopped ? .stopped : .sourceEnded
             }
-            if case .sourceEnded = outcome { break }
+            if case .failed = outcome {} else { break }
             delay = min(delay * 2, Self.maxBackoff)
         }
         if case .failed = outcome { outcome = .stopped }
@@ -110,14 +129,21 @@ final class RTMPPush: RepublishJob {
         if case .sourceEnded = outcome { onEvent(.ended(.unpublished)) } else { onEvent(.ended(.stopped)) }
     }
 
-    /// One connection: the handshake and publish, then media until it fails, the source ends or the push stops.
-    private func attemptPush(_ items: inout AsyncStream<PlayItem>.Iterator) async -> Outcome {
+    /// One connection: the handshake and publish (within `publishDeadline`), then media until the connection
+    /// ends, the source ends or the push stops.
+    private func attemptPush(_ items: inout AsyncStream<PlayItem>.Iterator, attempt: Int) async -> Outcome {
+        let address: SocketAddress
+        do throws(PushTarget.Refusal) {
+            address = try await PushTarget.resolve(host: url.host, port: url.port, allowLocal: allowLocal)
+        } catch {
+            return .failed(error.message, published: .zero)
+        }
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(Self.connectTimeout)
                 .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-                .connect(host: url.host, port: url.port) { channel in
+                .connect(to: address) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         // Nothing read or written for the timeout: a server that never answers, or a stalled link.
                         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: RTMPService.idleTimeout))
@@ -138,18 +164,25 @@ final class RTMPPush: RepublishJob {
             try? await channel.channel.close()
             return .stopped
         }
+        // A server that answers (pings keep the idle timer quiet) but never lets the publish start is left.
+        let connection = channel.channel
+        channel.channel.eventLoop.scheduleTask(in: Self.publishDeadline) { [self] in
+            if !state.withLock({ $0.publishing }) { connection.close(promise: nil) }
+        }
         var outcome = Outcome.failed("The server closed the connection", published: .zero)
+        let markers = played.continuation
         do {
             try await channel.executeThenClose { inbound, outbound in
                 let (signals, signal) = AsyncStream.makeStream(of: RTMPClientConnection.self)
-                let connection = channel.channel
                 outcome = await withTaskGroup(of: String.self) { group in
                     // The server's side, all along: the handshake and publish, then acknowledgements and pings
-                    // answered; a refusal or a close ends the attempt (returned as the reason).
+                    // answered; a refusal or a close ends the attempt (returned as the reason), and the pump hears
+                    // of it through its items even while no media comes.
                     group.addTask {
                         defer {
                             signal.finish()
                             connection.close(promise: nil)
+                            markers.yield(.marker(.connectionEnded(attempt: attempt)))
                         }
                         var rtmp = RTMPClientConnection(url: self.url)
                         do {
@@ -184,7 +217,9 @@ final class RTMPPush: RepublishJob {
                     let started = ContinuousClock.now
                     self.onEvent(.publishing)
                     self.logger.info("RTMP push publishing")
-                    let result = await self.pump(&items, outbound: outbound, client: &client)
+                    // What queued while connecting is old: the publish starts from what comes after this.
+                    markers.yield(.marker(.fresh(attempt: attempt)))
+                    let result = await self.pump(&items, attempt: attempt, outbound: outbound, client: &client)
                     guard case .failed = result else {
                         group.cancelAll()
                         return result
@@ -200,10 +235,22 @@ final class RTMPPush: RepublishJob {
 
     /// The stream from a keyframe until a write fails, the source ends or the push stops (then the far server is
     /// told, so its players end at once).
-    private func pump(_ items: inout AsyncStream<PlayItem>.Iterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+    private func pump(_ items: inout AsyncStream<PlayItem>.Iterator, attempt: Int, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
                       client: inout RTMPClientConnection) async -> Outcome {
         var remux = RTMPRemux(played, writer: client.media)
+        var fresh = false
         while let item = await items.next(), !item.isEnd {
+            switch item {
+            case .marker(.fresh(let a)) where a == attempt:
+                fresh = true
+                continue
+            case .marker(.connectionEnded(let a)) where a == attempt:
+                return .failed("", published: .zero)
+            case .marker:
+                continue  // another attempt's
+            default:
+                guard fresh else { continue }
+            }
             do {
                 try await remux.forward(item, to: outbound)
             } catch {

@@ -28,16 +28,36 @@ actor VideoTranscodes {
     /// Adds `continuation` to stream `id`'s transcode (video track `track` of the stream), starting it if needed;
     /// the subscriber's first picture is a keyframe made for it.
     func subscribe(_ id: String, track: Int, engine: MediaEngine, into continuation: AsyncStream<PlayItem>.Continuation) async throws -> TranscodeSubscription {
-        let shared: SharedTranscode
-        if let existing = running[id], !existing.isOver {
-            shared = existing
+        if let existing = running[id], let subscriber = existing.add(continuation) {
+            return TranscodeSubscription(transcodes: self, stream: id, shared: existing, subscriber: subscriber)
+        }
+        // Starting one awaits: a second subscriber meanwhile waits for the same start, not a second transcode.
+        let starting: Task<SharedTranscode, any Error>
+        if let pending = startingTranscodes[id] {
+            starting = pending
         } else {
-            shared = try await SharedTranscode.start(id, track: track, engine: engine, logger: logger)
+            let logger = self.logger
+            starting = Task { try await SharedTranscode.start(id, track: track, engine: engine, logger: logger) }
+            startingTranscodes[id] = starting
+        }
+        let shared: SharedTranscode
+        do {
+            shared = try await starting.value
+        } catch {
+            if startingTranscodes[id] == starting { startingTranscodes[id] = nil }
+            throw error
+        }
+        if startingTranscodes[id] == starting {
+            startingTranscodes[id] = nil
             running[id] = shared
         }
-        let subscriber = shared.add(continuation)
+        // Nil when it is over already (the stream ended, or no transcoder could be made): refused.
+        guard let subscriber = shared.add(continuation) else { throw TranscodeUnavailable() }
         return TranscodeSubscription(transcodes: self, stream: id, shared: shared, subscriber: subscriber)
     }
+
+    struct TranscodeUnavailable: Error {}
+    private var startingTranscodes: [String: Task<SharedTranscode, any Error>] = [:]
 
     func leave(_ id: String, shared: SharedTranscode, subscriber: Int) async {
         let last = shared.remove(subscriber)
@@ -90,8 +110,10 @@ final class SharedTranscode: Sendable {
 
     var isOver: Bool { state.withLock { $0.over } }
 
-    func add(_ continuation: AsyncStream<PlayItem>.Continuation) -> Int {
+    /// Adds a subscriber; nil once the transcode is over (its stream ended, or it could not start).
+    func add(_ continuation: AsyncStream<PlayItem>.Continuation) -> Int? {
         state.withLock { s in
+            guard !s.over else { return nil }
             s.next += 1
             s.subscribers[s.next] = continuation
             s.forceKeyframe = true

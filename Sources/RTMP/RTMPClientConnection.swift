@@ -38,13 +38,13 @@ public struct RTMPClientConnection: Sendable {
 
     /// Reads the server's bytes; replies go to `out`. A thrown error means the server broke the protocol.
     public mutating func receive(_ input: inout ByteBuffer, output out: inout ByteBuffer) throws(RTMPError) -> [Event] {
-        messages.count(input.readableBytes)
         if phase == .handshake {
             guard input.readableBytes >= 1 + 2 * RTMPHandshake.packetSize else { return [] }
             let version = input.readInteger(as: UInt8.self) ?? 0
             guard version == 3 else { throw .unsupportedVersion(version) }
             guard let s1 = input.readSlice(length: RTMPHandshake.packetSize) else { return [] }
             input.moveReaderIndex(forwardBy: RTMPHandshake.packetSize)  // S2: the simple handshake checks nothing
+            messages.count(1 + 2 * RTMPHandshake.packetSize)
             out.writeImmutableBuffer(s1)  // C2 = S1
             send(.setChunkSize(Self.chunkSize), csid: RTMPChunkWriter.ChunkStream.control, out: &out)
             messages.writer.chunkSize = Int(Self.chunkSize)
@@ -101,7 +101,8 @@ public struct RTMPClientConnection: Sendable {
             send(.command([.string("publish"), .number(5), .null, .string(url.streamName), .string("live")], stream: streamID),
                  csid: RTMPChunkWriter.ChunkStream.command, out: &out)
             phase = .awaitingPublish
-        case "_error":
+        case "_error" where transaction == Self.connectTransaction || transaction == Self.createStreamTransaction:
+            // Errors to releaseStream and FCPublish are not fatal (some servers answer them so; FFmpeg goes on).
             return .refused(code: info["code"]?.string ?? "NetConnection.Connect.Rejected",
                             description: info["description"]?.string ?? "The server refused the connection")
         case "onStatus":

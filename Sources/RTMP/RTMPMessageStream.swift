@@ -10,15 +10,18 @@ struct RTMPMessageStream: Sendable {
     private var received: UInt64 = 0
     private var acknowledged: UInt64 = 0
 
-    /// Counts bytes the peer sent for acknowledgements, including the handshake's.
+    /// Counts bytes of the peer's that were read outside messages (the handshake's), for acknowledgements.
     mutating func count(_ bytes: Int) { received += UInt64(bytes) }
 
-    /// The messages `input` completes, control messages answered and left out.
+    /// The messages `input` completes, control messages answered and left out. Only the bytes read count towards
+    /// acknowledgements (an unfinished chunk left in `input` is counted when it is read).
     mutating func receive(_ input: inout ByteBuffer, output out: inout ByteBuffer) throws(RTMPError) -> [RTMPMessage] {
         var messages: [RTMPMessage] = []
+        let available = input.readableBytes
         while let message = try reader.next(&input) {
             if try !control(message, out: &out) { messages.append(message) }
         }
+        received += UInt64(available - input.readableBytes)
         if let peerWindow, received - acknowledged >= UInt64(peerWindow) {
             acknowledged = received
             send(.acknowledgement(UInt32(truncatingIfNeeded: received)), csid: RTMPChunkWriter.ChunkStream.control, out: &out)

@@ -47,10 +47,10 @@ public struct RTMPServerConnection: Sendable {
     /// Reads what `input` holds: handshake bytes, then chunks. Replies go to `out`; what happened is returned.
     /// A thrown error means the peer broke the protocol: close the connection.
     public mutating func receive(_ input: inout ByteBuffer, output out: inout ByteBuffer) throws(RTMPError) -> [Event] {
-        messages.count(input.readableBytes)
         while handshake.state != .done {
-            let before = handshake.state
+            let before = handshake.state, available = input.readableBytes
             if let reply = try handshake.receive(&input) { out.writeImmutableBuffer(reply) }
+            messages.count(available - input.readableBytes)
             if handshake.state == before { return [] }  // needs more bytes
             if handshake.state == .done { phase = .awaitingConnect }
         }

@@ -28,11 +28,13 @@ public struct VP8Depacketizer: Sendable {
         var done: Frame?
         let previous = boundary.timestamp
         let (closes, lost) = boundary.next(sequence: sequence, timestamp: timestamp)
-        if closes, let previous, started { done = finish(previous) }
+        // A loss before a new frame may have taken the previous frame's end: that frame is not given out. The new
+        // one is whole if its start (S=1) is here, which `read` checks.
         if lost {
             broken = true
             needsKeyframe = true
         }
+        if closes, let previous, started { done = finish(previous) }
         read(payload)
         if marker, let frame = finish(timestamp) { done = frame }
         return done

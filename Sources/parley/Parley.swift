@@ -55,6 +55,9 @@ struct Parley: AsyncParsableCommand {
     @Flag(help: "Re-encode RTMP publishers' H.264 that has B-frames (OBS's x264 default) instead of refusing it; costs CPU per such publisher. (env: PARLEY_RTMP_TRANSCODE=1)")
     var rtmpTranscode = false
 
+    @Flag(help: "Let pushes to other RTMP servers (republish, rtmpUrl) go to loopback, private and link-local addresses, e.g. an nginx-rtmp on this host or LAN. (env: PARLEY_REPUBLISH_LOCAL=1)")
+    var republishLocal = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -91,6 +94,7 @@ struct Parley: AsyncParsableCommand {
         configuration.spreadViewersFrom = spreadViewersFrom
         configuration.rtmpPort = rtmpPort
         configuration.rtmpTranscode = rtmpTranscode || envFlag("PARLEY_RTMP_TRANSCODE")
+        configuration.republishToLocal = republishLocal || envFlag("PARLEY_REPUBLISH_LOCAL")
         try await ParleyServer(configuration: configuration).run()
     }
 }

@@ -125,3 +125,33 @@ import TestSupport
         }
     }
 }
+
+@Suite struct RTMPAcknowledgementTests {
+    /// Bytes that arrive in small pieces are counted once when read, not again while they wait in the buffer.
+    @Test func acknowledgementsCountEachByteOnce() throws {
+        var bytes = RTMPServerConnectionTests.ffmpegPublish()
+        var w = RTMPChunkWriter()
+        w.chunkSize = 4096
+        w.write(.windowAcknowledgementSize(3000), chunkStream: 2, into: &bytes)
+        w.write(RTMPMessage(type: 9, streamID: 1, timestamp: 0, payload: ByteBuffer(bytes: [UInt8](repeating: 1, count: 20_000))),
+                chunkStream: 6, into: &bytes)
+        let total = bytes.readableBytes
+        var c = RTMPServerConnection()
+        var pending = ByteBuffer(), out = ByteBuffer()
+        while bytes.readableBytes > 0, let slice = bytes.readSlice(length: min(7, bytes.readableBytes)) {
+            pending.writeImmutableBuffer(slice)
+            _ = try c.receive(&pending, output: &out)
+            pending.discardReadBytes()
+        }
+        out.moveReaderIndex(forwardBy: 1 + 2 * 1536)
+        var reader = RTMPChunkReader()
+        var acks: [UInt32] = []
+        while let m = try reader.next(&out) {
+            if m.type == RTMPMessage.Kind.setChunkSize { try reader.setChunkSize(m.payload.getInteger(at: 0, as: UInt32.self) ?? 128) }
+            if m.type == RTMPMessage.Kind.acknowledgement, let n = m.payload.getInteger(at: 0, as: UInt32.self) { acks.append(n) }
+        }
+        #expect(acks.count >= 5)
+        #expect(acks.allSatisfy { Int($0) <= total }, "acknowledged \(acks.last ?? 0) of \(total) bytes")
+        #expect(Int(acks.last ?? 0) > total - 3000)
+    }
+}

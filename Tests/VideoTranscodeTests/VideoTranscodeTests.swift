@@ -43,6 +43,23 @@ enum VP8Fixture {
         #expect(!d.needsKeyframe)
     }
 
+    @Test func aFrameWhoseEndWasLostIsNotGivenOut() throws {
+        let frames = try VP8Fixture.frames()
+        var d = VP8Depacketizer()
+        var sequence: UInt16 = 0
+        var out: [VP8Depacketizer.Frame] = []
+        for (n, frame) in frames.enumerated() {
+            let packets = VP8Fixture.packets(frame, pictureID: UInt16(n))
+            for (i, p) in packets.enumerated() {
+                defer { sequence &+= 1 }
+                if n == 0 && i == packets.count - 1 { continue }  // the keyframe's last packet (and its marker) lost
+                if let f = d.push(p, sequence: sequence, timestamp: UInt32(n * 3000), marker: i == packets.count - 1) { out.append(f) }
+            }
+        }
+        #expect(VP8Fixture.packets(frames[0], pictureID: 0).count > 1)
+        #expect(out.map(\.bytes) == Array(frames[30...]), "nothing before the next keyframe, the cut one least of all")
+    }
+
     @Test func randomPacketsNeverTrap() {
         var rng = SeededRandom(seed: 11)
         var d = VP8Depacketizer()
@@ -76,6 +93,15 @@ enum VP8Fixture {
         var decoded = 0
         for (n, o) in outputs.enumerated() { decoded += back.transcode(AnnexB.join(o.nalUnits), pts: Int64(n * 33)).count }
         #expect(decoded == outputs.count)
+    }
+
+    @Test func anOddSizeIsCroppedToAnEvenOneThatX264Takes() throws {
+        let frames = try VP8Fixture.frames(seconds: 1, size: "321x241")
+        let transcoder = try H264Transcoder(source: .vp8, bitrate: 300_000)
+        let outputs = frames.enumerated().flatMap { transcoder.transcode($1, pts: Int64($0 * 33)) }
+        #expect(outputs.count == frames.count)
+        let sps = try #require(outputs.first?.sps)
+        #expect(sps.count > 4)
     }
 
     @Test func garbageIsSkippedNotFatal() throws {

@@ -177,7 +177,7 @@ export interface RepublishStatus {
   message?: string;
   /** retrying: seconds until the next attempt. */
   retryIn?: number;
-  /** ended: "unpublished" (its source ended) or "stopped". */
+  /** ended: "unpublished" (its source ended), "stopped", or "connection_lost" (the socket dropped: the server stops it). */
   reason?: string;
 }
 
@@ -260,7 +260,7 @@ export declare class Room {
   /** To the whole room, or privately to the participant named `to`. Rejects with a ParleyError. */
   sendMessage(text: string, to?: string): Promise<ChatMessage>;
   /**
-   * Pushes a stream of this room (a Stream, or a stream id) to another RTMP server, e.g.
+   * Pushes a stream of this room (our published Stream, or a stream id) to another RTMP server, e.g.
    * `rtmp://a.rtmp.youtube.com/live2/KEY`. Rejects with a ParleyError: bad_url, unknown_stream, unsupported_codec,
    * too_many_streams, not_in_room.
    */

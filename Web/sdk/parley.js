@@ -138,7 +138,7 @@ export class Room extends Emitter {
     return message;
   }
 
-  /** Pushes a stream of this room (a Stream, or a stream id from a participant's streams) to another RTMP server,
+  /** Pushes a stream of this room (our published Stream, or a stream id from a participant's streams) to another RTMP server,
    *  e.g. `rtmp://a.rtmp.youtube.com/live2/KEY`. Resolves with a Republish, whose "status" events say
    *  connecting, publishing, retrying (the server reconnects by itself) and ended. */
   async republish(stream, url) {
@@ -490,8 +490,11 @@ export class Session extends Emitter {
     for (const { reject } of this.#pending.values()) reject(new ParleyError("connection_lost", message));
     this.#pending.clear();
     for (const room of this.#rooms) room._socketLost();
-    // Media transports belong to the server session that made them: they end with the socket.
+    // Media transports belong to the server session that made them: they end with the socket, pushes too.
     this.#early = [];
+    for (const push of [...this.#republishes.values()]) {
+      push._event({ status: "ended", reason: "connection_lost", message: `Connection to the server lost: ${message}` });
+    }
     this._endStreams(undefined, { code: "connection_lost", message: `Connection to the server lost: ${message}` }, true);
     if (this.#closedByUser) return;
     const info = { code: "connection_lost", message, closeCode: event?.code };

@@ -389,3 +389,23 @@ test("room.republish sends the request, resolves with a Republish that follows i
   assert.deepEqual(await push.stop(), {});  // nothing sent once ended
   assert.equal(socket(0).sent.at(-1).id, stop.id);
 });
+
+test("a dropped socket ends every Republish with connection_lost", async () => {
+  const session = connect();
+  const room = session.join({ name: "abc" });
+  await tick();
+  serve(socket(0));
+  await until(() => room.isJoined());
+  socket(0).onsend = () => {};
+  const pending = room.republish("pub7", "rtmp://h/live/k");
+  await tick();
+  const request = socket(0).sent.at(-1);
+  socket(0).push({ id: request.id, ok: true, result: { republish: "R1" } });
+  const push = await pending;
+  const seen = [];
+  push.on("status", (_p, info) => seen.push(`${info.status} ${info.reason ?? ""}`.trim()));
+  socket(0).close(1006, "gone");
+  await tick();
+  assert.deepEqual(seen, ["ended connection_lost"]);
+  assert.equal(push.status(), "ended");
+});
