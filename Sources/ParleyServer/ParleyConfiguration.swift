@@ -36,6 +36,8 @@ public struct ParleyConfiguration: Sendable {
     /// Pushes (`republish`, `rtmpUrl`) may go to loopback, private and link-local addresses. Off by default: a
     /// participant names the URL, and must not reach the server's own services or network through it.
     public var republishToLocal: Bool = false
+    /// Where recordings are written and served from (`/client/records/NAME`).
+    public var recordDir: String = "records"
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

@@ -127,6 +127,13 @@ public struct ParleyServer: Sendable {
         let router = Router()
         // `.ts` defaults to MPEG transport stream; the SDK's type declarations are TypeScript text.
         router.add(middleware: DirectoryRedirectMiddleware(root: configuration.webRoot))
+        // Recordings, before the web root's files: a plain name under /client/records/, Range included.
+        router.add(middleware: RecordDownloadsMiddleware())
+        router.add(middleware: FileMiddleware(configuration.recordDir, urlBasePath: "/client/records", logger: logger)
+            .withAdditionalMediaTypes(forFileExtensions: [
+                "webm": MediaType(type: .video, subType: "webm"),
+                "mkv": MediaType(type: .video, subType: "x-matroska"),
+            ]))
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger)
             .withAdditionalMediaTypes(forFileExtensions: ["ts": MediaType(type: .text, subType: "plain", parameter: ("charset", "utf-8"))]))
         router.get("/health") { _, _ -> Health in

@@ -58,6 +58,9 @@ struct Parley: AsyncParsableCommand {
     @Flag(help: "Let pushes to other RTMP servers (republish, rtmpUrl) go to loopback, private and link-local addresses, e.g. an nginx-rtmp on this host or LAN. (env: PARLEY_REPUBLISH_LOCAL=1)")
     var republishLocal = false
 
+    @Option(help: "Folder for recordings, served at /client/records/NAME. (env: PARLEY_RECORD_DIR)")
+    var recordDir: String = env("PARLEY_RECORD_DIR") ?? "records"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -95,6 +98,7 @@ struct Parley: AsyncParsableCommand {
         configuration.rtmpPort = rtmpPort
         configuration.rtmpTranscode = rtmpTranscode || envFlag("PARLEY_RTMP_TRANSCODE")
         configuration.republishToLocal = republishLocal || envFlag("PARLEY_REPUBLISH_LOCAL")
+        configuration.recordDir = recordDir
         try await ParleyServer(configuration: configuration).run()
     }
 }

@@ -293,13 +293,14 @@ final class RawSocket: @unchecked Sendable {
     }
 
     /// A plain HTTP GET; returns status line and body.
-    static func get(port: Int, path: String) async throws -> (status: Int, body: String, head: String) {
-        try await offPool { try getBlocking(port: port, path: path) }
+    static func get(port: Int, path: String, headers: [String] = []) async throws -> (status: Int, body: String, head: String) {
+        try await offPool { try getBlocking(port: port, path: path, headers: headers) }
     }
 
-    private static func getBlocking(port: Int, path: String) throws -> (status: Int, body: String, head: String) {
+    private static func getBlocking(port: Int, path: String, headers: [String]) throws -> (status: Int, body: String, head: String) {
         let socket = try RawSocket(port: port)
-        socket.write(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8))
+        let extra = headers.map { $0 + "\r\n" }.joined()
+        socket.write(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(extra)Connection: close\r\n\r\n".utf8))
         var bytes: [UInt8] = []
         while true {
             let chunk = socket.read()

@@ -1,0 +1,33 @@
+import Foundation
+import ParleyServer
+import Testing
+
+@Suite struct RecordDownloadsTests {
+    @Test func aRecordingDownloadsWithRangesAndNothingElseIsReachable() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-records-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let body = String(repeating: "0123456789", count: 100)
+        try body.write(toFile: dir + "/stream-abc-alice.webm", atomically: true, encoding: .utf8)
+        try "half".write(toFile: dir + "/stream-def-bob.webm.part", atomically: true, encoding: .utf8)
+        try "secret".write(toFile: dir + "/.hidden", atomically: true, encoding: .utf8)
+        let server = try await RunningServer.start { $0.recordDir = dir }
+        defer { Task { try? await server.stop() } }
+
+        let whole = try await RawSocket.get(port: server.port, path: "/client/records/stream-abc-alice.webm")
+        #expect(whole.status == 200 && whole.body == body)
+        #expect(whole.head.lowercased().contains("content-type: video/webm") && whole.head.lowercased().contains("accept-ranges: bytes"))
+        // A <video> seeks with ranges.
+        let part = try await RawSocket.get(port: server.port, path: "/client/records/stream-abc-alice.webm", headers: ["Range: bytes=10-19"])
+        #expect(part.status == 206 && part.body == "0123456789")
+        #expect(part.head.lowercased().contains("content-range: bytes 10-19/1000"))
+        // Unknown names, a recording still being written, hidden files, escapes: 404, never the file.
+        for path in ["/client/records/nope.webm", "/client/records/stream-def-bob.webm.part", "/client/records/.hidden",
+                     "/client/records/../Package.swift", "/client/records/%2e%2e%2fPackage.swift", "/client/records/a/b.webm",
+                     "/client/records/"] {
+            let r = try await RawSocket.get(port: server.port, path: path)
+            #expect(r.status == 404, "\(path): \(r.status)")
+            #expect(!r.body.contains("secret") && !r.body.contains("half"))
+        }
+    }
+}
