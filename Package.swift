@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "AudioTranscode", dependencies: ["CAudioCodec"]),
         // Matroska/WebM recordings: an append-only writer a crash cannot spoil (no native dependency).
         .target(name: "Matroska"),
+        // A published stream's packets made into a Matroska/WebM file (depacketizing, A/V placement).
+        .target(name: "Recording", dependencies: ["Matroska", "FLV", "RTP", "VideoTranscode", .product(name: "NIOCore", package: "swift-nio")]),
         // Debian's libavcodec with libx264: VP8 or H.264 decoded and re-encoded as H.264, through a C shim.
         .target(name: "CVideoCodec", linkerSettings: [.linkedLibrary("avcodec"), .linkedLibrary("avutil")]),
         // VP8 → H.264 for RTMP players and pushes (and B-frame removal): the VP8 depacketizer and the transcoder.
@@ -119,7 +121,7 @@ let package = Package(
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "FLVTests", dependencies: ["FLV", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode", "TestSupport"]),
-        .testTarget(name: "MatroskaTests", dependencies: ["Matroska", "TestSupport", "VideoTranscode", "AudioTranscode",
+        .testTarget(name: "MatroskaTests", dependencies: ["Matroska", "Recording", "RTP", "TestSupport", "VideoTranscode", "AudioTranscode",
                                                          .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "VideoTranscodeTests", dependencies: ["VideoTranscode", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"], exclude: ["Fixtures"]),

@@ -33,8 +33,9 @@ public struct MatroskaTrack: Sendable, Equatable {
 /// size and each Cluster (at most `clusterDuration` long, and a new one at each video keyframe) is written whole
 /// when it closes, so a killed writer leaves a file every player reads up to its last closed Cluster. `finish`
 /// appends the Cues and patches the Segment's size, the Duration and the SeekHead, so players can seek.
-/// Timestamps are milliseconds from the recording's start, non-decreasing per the caller's order. Not for a
-/// media loop: it writes to a disk.
+/// Timestamps are milliseconds from the recording's start, non-decreasing per track (a track's frame earlier than
+/// its last is placed at its last); tracks may interleave a little out of order. Not for a media loop: it writes
+/// to a disk.
 public final class MatroskaWriter {
     public static let clusterDuration: Int64 = 1000
 
@@ -53,7 +54,8 @@ public final class MatroskaWriter {
     private var clusterStart: Int64?
     private var clusterHasKeyframe = false
     private var cues: [(time: Int64, position: Int64)] = []
-    private var lastTimestamp: Int64 = 0
+    private var lastTimestamp: [Int: Int64] = [:]
+    private var latest: Int64 = 0
     private(set) public var finished = false
 
     /// The SeekHead's room: 3 entries of 21 bytes in a 4 + 1 byte header, and a Void after it.
@@ -112,8 +114,9 @@ public final class MatroskaWriter {
     /// before it (so seeking lands on keyframes and a crash loses at most a second).
     public func write(track: Int, milliseconds: Int64, keyframe: Bool, _ frame: [UInt8]) throws {
         guard !finished else { return }
-        let time = max(milliseconds, lastTimestamp)
-        lastTimestamp = time
+        let time = max(milliseconds, lastTimestamp[track] ?? 0)
+        lastTimestamp[track] = time
+        latest = max(latest, time)
         let isVideoKeyframe = keyframe && track == videoTrack
         if let start = clusterStart, time - start >= Self.clusterDuration || (isVideoKeyframe && !cluster.isEmpty) || time - start > 30_000 {
             try closeCluster()
@@ -151,7 +154,7 @@ public final class MatroskaWriter {
         }
         if !points.isEmpty { try output.append(EBML.element(0x1C53_BB6B, points)) }
         let end = output.position
-        try output.overwrite(at: durationAt, EBML.float(0x4489, Double(lastTimestamp)))
+        try output.overwrite(at: durationAt, EBML.float(0x4489, Double(latest)))
         var entries: [(UInt32, Int64)] = [(0x1549_A966, infoPosition), (0x1654_AE6B, tracksPosition)]
         if !points.isEmpty { entries.append((0x1C53_BB6B, cuesPosition)) }
         try output.overwrite(at: seekHeadAt, Self.seekHead(entries))
