@@ -76,7 +76,7 @@ let package = Package(
         ]),
         // Configuration, HTTP routes, WebSocket glue, lifecycle.
         .target(name: "ParleyServer", dependencies: [
-            "Rooms", "Signaling", "SFU", "SDP", "DTLS", "MediaNegotiation", "RTMP", "FLV", "RTP", "AudioTranscode", "VideoTranscode",
+            "Rooms", "Signaling", "SFU", "SDP", "DTLS", "MediaNegotiation", "RTMP", "FLV", "RTP", "AudioTranscode", "VideoTranscode", "Matroska", "Recording",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import traceback
+import urllib.error
 import urllib.request
 
 import numpy
@@ -273,8 +274,8 @@ class Publication:
     """An aiortc peer connection sending synthetic audio and/or video into a room."""
 
     def __init__(self, participant, room, video="VP8", audio="opus", size=(320, 240), fps=30, color=PALETTE[1],
-                 display="camera", texture=False):
-        self.participant, self.room, self.texture = participant, room, texture
+                 display="camera", texture=False, record=False):
+        self.participant, self.room, self.texture, self.record = participant, room, texture, record
         self.video_codec, self.audio_codec = video, audio
         self.size, self.fps, self.color, self.display = size, fps, color, display
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -291,7 +292,7 @@ class Publication:
             prefer(audio, "audio", self.audio_codec)
         await asyncio.wait_for(self.pc.setLocalDescription(await self.pc.createOffer()), timeout)
         result = await self.participant.request("publish", room=self.room, sdp=self.pc.localDescription.sdp,
-                                                display=self.display)
+                                                display=self.display, **({"record": True} if self.record else {}))
         self.stream, self.answer, self.accepted = result["stream"], result["sdp"], result
         await asyncio.wait_for(self.pc.setRemoteDescription(RTCSessionDescription(self.answer, "answer")), timeout)
         event = await self.participant.wait_stream_status(self.stream, "connected", timeout)
@@ -924,7 +925,46 @@ async def scenario_late_viewers(result, video="VP8", viewers="4"):
         await close_all(people)
 
 
+async def scenario_record(result, video="VP8", audio="opus", seconds="5"):
+    """A publish with `record: true` for `seconds`, then unpublished: the finished file is downloaded from
+    /client/records/NAME (with a Range request too) into e2e/output/ for the test to read."""
+    cam = Participant("cam")
+    try:
+        await cam.connect()
+        await cam.join("rec")
+        publication = await cam.publish("rec", video=video, audio=audio, size=(320, 240), record=True, texture=True)
+        name = publication.accepted.get("recordName")
+        result["recordName"] = name
+        started = now()
+        await asyncio.sleep(float(seconds))
+        await cam.request("unpublish", stream=publication.stream)
+        result["published_seconds"] = round(now() - started, 2)
+        url = f"http://{ADDRESS}:{HTTP_PORT}/client/records/{name}"
+
+        def fetch(headers=None):
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as r:
+                    return r.status, r.read(), dict(r.headers)
+            except urllib.error.HTTPError as error:
+                return error.code, b"", {}
+        deadline = now() + 10
+        status, body, headers = fetch()
+        while status != 200 and now() < deadline:
+            await asyncio.sleep(0.2)
+            status, body, headers = fetch()
+        result["download"] = {"status": status, "bytes": len(body), "type": headers.get("Content-Type")}
+        ranged = fetch({"Range": "bytes=0-99"})
+        result["range"] = {"status": ranged[0], "bytes": len(ranged[1])}
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", f"recording-{name}")
+        with open(path, "wb") as f:
+            f.write(body)
+        result["path"] = path
+    finally:
+        await cam.close()
+
+
 SCENARIOS = {
+    "record": scenario_record,
     "fanout": scenario_fanout,
     "nack": scenario_nack,
     "socket-close": scenario_socket_close,

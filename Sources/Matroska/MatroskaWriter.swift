@@ -33,8 +33,8 @@ public struct MatroskaTrack: Sendable, Equatable {
 /// size and each Cluster (at most `clusterDuration` long, and a new one at each video keyframe) is written whole
 /// when it closes, so a killed writer leaves a file every player reads up to its last closed Cluster. `finish`
 /// appends the Cues and patches the Segment's size, the Duration and the SeekHead, so players can seek.
-/// Timestamps are milliseconds from the recording's start, non-decreasing per track (a track's frame earlier than
-/// its last is placed at its last); tracks may interleave a little out of order. Not for a media loop: it writes
+/// Timestamps are milliseconds from the recording's start, increasing per track (a track's frame not later than
+/// its last is placed a millisecond after it); tracks may interleave a little out of order. Not for a media loop: it writes
 /// to a disk.
 public final class MatroskaWriter {
     public static let clusterDuration: Int64 = 1000
@@ -114,7 +114,8 @@ public final class MatroskaWriter {
     /// before it (so seeking lands on keyframes and a crash loses at most a second).
     public func write(track: Int, milliseconds: Int64, keyframe: Bool, _ frame: [UInt8]) throws {
         guard !finished else { return }
-        let time = max(milliseconds, lastTimestamp[track] ?? 0)
+        // Strictly increasing per track: a player drops (or complains of) two frames of one track at one time.
+        let time = max(milliseconds, lastTimestamp[track].map { $0 + 1 } ?? 0)
         lastTimestamp[track] = time
         latest = max(latest, time)
         let isVideoKeyframe = keyframe && track == videoTrack

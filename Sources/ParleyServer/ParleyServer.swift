@@ -204,7 +204,7 @@ public struct ParleyServer: Sendable {
         let outbox = Outbox()
         let session = ParleySession(
             hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
-            outbox: outbox, version: ParleyVersion.current,
+            recorder: StreamRecordings(server: self, logger: logger), outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
         try await pump(session, outbox: outbox, inbound: inbound, outbound: outbound, logger: logger)

@@ -12,10 +12,12 @@ struct RecordDownloadsMiddleware<Context: RequestContext>: RouterMiddleware {
         let raw = request.uri.path
         guard raw.hasPrefix(Self.prefix) else { return try await next(request, context) }
         let name = String(raw.dropFirst(Self.prefix.count)).removingPercentEncoding ?? ""
-        guard Self.isServable(name) else { throw HTTPError(.notFound) }
+        guard RecordNames.isServable(name) else { throw HTTPError(.notFound) }
         return try await next(request, context)
     }
+}
 
+enum RecordNames {
     /// A recording's name as the server makes it: letters, digits, `-`, `_` and dots, not leading, no `.part`.
     static func isServable(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 200 && !name.hasPrefix(".") && !name.contains("..") && !name.hasSuffix(".part")

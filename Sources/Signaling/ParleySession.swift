@@ -15,6 +15,9 @@ public final class ParleySession {
     /// Pushes to other RTMP servers this socket started; stopped when it leaves their room or closes.
     private let republishes = RepublishTable()
     private let republisher: (any RepublishService)?
+    private let recorder: (any RecordingService)?
+    /// Recordings to start once their stream is live: stream id → file name.
+    private let pendingRecordings = PendingRecordings()
     public static let maxRepublishesPerSession = 4
     public static let maxStreamsPerSession = SessionLimits.maxStreams
     private let outbox: Outbox
@@ -37,6 +40,7 @@ public final class ParleySession {
         hub: SignalingHub,
         media: (any MediaService)? = nil,
         republisher: (any RepublishService)? = nil,
+        recorder: (any RecordingService)? = nil,
         outbox: Outbox,
         version: String,
         limiter: RateLimiter = RateLimiter(),
@@ -47,6 +51,7 @@ public final class ParleySession {
         self.hub = hub
         self.media = media
         self.republisher = republisher
+        self.recorder = recorder
         self.outbox = outbox
         self.version = version
         self.limiter = limiter
@@ -157,7 +162,7 @@ public final class ParleySession {
                 outbox.send(ParleyWire.reply(id, error: ProtocolError(code: error.code, message: error.message)))
             }
 
-        case (.publish(let room, let sdp, let display, let audioMuted, let videoMuted), .connected(let session, _)):
+        case (.publish(let room, let sdp, let display, let audioMuted, let videoMuted, let record), .connected(let session, _)):
             guard let media = mediaOrRefuse(id) else { return }
             var label: String?
             do throws(RoomError) {
@@ -183,8 +188,11 @@ public final class ParleySession {
                                                         onEvent: pipe.yield)
                 await lifecycle.mediaReady(stream, published)
                 streams.insert(stream, .publish(room: room))
+                // Recorded from when it is live; the name is known now, for the app to fetch the file later.
+                let recordName = record ? recorder?.recordName(stream: stream, tracks: published.tracks) : nil
+                if let recordName { pendingRecordings.set(stream, recordName) }
                 outbox.send(ParleyWire.reply(id, result: ParleyWire.PublishResult(
-                    stream: stream, sdp: published.answer, audio: published.audio, video: published.video)))
+                    stream: stream, sdp: published.answer, audio: published.audio, video: published.video, recordName: recordName)))
                 follow(stream, pipe)
             } catch {
                 await lifecycle.abandon(stream)
@@ -308,6 +316,7 @@ public final class ParleySession {
         let outbox = self.outbox, streams = self.streams
         guard let session = sessionID else { return }
         let lifecycle = lifecycle(session)
+        let recorder = self.recorder, pendingRecordings = self.pendingRecordings, relays = self.relays, logger = self.logger
         relays.start {
             for await event in pipe.events {
                 outbox.send(ParleyWire.streamEvent(stream: stream, event))
@@ -319,9 +328,17 @@ public final class ParleySession {
                     // go; its media is stopped and its `stream` event says so.
                     if case .failure = await lifecycle.announce(stream), streams.remove(stream) != nil {
                         await lifecycle.refuse(stream)
+                    } else if let recorder, let name = pendingRecordings.take(stream) {
+                        do {
+                            let job = try await recorder.record(stream: stream, name: name)
+                            relays.start { await job.run() }  // ends with the stream
+                        } catch {
+                            logger.warning("recording refused", metadata: ["stream": "\(stream)", "reason": "\(error)"])
+                        }
                     }
                 case .failed(let why), .closed(let why):
                     streams.remove(stream)
+                    _ = pendingRecordings.take(stream)
                     if case .publish = role { await lifecycle.withdraw(stream, reason: UnpublishReason(mediaEnd: why)) }
                     pipe.finish()
                 }
@@ -362,4 +379,12 @@ struct ParleySink: SessionSink {
     func deliver(_ event: RoomEvent) {
         outbox.send(ParleyWire.event(event))
     }
+}
+
+/// Recordings asked for with a publish, until the stream is live.
+final class PendingRecordings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var names: [String: String] = [:]
+    func set(_ stream: String, _ name: String) { lock.withLock { names[stream] = name } }
+    func take(_ stream: String) -> String? { lock.withLock { names.removeValue(forKey: stream) } }
 }

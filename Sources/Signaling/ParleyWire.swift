@@ -37,7 +37,7 @@ public enum ClientRequest: Sendable, Equatable {
     case ping
     case echo(sdp: String)
     case stopStream(stream: String)
-    case publish(room: String, sdp: String, display: String?, audioMuted: Bool, videoMuted: Bool)
+    case publish(room: String, sdp: String, display: String?, audioMuted: Bool, videoMuted: Bool, record: Bool = false)
     case play(room: String, stream: String, sdp: String)
     case mute(stream: String, audioMuted: Bool?, videoMuted: Bool?)
     case republish(room: String, stream: String, url: String)
@@ -119,7 +119,8 @@ public enum ParleyWire {
             case "publish":
                 let b = try decoder.decode(PublishBody.self, from: data)
                 return .request(id, .publish(room: b.room, sdp: b.sdp, display: b.display,
-                                             audioMuted: b.audioMuted ?? false, videoMuted: b.videoMuted ?? false))
+                                             audioMuted: b.audioMuted ?? false, videoMuted: b.videoMuted ?? false,
+                                             record: b.record ?? false))
             case "play":
                 let b = try decoder.decode(PlayBody.self, from: data)
                 return .request(id, .play(room: b.room, stream: b.stream, sdp: b.sdp))
@@ -177,6 +178,7 @@ public enum ParleyWire {
         let display: String?
         let audioMuted: Bool?
         let videoMuted: Bool?
+        let record: Bool?
     }
     private struct PlayBody: Decodable {
         let room: String
@@ -348,11 +350,14 @@ public enum ParleyWire {
         let sdp: String
         let audio: Bool
         let video: Bool
-        public init(stream: String, sdp: String, audio: Bool, video: Bool) {
+        /// With `record: true`: the file's name, downloadable at /client/records/NAME once the stream ends.
+        let recordName: String?
+        public init(stream: String, sdp: String, audio: Bool, video: Bool, recordName: String? = nil) {
             self.stream = stream
             self.sdp = sdp
             self.audio = audio
             self.video = video
+            self.recordName = recordName
         }
     }
     public struct RepublishResult: Encodable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Rooms
 
 /// Pushes of published streams to other RTMP servers (`republish`: YouTube, Twitch, an nginx-rtmp), made by
 /// whoever speaks RTMP. The signaling layer only checks who may push what and relays the push's events.
@@ -48,4 +49,13 @@ final class RepublishTable: @unchecked Sendable {
             return ids.compactMap { jobs.removeValue(forKey: $0)?.job }
         }
     }
+}
+
+/// Recordings of published streams (`record: true`), made by the server, which writes files.
+public protocol RecordingService: Sendable {
+    /// The file name a recording of `stream` with these tracks gets (the server's, never the client's).
+    func recordName(stream: String, tracks: [StreamRecord.Track]) -> String
+    /// Prepares the recording of live stream `stream` into `name`; the caller runs the job in its own task. It
+    /// ends with the stream (or `stop`), and the file is complete then.
+    func record(stream: String, name: String) async throws(MediaServiceError) -> any RepublishJob
 }

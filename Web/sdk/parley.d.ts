@@ -143,7 +143,7 @@ export interface PublishOptions {
   name?: string;
   /** Default `{audio: true, video: true}`. */
   constraints?: CameraConstraints | ScreenConstraints;
-  /** Not supported by the server yet: ignored, with one console.warn. */
+  /** Records the stream on the server; `getRecordInfo()` names the file (at /client/records/NAME once it ends). */
   record?: boolean;
   /** `false`: this room's later `participant.play()` calls skip that kind (unless their options say otherwise). */
   receiveAudio?: boolean;
@@ -203,6 +203,8 @@ export declare class Stream {
   status(): StreamStatus;
   /** A publish's local media; a play's or echo test's received media (tracks arrive after PENDING). */
   getMediaStream(): MediaStream | null;
+  /** A publish with `record: true`: the server's file, at /client/records/NAME once the stream has ended. */
+  getRecordInfo(): { recordName: string } | null;
   /** The peer connection, e.g. for `getStats()`; `null` before negotiation starts. */
   getPeerConnection(): RTCPeerConnection | null;
   /** Same as getPeerConnection(). */

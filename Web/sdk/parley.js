@@ -36,7 +36,6 @@ export const STREAM_STATUS = Object.freeze({
 });
 
 const DEFAULT_RECONNECT = { maxAttempts: 10, initialDelay: 500, maxDelay: 10000 };
-let warnedRecord = false;
 
 /** Delay before retry number `attempt` (0-based): doubling, capped, with jitter in [½, 1] of it so that
  *  the clients of a restarted server do not all come back in the same millisecond. */
@@ -164,17 +163,14 @@ export class Room extends Emitter {
   /** Sends camera and microphone (`constraints: {audio, video}`) or the screen (`{screen: true, audio}`) to the
    *  room, with a muted preview in `display`. → a Stream: PUBLISHING, UNPUBLISHED, FAILED. `name` is the label
    *  others see (default "camera", or "screen"). `receiveAudio`/`receiveVideo: false` make this room's
-   *  participant.play() skip that kind. `record` is not supported by the server yet. */
+   *  participant.play() skip that kind. `record: true` records the stream on the server: stream.getRecordInfo()
+   *  names the file, downloadable at /client/records/NAME once the stream has ended. */
   publish({ display, name, constraints = { audio: true, video: true }, record, receiveAudio, receiveVideo } = {}) {
-    if (record && !warnedRecord) {
-      warnedRecord = true;
-      console.warn("Parley: publish({record}) is not supported by the server yet; ignored");
-    }
     if (receiveAudio !== undefined) this.#receive.audio = receiveAudio;
     if (receiveVideo !== undefined) this.#receive.video = receiveVideo;
     const label = name ?? (constraints.screen ? "screen" : "camera");
     const stream = new Stream(this.#session, "publish", display, this);
-    queueMicrotask(() => stream._publish(constraints, label));
+    queueMicrotask(() => stream._publish(constraints, label, record === true));
     return stream;
   }
 
@@ -553,6 +549,7 @@ function userMedia({ audio = false, video = false }) {
 /** One media stream over its own RTCPeerConnection: a publish (our camera, microphone or screen into a room),
  *  a play (someone's published stream) or an echo test. Emits its STREAM_STATUS with (stream, info). */
 export class Stream extends Emitter {
+  #recordName = null;  // the server's file for a publish with record: true
   #session;
   #kind;              // "publish", "play" or "echo"
   #room;              // null for an echo test
@@ -598,6 +595,10 @@ export class Stream extends Emitter {
   unmuteVideo() { return this.#mute("video", false); }
 
   /** Releases camera and connection at once (→ UNPUBLISHED or STOPPED), then tells the server. */
+  /** A publish with `record: true`: {recordName}, the file at /client/records/NAME once the stream has ended;
+   *  null otherwise (WCS's getRecordInfo()). */
+  getRecordInfo() { return this.#recordName === null ? null : { recordName: this.#recordName }; }
+
   stop() {
     if (this.#ended) return Promise.resolve({});
     this.#end(this.#stopped(), { code: "stopped", message: "Stopped by the application" });
@@ -617,7 +618,7 @@ export class Stream extends Emitter {
     await this.#negotiate("echo", {});
   }
 
-  async _publish(constraints, label) {
+  async _publish(constraints, label, record = false) {
     if (this.#ended) return;
     if (!this.#room.isJoined()) return this.#fail("not_in_room", "The room is not joined (yet)");
     const screen = constraints.screen === true;
@@ -631,7 +632,9 @@ export class Stream extends Emitter {
     if (this.#video) this.#video.srcObject = this.#local;
     const pc = this.#connect();
     for (const track of this.#local.getTracks()) pc.addTransceiver(track, { direction: "sendonly", streams: [this.#local] });
-    await this.#negotiate("publish", { room: this.#room.name(), display: label, audioMuted: this.#audioMuted, videoMuted: this.#videoMuted });
+    const fields = { room: this.#room.name(), display: label, audioMuted: this.#audioMuted, videoMuted: this.#videoMuted };
+    if (record) fields.record = true;
+    await this.#negotiate("publish", fields);
   }
 
   async _play(participant, info, kinds, muted) {
@@ -706,6 +709,7 @@ export class Stream extends Emitter {
       if (this.#ended) return;
       const result = await this.#session._request(type, { ...fields, sdp: pc.localDescription.sdp });
       this.#id = result.stream;
+      this.#recordName = result.recordName ?? null;
       // Stopped while the request was in flight: the server has the stream now, so end it there.
       if (this.#ended) return this.#sendStop();
       if (type === "publish" && (this.#audioMuted !== fields.audioMuted || this.#videoMuted !== fields.videoMuted)) {

@@ -47,7 +47,10 @@ export function serve(ws, { username = "test", others = [], history = [], refuse
       if (req.to) message.to = req.to;
       reply({ message });
     }
-    if (req.type === "publish") reply({ stream: `pub${++streams}`, sdp: "answer", audio: true, video: true });
+    if (req.type === "publish") {
+      const stream = `pub${++streams}`;
+      reply({ stream, sdp: "answer", audio: true, video: true, ...(req.record ? { recordName: `stream-${stream}.webm` } : {}) });
+    }
     if (req.type === "play") reply({ stream: `play${++streams}`, sdp: "answer" });
     if (req.type === "echo") reply({ stream: `echo${++streams}`, sdp: "answer" });
     if (["leave", "mute", "stop", "stopStream"].includes(req.type)) reply({});

@@ -316,18 +316,12 @@ test("echo test: sendrecv offer, PLAYING on connected, stopStream on stop()", as
   assert.equal(ws.sent.at(-1).type, "stopStream");
 });
 
-test("record is accepted but not supported yet: one console.warn", async () => {
+test("record: true is sent with the publish, and getRecordInfo() names the server's file", async () => {
   const { room, ws } = await inRoom();
-  const warnings = [];
-  const originalWarn = console.warn;
-  console.warn = (text) => warnings.push(text);
-  try {
-    room.publish({ record: true });
-    room.publish({ record: true });
-  } finally {
-    console.warn = originalWarn;
-  }
-  assert.equal(warnings.length, 1);
-  await until(() => ws.requests("publish").length === 2);
-  assert.ok(ws.requests("publish").every((r) => !("record" in r)));
+  const recorded = room.publish({ record: true });
+  const plain = room.publish({});
+  await until(() => ws.requests("publish").length === 2 && recorded.id() !== null && plain.id() !== null);
+  assert.deepEqual(ws.requests("publish").map((r) => r.record), [true, undefined]);
+  assert.deepEqual(recorded.getRecordInfo(), { recordName: `stream-${recorded.id()}.webm` });
+  assert.equal(plain.getRecordInfo(), null);
 });

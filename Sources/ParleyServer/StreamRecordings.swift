@@ -1,0 +1,161 @@
+import Foundation
+import Logging
+import Matroska
+import NIOCore
+import Recording
+import RTP
+import Rooms
+import SFU
+import Signaling
+import Synchronization
+
+/// `record: true`: a published stream written to `--record-dir` as one Matroska/WebM file (`StreamRecorder`), as
+/// `NAME.part` until the stream ends, then renamed to NAME, which `/client/records/NAME` serves.
+struct StreamRecordings: RecordingService {
+    let server: ParleyServer
+    let logger: Logger
+
+    func recordName(stream: String, tracks: [StreamRecord.Track]) -> String {
+        let webm = tracks.allSatisfy { ["VP8", "OPUS"].contains($0.codec.uppercased()) }
+        return "stream-\(stream).\(webm ? "webm" : "mkv")"
+    }
+
+    func record(stream: String, name: String) async throws(MediaServiceError) -> any RepublishJob {
+        guard RecordNames.isServable(name) else {
+            throw MediaServiceError(code: "bad_request", message: "Not a recording name")
+        }
+        guard let record = await server.hub.stream(stream) else {
+            throw MediaServiceError(code: "unknown_stream", message: "No stream '\(stream)'")
+        }
+        var kept: [(index: Int, track: RecordedTrack)] = []
+        for (i, t) in record.tracks.enumerated() {
+            let codec: RecordedTrack.Codec? = switch t.codec.uppercased() {
+            case "VP8": .vp8
+            case "H264": .h264
+            case "OPUS": .opus
+            case "PCMU": .pcmu
+            case "PCMA": .pcma
+            default: nil
+            }
+            if let codec { kept.append((i, RecordedTrack(codec: codec, clockRate: t.clockRate))) }
+        }
+        guard !kept.isEmpty else { throw MediaServiceError(code: "unsupported_codec", message: "Nothing in '\(stream)' can be recorded") }
+        let directory = server.configuration.recordDir
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw MediaServiceError(code: "media_unavailable", message: "The recordings folder cannot be made")
+        }
+        let (items, continuation) = AsyncStream.makeStream(of: RecordingItem.self, bufferingPolicy: .bufferingNewest(8192))
+        var rng = SystemRandomNumberGenerator()
+        let consumers = kept.map { ConsumerParameters(producerIndex: $0.index, ssrc: UInt32.random(in: 1...UInt32.max, using: &rng),
+                                                      payloadType: 96) }
+        let sink: MediaSinkHandle
+        do {
+            sink = try await server.media.attach(to: stream, tracks: consumers) { _ in RecordingSink(continuation) }
+        } catch {
+            throw MediaServiceError(code: "unknown_stream", message: "'\(stream)' is no longer published")
+        }
+        var logger = self.logger
+        logger[metadataKey: "recording"] = "\(name)"
+        return StreamRecording(path: directory + "/" + name, tracks: kept.map(\.track), sink: sink, items: items, logger: logger)
+    }
+}
+
+/// What a recording's sink copies off the media loop.
+enum RecordingItem: Sendable {
+    case packet(track: Int, sequence: UInt16, timestamp: UInt32, marker: Bool, payload: ByteBuffer, arrival: Double)
+    case report(track: Int, ntp: UInt64, rtp: UInt32)
+    case ended
+}
+
+/// On the stream's media loop it only copies: packets with their arrival time, and Sender Reports.
+final class RecordingSink: MediaSink {
+    let continuation: AsyncStream<RecordingItem>.Continuation
+    init(_ continuation: AsyncStream<RecordingItem>.Continuation) { self.continuation = continuation }
+
+    func receive(_ packet: RTPPacket, track: Int) {
+        var payload = ByteBuffer()
+        payload.writeImmutableBuffer(packet.payload)
+        continuation.yield(.packet(track: track, sequence: packet.sequenceNumber, timestamp: packet.timestamp, marker: packet.marker,
+                                   payload: payload, arrival: Date().timeIntervalSince1970))
+    }
+
+    func receiveSenderReport(_ report: RTCPSenderReport, track: Int) {
+        continuation.yield(.report(track: track, ntp: report.ntpTimestamp, rtp: report.rtpTimestamp))
+    }
+
+    func streamEnded() {
+        continuation.yield(.ended)
+        continuation.finish()
+    }
+}
+
+/// One recording, run in its caller's task: the file is written as packets come (a Cluster a second) and
+/// completed and renamed when the stream ends or `stop` detaches the sink.
+final class StreamRecording: RepublishJob {
+    let path: String
+    let tracks: [RecordedTrack]
+    let sink: MediaSinkHandle
+    let items: AsyncStream<RecordingItem>
+    let logger: Logger
+
+    init(path: String, tracks: [RecordedTrack], sink: MediaSinkHandle, items: AsyncStream<RecordingItem>, logger: Logger) {
+        self.path = path
+        self.tracks = tracks
+        self.sink = sink
+        self.items = items
+        self.logger = logger
+    }
+
+    func stop() async { await sink.detach() }
+
+    func run() async {
+        let partial = path + ".part"
+        let recorder: StreamRecorder
+        let file: MatroskaFile
+        do {
+            file = try MatroskaFile(path: partial)
+            recorder = StreamRecorder(tracks: tracks, output: file)
+        } catch {
+            logger.error("recording cannot open its file", metadata: ["error": "\(error)"])
+            await sink.detach()
+            return
+        }
+        logger.info("recording started")
+        let video = tracks.firstIndex { $0.codec == .vp8 || $0.codec == .h264 }
+        var lastRequest = ContinuousClock.now - .seconds(10)
+        var failed = false
+        for await item in items {
+            do {
+                switch item {
+                case .packet(let track, let sequence, let timestamp, let marker, let payload, let arrival):
+                    try recorder.receive(track: track, sequence: sequence, timestamp: timestamp, marker: marker, payload: payload, arrival: arrival)
+                    if let video, recorder.needsKeyframe, ContinuousClock.now - lastRequest > .seconds(1) {
+                        lastRequest = .now
+                        sink.execute { $0.requestKeyframe(track: video) }
+                    }
+                case .report(let track, let ntp, let rtp):
+                    recorder.receiveSenderReport(track: track, ntp: ntp, rtp: rtp)
+                case .ended:
+                    break
+                }
+            } catch {
+                // A full or failing disk ends this recording, never the stream.
+                logger.error("recording stopped: the file cannot be written", metadata: ["error": "\(error)"])
+                failed = true
+                break
+            }
+        }
+        await sink.detach()
+        do {
+            try recorder.finish()
+            file.sync()
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            try FileManager.default.moveItem(atPath: partial, toPath: path)
+            logger.info("recording finished", metadata: ["ms": "\(recorder.duration)", "complete": "\(!failed)"])
+        } catch {
+            logger.error("recording cannot be finished", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,49 @@
+"""Recording (`record: true`): an aiortc participant publishes for 5 s with `record: true`; the finished file is
+downloaded from /client/records/NAME and read by Debian's ffprobe and ffmpeg. The scenario runs in aiortc_room.py
+in its own network namespace, with its own server writing to a temporary --record-dir."""
+import json
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import REPO, run_namespaced_scenario
+
+SCRIPT = REPO / "e2e" / "aiortc_room.py"
+
+
+def probe(path):
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-show_entries",
+                          "format=duration,format_name:stream=codec_name,width,height,start_time,nb_read_packets",
+                          "-of", "json", path], capture_output=True, text=True, timeout=30)
+    return json.loads(out.stdout or "{}")
+
+
+@pytest.mark.parametrize("video,audio,container", [("VP8", "opus", "webm"), ("H264", "PCMU", "mkv")])
+def test_a_recorded_publish_downloads_as_a_file_that_plays(video, audio, container):
+    with tempfile.TemporaryDirectory(prefix="parley-records-") as records:
+        r = run_namespaced_scenario(SCRIPT, f"record-{video}", "record", video, audio, "5", timeout=60,
+                                    env={"PARLEY_RECORD_DIR": records})
+    name = r["recordName"]
+    assert name and name.endswith("." + container), r
+    assert r["download"]["status"] == 200 and r["download"]["bytes"] > 10_000, r["download"]
+    assert r["download"]["type"] == ("video/webm" if container == "webm" else "video/x-matroska"), r["download"]
+    assert r["range"] == {"status": 206, "bytes": 100}, r["range"]
+    info = probe(r["path"])
+    streams = {s["codec_name"]: s for s in info["streams"]}
+    expected = {"vp8", "opus"} if video == "VP8" else {"h264", "pcm_mulaw"}
+    assert set(streams) == expected, info
+    # The file is as long as the publish, within 10 %.
+    duration = float(info["format"]["duration"])
+    assert abs(duration - r["published_seconds"]) < 0.1 * r["published_seconds"] + 0.3, (duration, r["published_seconds"])
+    # Both tracks start together (A/V offset under 40 ms).
+    starts = [float(s["start_time"]) for s in info["streams"]]
+    assert max(starts) - min(starts) < 0.040, starts
+    video_stream = streams["vp8" if video == "VP8" else "h264"]
+    assert (video_stream["width"], video_stream["height"]) == (320, 240), video_stream
+    assert int(video_stream["nb_read_packets"]) >= 100, video_stream
+    # Every frame decodes without an error (frames pass through at their own times: a constant-rate output would
+    # complain of two frames a publisher stamped a millisecond apart).
+    decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", r["path"], "-enc_time_base:v", "1:1000", "-fps_mode", "passthrough",
+                              "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+    assert decoded.returncode == 0 and decoded.stderr == "", decoded.stderr[-800:]
