@@ -925,6 +925,28 @@ async def scenario_late_viewers(result, video="VP8", viewers="4"):
         await close_all(people)
 
 
+async def download_recording(name, label, headers=None):
+    """Polls /client/records/NAME until the finished file is there (10 s); saves it as e2e/output/recording-LABEL-NAME.
+    Returns (status, bytes, content type, saved path)."""
+    url = f"http://{ADDRESS}:{HTTP_PORT}/client/records/{name}"
+
+    def fetch():
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as r:
+                return r.status, r.read(), r.headers.get("Content-Type")
+        except urllib.error.HTTPError as error:
+            return error.code, b"", None
+    deadline = now() + 10
+    status, body, kind = fetch()
+    while status not in (200, 206) and now() < deadline:
+        await asyncio.sleep(0.2)
+        status, body, kind = fetch()
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", f"recording-{label}-{name}")
+    with open(path, "wb") as f:
+        f.write(body)
+    return status, body, kind, path
+
+
 async def scenario_record(result, video="VP8", audio="opus", seconds="5"):
     """A publish with `record: true` for `seconds`, then unpublished: the finished file is downloaded from
     /client/records/NAME (with a Range request too) into e2e/output/ for the test to read."""
@@ -939,31 +961,46 @@ async def scenario_record(result, video="VP8", audio="opus", seconds="5"):
         await asyncio.sleep(float(seconds))
         await cam.request("unpublish", stream=publication.stream)
         result["published_seconds"] = round(now() - started, 2)
-        url = f"http://{ADDRESS}:{HTTP_PORT}/client/records/{name}"
-
-        def fetch(headers=None):
-            try:
-                with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as r:
-                    return r.status, r.read(), dict(r.headers)
-            except urllib.error.HTTPError as error:
-                return error.code, b"", {}
-        deadline = now() + 10
-        status, body, headers = fetch()
-        while status != 200 and now() < deadline:
-            await asyncio.sleep(0.2)
-            status, body, headers = fetch()
-        result["download"] = {"status": status, "bytes": len(body), "type": headers.get("Content-Type")}
-        ranged = fetch({"Range": "bytes=0-99"})
+        status, body, kind, path = await download_recording(name, video)
+        result["download"] = {"status": status, "bytes": len(body), "type": kind}
+        ranged = await download_recording(name, video + "-range", {"Range": "bytes=0-99"})
         result["range"] = {"status": ranged[0], "bytes": len(ranged[1])}
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", f"recording-{name}")
-        with open(path, "wb") as f:
-            f.write(body)
         result["path"] = path
     finally:
         await cam.close()
 
 
+async def scenario_wcs_record(result, seconds="4"):
+    """A Web Call Server client publishes with `record: true` (Flashphoner's Stream Recording demo): its status
+    events carry `recordName` (the SDK's getRecordInfo()), and the file downloads once it is unpublished."""
+    from wcs_media import WCSParticipant
+    alice = WCSParticipant("wcsalice")
+    room, name = "rec", "rec-wcsalice-1a2b"
+    try:
+        await alice.connect()
+        await alice.join(room)
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        alice.pcs.append(pc)
+        video = pc.addTransceiver(PatternVideo(320, 240, fps=30, texture=True), direction="sendonly")
+        prefer(video, "video", "VP8")
+        pc.addTransceiver(ToneAudio(48000), direction="sendonly")
+        stream_id, _ = await alice.negotiate("publishStream", pc, name, room, record=True)
+        publishing = await alice.status(stream_id, ("PUBLISHING", "FAILED"), 15)
+        result["publishing"] = {k: publishing.get(k) for k in ("status", "recordName")}
+        await asyncio.sleep(float(seconds))
+        await alice.send("unPublishStream", {"mediaSessionId": stream_id, "name": name})
+        unpublished = await alice.status(stream_id, ("UNPUBLISHED",), 10)
+        result["unpublished"] = {k: unpublished.get(k) for k in ("status", "recordName")}
+        record_name = unpublished.get("recordName")
+        status, body, _, path = await download_recording(record_name, "wcs")
+        result["download"] = {"status": status, "bytes": len(body)}
+        result["path"] = path
+    finally:
+        await alice.close()
+
+
 SCENARIOS = {
+    "wcs-record": scenario_wcs_record,
     "record": scenario_record,
     "fanout": scenario_fanout,
     "nack": scenario_nack,

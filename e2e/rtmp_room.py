@@ -359,6 +359,29 @@ async def scenario_republish(result):
         await nginx.stop()
 
 
+async def scenario_record(result):
+    """ffmpeg publishes with ?record=true for 6 s: the server records the stream (H.264 as sent, AAC as Opus) under
+    ROOM-NAME-TIME.mkv, which downloads once the encoder has gone."""
+    import sys
+    process = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-t", "6", "-i", "testsrc=size=640x360:rate=30",
+        "-re", "-f", "lavfi", "-t", "6", "-i", "sine=frequency=440:sample_rate=48000", *BASELINE, *AAC,
+        "-f", "flv", f"rtmp://127.0.0.1:1935/{ROOM}/encoder?record=true", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    await asyncio.wait_for(process.communicate(), 30)
+    log = sys.argv[sys.argv.index("--log") + 1]
+    name = None
+    for _ in range(50):
+        found = re.search(r"recordName=(\S+)", open(log, errors="replace").read())
+        if found:
+            name = found.group(1)
+            break
+        await asyncio.sleep(0.1)
+    result["recordName"] = name
+    status, body, _, path = await aiortc_room.download_recording(name, "rtmp")
+    result["download"] = {"status": status, "bytes": len(body)}
+    result["path"] = path
+
+
 async def scenario_wcs_rtmp_url(result):
     """A Web Call Server client publishes H.264 with `rtmpUrl`: once it publishes, Parley pushes it to
     rtmpUrl/rtmp_NAME (WCS's default), where nginx-rtmp's players get H.264 + AAC; unPublishStream ends it there."""
@@ -407,4 +430,4 @@ if __name__ == "__main__":
                           "play-vp8": lambda r: scenario_play_webrtc(r, "VP8"),
                           "play-rtmp": scenario_play_rtmp, "gstreamer": scenario_gstreamer_publish,
                           "bad-names": scenario_bad_names, "republish": scenario_republish,
-                          "wcs-rtmp-url": scenario_wcs_rtmp_url}, default_timeout=60)
+                          "wcs-rtmp-url": scenario_wcs_rtmp_url, "record": scenario_record}, default_timeout=60)

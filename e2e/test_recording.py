@@ -47,3 +47,15 @@ def test_a_recorded_publish_downloads_as_a_file_that_plays(video, audio, contain
     decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", r["path"], "-enc_time_base:v", "1:1000", "-fps_mode", "passthrough",
                               "-f", "null", "-"], capture_output=True, text=True, timeout=60)
     assert decoded.returncode == 0 and decoded.stderr == "", decoded.stderr[-800:]
+
+
+def test_a_wcs_publish_with_record_true_reports_its_record_name_and_downloads():
+    with tempfile.TemporaryDirectory(prefix="parley-records-") as records:
+        r = run_namespaced_scenario(SCRIPT, "record-wcs", "wcs-record", "4", timeout=60, env={"PARLEY_RECORD_DIR": records})
+    name = r["publishing"]["recordName"]
+    assert r["publishing"]["status"] == "PUBLISHING" and name and name.endswith(".webm"), r["publishing"]
+    assert r["unpublished"] == {"status": "UNPUBLISHED", "recordName": name}, r["unpublished"]
+    assert r["download"]["status"] == 200 and r["download"]["bytes"] > 10_000, r["download"]
+    info = probe(r["path"])
+    assert {s["codec_name"] for s in info["streams"]} == {"vp8", "opus"}, info
+    assert float(info["format"]["duration"]) > 3.0, info["format"]

@@ -231,3 +231,24 @@ def test_rtmps_uses_the_https_certificate_and_refuses_plain_rtmp():
         finally:
             process.terminate()
             process.wait(timeout=15)
+
+
+def test_an_rtmp_publish_with_record_true_is_recorded():
+    import json
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="parley-records-") as records:
+        r = run("record", env={"PARLEY_RECORD_DIR": records})
+    assert r["recordName"] and r["recordName"].startswith("rtmp-room-encoder-") and r["recordName"].endswith(".mkv"), r
+    assert r["download"]["status"] == 200 and r["download"]["bytes"] > 50_000, r["download"]
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_name,width,height,start_time",
+                          "-of", "json", r["path"]], capture_output=True, text=True, timeout=30)
+    info = json.loads(out.stdout)
+    streams = {s["codec_name"]: s for s in info["streams"]}
+    assert set(streams) == {"h264", "opus"} and streams["h264"]["width"] == 640, info
+    assert 5.0 < float(info["format"]["duration"]) < 6.6, info["format"]
+    starts = [float(s["start_time"]) for s in info["streams"]]
+    assert max(starts) - min(starts) < 0.040, starts
+    decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", r["path"], "-enc_time_base:v", "1:1000", "-fps_mode", "passthrough",
+                              "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+    assert decoded.returncode == 0 and decoded.stderr == "", decoded.stderr[-800:]

@@ -31,6 +31,8 @@ final class RTMPConnection {
         let room: String
         let name: String
         let ingest: RTMPIngest
+        /// `?record=true` on the stream key or the application.
+        var record = false
         var stream: String?
         var feed: MediaFeedHandle?
         var live = false
@@ -41,6 +43,9 @@ final class RTMPConnection {
     /// A player, from its accepted `play` on: its sink on the stream, and its pump once started.
     private var playing: RTMPPlayedStream?
     private var startingPump: RTMPPlayPump?
+    /// A publisher's recording (`?record=true`), started as a child of the connection's task once live.
+    private var startingRecording: (any RepublishJob)?
+    private var recording: (any RepublishJob)?
     private var outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>?
 
     init(server: ParleyServer, publishers: RTMPPublishers, logger: Logger) {
@@ -74,11 +79,17 @@ final class RTMPConnection {
                             startingPump = nil
                             group.addTask { await pump.run() }
                         }
+                        if let job = startingRecording {
+                            startingRecording = nil
+                            recording = job
+                            group.addTask { await job.run() }
+                        }
                         if closing { break }
                         if let refusedAt, ContinuousClock.now - refusedAt > Self.refusalLinger { break }
                         pending.discardReadBytes()
                     }
                     await stopPlaying()
+                    await recording?.stop()  // the file is finished before the connection's children are awaited
                 }
             }
         } catch {
@@ -214,7 +225,8 @@ final class RTMPConnection {
         logger[metadataKey: "session"] = "\(session)"
         logger.info("RTMP publisher joined", metadata: ["room": "\(room)", "name": "\(name)"])
         publisher = Publisher(session: session, room: room, name: name,
-                              ingest: RTMPIngest(transcodeBFrames: server.configuration.rtmpTranscode))
+                              ingest: RTMPIngest(transcodeBFrames: server.configuration.rtmpTranscode),
+                              record: RTMPNames.asksToRecord(rawName) || RTMPNames.asksToRecord(rtmp.app ?? ""))
         if let channel { _ = publishers.claim(key, .init(session: session, channel: channel)) }
         rtmp.acceptPublish(output: &out)
     }
@@ -281,9 +293,21 @@ final class RTMPConnection {
     private func announce() async {
         guard let p = publisher, let stream = p.stream else { return }
         let lifecycle = StreamLifecycle(hub: server.hub, media: nil, session: p.session)
-        if case .failure(let error) = await lifecycle.announce(stream) {
+        switch await lifecycle.announce(stream) {
+        case .failure(let error):
             logger.notice("RTMP stream not announced", metadata: ["error": "\(error.message)"])
             closing = true
+        case .success(let live) where p.record:
+            let recordings = StreamRecordings(server: server, logger: logger)
+            let name = RTMPNames.recordName(room: p.room, name: p.name, extension: recordings.recordName(stream: stream, tracks: live.tracks))
+            do {
+                startingRecording = try await recordings.record(stream: stream, name: name)
+                logger.info("RTMP publisher recorded", metadata: ["recordName": "\(name)"])
+            } catch {
+                logger.warning("RTMP recording refused", metadata: ["reason": "\(error.message)"])
+            }
+        case .success:
+            break
         }
     }
 
@@ -314,6 +338,27 @@ enum RTMPNames {
     /// `alice?token=…` → `alice`: a query rides on the app or the stream name (kept for the auth layer).
     static func strippingQuery(_ part: String) -> String {
         String(part.prefix { $0 != "?" })
+    }
+
+    /// `?record=true` (or 1, yes) in a part of the URL.
+    static func asksToRecord(_ part: String) -> Bool {
+        guard let query = part.split(separator: "?", maxSplits: 1).dropFirst().first else { return false }
+        return query.split(separator: "&").contains { pair in
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            return kv.first == "record" && ["true", "1", "yes"].contains(kv.dropFirst().first.map { $0.lowercased() } ?? "true")
+        }
+    }
+
+    /// `ROOM-NAME-YYYYMMDD-HHMMSS.mkv`: an encoder cannot be told a name, so its file is found by room, name and
+    /// start time (UTC); characters outside letters, digits, `-` and `_` become `_`.
+    static func recordName(room: String, name: String, extension recordName: String, at date: Date = Date()) -> String {
+        let clean = { (s: String) in String(s.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") ? Character($0) : "_" }) }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let stamp = String(format: "%04d%02d%02d-%02d%02d%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
+        let ext = recordName.split(separator: ".").last.map(String.init) ?? "mkv"
+        return "\(clean(room))-\(clean(name))-\(stamp).\(ext)"
     }
 
     static let bFramesAdvice = "This stream has B-frames, which browsers cannot play in order. Set your encoder to "

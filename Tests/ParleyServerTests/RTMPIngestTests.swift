@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RTMP
 import RTP
@@ -44,5 +45,21 @@ import TestSupport
         let ntp = Double(last.report.ntpTimestamp - first.report.ntpTimestamp) / 4_294_967_296
         #expect(abs(ntp - elapsed) < 0.001)
         #expect(ingest.clockAnchor?.milliseconds == 5000)
+    }
+}
+
+@Suite struct RTMPNamesTests {
+    @Test func recordIsAskedInEitherPartsQuery() {
+        #expect(RTMPNames.asksToRecord("encoder?record=true") && RTMPNames.asksToRecord("room?token=x&record=1"))
+        #expect(RTMPNames.asksToRecord("encoder?record"))
+        #expect(!RTMPNames.asksToRecord("encoder") && !RTMPNames.asksToRecord("encoder?record=false")
+                && !RTMPNames.asksToRecord("encoder?recordx=true"))
+    }
+
+    @Test func anEncodersRecordingIsNamedByRoomNameAndStartTime() {
+        let date = Date(timeIntervalSince1970: 1_796_544_943)  // 2026-12-06 08:15:43 UTC
+        #expect(RTMPNames.recordName(room: "my.room", name: "cam 1", extension: "stream-x.mkv", at: date)
+                == "my_room-cam_1-20261206-081543.mkv")
+        #expect(RecordNames.isServable(RTMPNames.recordName(room: "r", name: "n", extension: "s.webm", at: date)))
     }
 }

@@ -36,7 +36,8 @@ struct WCSRelay: Sendable {
             return
         }
         outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: .publishing,
-                                         audioMuted: record.description.audioMuted, videoMuted: record.description.videoMuted))
+                                         audioMuted: record.description.audioMuted, videoMuted: record.description.videoMuted,
+                                         recordName: stream.recordName))
     }
 
     func ended(reason: StreamEndReason, failed: Bool) async {
@@ -46,6 +47,6 @@ struct WCSRelay: Sendable {
             await lifecycle.withdraw(stream.mediaID, reason: UnpublishReason(mediaEnd: reason))
         }
         outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: status,
-                                         info: WCSStatusInfo.describe(reason: reason)))
+                                         info: WCSStatusInfo.describe(reason: reason), recordName: stream.recordName))
     }
 }

@@ -15,6 +15,8 @@ public final class WCSSession {
     private let media: (any MediaService)?
     /// Pushes a publish to its `rtmpUrl`.
     private let republisher: (any RepublishService)?
+    /// Records a publish with `record: true`.
+    private let recorder: (any RecordingService)?
     private let outbox: Outbox
     /// Its streams' relay tasks, run by the socket's task.
     public let relays = StreamRelays()
@@ -37,6 +39,7 @@ public final class WCSSession {
         hub: SignalingHub,
         media: (any MediaService)? = nil,
         republisher: (any RepublishService)? = nil,
+        recorder: (any RecordingService)? = nil,
         outbox: Outbox,
         version: String,
         limiter: RateLimiter = RateLimiter(),
@@ -46,6 +49,7 @@ public final class WCSSession {
         self.hub = hub
         self.media = media
         self.republisher = republisher
+        self.recorder = recorder
         self.outbox = outbox
         self.version = version
         self.limiter = limiter
@@ -245,7 +249,7 @@ public final class WCSSession {
                 let lifecycle = StreamLifecycle(hub: hub, media: media, session: session)
                 for stream in streams.endAll(inRoom: room) {
                     outbox.send(WCSWire.streamStatus(mediaSessionId: stream.mediaSessionId, name: stream.name,
-                                                     status: stream.stoppedStatus, info: "Left the room"))
+                                                     status: stream.stoppedStatus, info: "Left the room", recordName: stream.recordName))
                     await lifecycle.stopMedia([stream.mediaID])
                 }
             }
@@ -331,7 +335,9 @@ public final class WCSSession {
             return
         }
         await lifecycle.mediaReady(mediaID, published)
-        streams.insert(WCSStream(kind: .publish, mediaSessionId: id, name: name, mediaID: mediaID, room: room, source: nil))
+        var stream = WCSStream(kind: .publish, mediaSessionId: id, name: name, mediaID: mediaID, room: room, source: nil)
+        if request.record { stream.recordName = recorder?.recordName(stream: mediaID, tracks: published.tracks) }
+        streams.insert(stream)
         outbox.send(WCSWire.remoteSDP(mediaSessionId: id, sdp: published.answer))
         follow(id, pipe, session: session, rtmpUrl: request.rtmpUrl)
     }
@@ -398,7 +404,7 @@ public final class WCSSession {
             let stream = ended.0, status = ended.1
             let lifecycle = StreamLifecycle(hub: hub, media: media, session: session)
             if stream.kind == .publish { await lifecycle.withdraw(stream.mediaID, reason: .unpublished) }
-            outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: status))
+            outbox.send(WCSWire.streamStatus(mediaSessionId: id, name: stream.name, status: status, recordName: stream.recordName))
             await lifecycle.stopMedia([stream.mediaID])
         } else if let status = streams.endedStatus(id) {
             // Already ended (by a leave, or by its source): the same answer again.
@@ -436,6 +442,7 @@ public final class WCSSession {
     private func follow(_ id: String, _ pipe: StreamPipe, session: SessionID, rtmpUrl: String? = nil) {
         let relay = WCSRelay(id: id, session: session, outbox: outbox, hub: hub, media: media, streams: streams)
         let streams = self.streams, republisher = self.republisher, relays = self.relays, logger = self.logger
+        let recorder = self.recorder
         relays.start {
             for await event in pipe.events {
                 switch event {
@@ -443,6 +450,14 @@ public final class WCSSession {
                     await relay.connected()
                     if let rtmpUrl, let republisher, let stream = streams.stream(id), stream.kind == .publish {
                         await Self.push(stream, to: rtmpUrl, republisher: republisher, relays: relays, logger: logger)
+                    }
+                    if let recorder, let stream = streams.stream(id), stream.kind == .publish, let name = stream.recordName {
+                        do {
+                            let job = try await recorder.record(stream: stream.mediaID, name: name)
+                            relays.start { await job.run() }  // ends with the stream
+                        } catch {
+                            logger.warning("recording refused", metadata: ["stream": "\(stream.name)", "reason": "\(error)"])
+                        }
                     }
                 case .failed(let reason):
                     await relay.ended(reason: reason, failed: true)

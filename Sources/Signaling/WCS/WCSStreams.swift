@@ -17,6 +17,8 @@ struct WCSStream: Sendable, Equatable {
     /// A play: its source, as last heard (for mute changes). Nil for a publish, whose state is its record's
     /// in the hub.
     var source: StreamDescription?
+    /// A recorded publish's file (`record: true`), in its status events.
+    var recordName: String? = nil
 
     /// The terminal status this stream gets when it is stopped, by the client or by its room.
     var stoppedStatus: WCSStreamStatus { kind == .publish ? .unpublished : .stopped }

@@ -55,6 +55,8 @@ public struct WCSStreamRequest: Sendable, Equatable {
     public var room: String?
     /// A publish's `rtmpUrl`: the stream is also pushed to that RTMP server once it publishes.
     public var rtmpUrl: String?
+    /// A publish's `record`: the stream is recorded; its status events carry `recordName`.
+    public var record: Bool = false
 
     public init(mediaSessionId: String, name: String, sdp: String?, mediaProvider: String? = "WebRTC", room: String? = nil,
                 rtmpUrl: String? = nil) {
@@ -198,8 +200,9 @@ public enum WCSWire {
                     }
                     room = s
                 }
-                let request = WCSStreamRequest(mediaSessionId: mediaSessionId, name: name, sdp: sdp,
+                var request = WCSStreamRequest(mediaSessionId: mediaSessionId, name: name, sdp: sdp,
                                                mediaProvider: provider, room: room, rtmpUrl: rtmpUrl?.isEmpty == false ? rtmpUrl : nil)
+                request.record = message == "publishStream" && body["record"]?.bool == true
                 return .success(message == "publishStream" ? .publishStream(request) : .playStream(request))
             case "unPublishStream", "stopStream":
                 let mediaSessionId = try identifier("mediaSessionId")
@@ -264,9 +267,10 @@ public enum WCSWire {
     }
 
     public static func streamStatus(mediaSessionId: String, name: String?, status: WCSStreamStatus, info: String? = nil,
-                                    audioMuted: Bool? = nil, videoMuted: Bool? = nil) -> String {
+                                    audioMuted: Bool? = nil, videoMuted: Bool? = nil, recordName: String? = nil) -> String {
         var body: [String: WCSJSON] = ["mediaSessionId": .string(mediaSessionId), "status": .string(status.rawValue)]
         if let name { body["name"] = .string(name) }
+        if let recordName { body["recordName"] = .string(recordName) }  // the SDK's getRecordInfo()
         if let info { body["info"] = .string(info) }
         if let audioMuted { body["audioState"] = ["muted": .bool(audioMuted)] }
         if let videoMuted { body["videoState"] = ["muted": .bool(videoMuted)] }
