@@ -999,7 +999,52 @@ async def scenario_wcs_record(result, seconds="4"):
         await alice.close()
 
 
+async def scenario_record_killed(result, seconds="3.5"):
+    """A recording when the server is killed (SIGKILL): the `.part` file on disk plays up to its last second, and
+    the next server start makes it downloadable."""
+    import shutil
+    records = os.environ["PARLEY_RECORD_DIR"]
+    cam = Participant("cam")
+    await cam.connect()
+    await cam.join("rec")
+    publication = await cam.publish("rec", size=(320, 240), record=True, texture=True)
+    name = publication.accepted["recordName"]
+    await asyncio.sleep(float(seconds))
+    me = os.getpid()
+    victim = next(int(p) for p in os.listdir("/proc") if p.isdigit() and _parent_and_name(p) == (me, "parley"))
+    os.kill(victim, signal.SIGKILL)
+    await asyncio.sleep(0.5)
+    part = os.path.join(records, name + ".part")
+    result["part_exists"] = os.path.exists(part)
+    killed_copy = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", f"recording-killed-{name}")
+    if result["part_exists"]:
+        shutil.copyfile(part, killed_copy)
+    result["killed_path"] = killed_copy
+    cam.closed = True
+    # The next start keeps it: renamed, downloadable.
+    binary = sys.argv[sys.argv.index("--binary") + 1]
+    log = sys.argv[sys.argv.index("--log") + 1] + ".restart"
+    web_root = sys.argv[sys.argv.index("--web-root") + 1] if "--web-root" in sys.argv else "Web"
+    server = start_server(binary, log, web_root)
+    try:
+        status, body, _, path = await download_recording(name, "recovered")
+        result["recovered"] = {"status": status, "bytes": len(body), "path": path}
+    finally:
+        stop_server(server)
+
+
+def _parent_and_name(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/comm") as f:
+            return int(fields[1]), f.read().strip()
+    except OSError:
+        return None
+
+
 SCENARIOS = {
+    "record-killed": scenario_record_killed,
     "wcs-record": scenario_wcs_record,
     "record": scenario_record,
     "fanout": scenario_fanout,

@@ -59,3 +59,18 @@ def test_a_wcs_publish_with_record_true_reports_its_record_name_and_downloads():
     info = probe(r["path"])
     assert {s["codec_name"] for s in info["streams"]} == {"vp8", "opus"}, info
     assert float(info["format"]["duration"]) > 3.0, info["format"]
+
+
+def test_a_recording_survives_a_kill_minus_9_and_the_next_start_serves_it():
+    with tempfile.TemporaryDirectory(prefix="parley-records-") as records:
+        r = run_namespaced_scenario(SCRIPT, "record-killed", "record-killed", "3.5", timeout=60, env={"PARLEY_RECORD_DIR": records})
+    assert r["part_exists"], r
+    # What the kill left plays: both tracks, up to its last closed second, without a decode error.
+    info = probe(r["killed_path"])
+    streams = {s["codec_name"]: s for s in info["streams"]}
+    assert set(streams) == {"vp8", "opus"}, info
+    assert int(streams["vp8"]["nb_read_packets"]) >= 45, streams["vp8"]
+    decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", r["killed_path"], "-enc_time_base:v", "1:1000", "-fps_mode", "passthrough",
+                              "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+    assert decoded.returncode == 0, decoded.stderr[-800:]
+    assert r["recovered"]["status"] == 200 and r["recovered"]["bytes"] > 10_000, r["recovered"]

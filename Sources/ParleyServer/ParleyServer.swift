@@ -54,6 +54,7 @@ public struct ParleyServer: Sendable {
     /// open after the grace period is closed; then the media plane closes its ports and `run` returns.
     public func run() async throws {
         try await media.start()  // ports bound before the first offer can be answered
+        RecordingRecovery.recover(configuration.recordDir, logger: logger)  // what a crash left, downloadable
         // Shut down in reverse: the application, then RTMP, then the media plane that both feed.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: MediaPlaneService(engine: media, logger: logger))]
         if configuration.rtmpPort > 0 {

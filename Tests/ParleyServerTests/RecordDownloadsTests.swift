@@ -1,5 +1,6 @@
 import Foundation
-import ParleyServer
+import Logging
+@testable import ParleyServer
 import Testing
 
 @Suite struct RecordDownloadsTests {
@@ -29,5 +30,21 @@ import Testing
             #expect(r.status == 404, "\(path): \(r.status)")
             #expect(!r.body.contains("secret") && !r.body.contains("half"))
         }
+    }
+}
+
+@Suite struct RecordingRecoveryTests {
+    @Test func partFilesLeftByACrashBecomeDownloadableAndNothingElseIsTouched() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-recover-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for file in ["stream-a.webm.part", "stream-b.mkv", "stream-c.mkv.part", "stream-c.mkv", "..part", "notes.txt"] {
+            try file.write(toFile: dir + "/" + file, atomically: true, encoding: .utf8)
+        }
+        let recovered = RecordingRecovery.recover(dir, logger: Logger(label: "test"))
+        #expect(recovered == ["stream-a.webm"])
+        let now = Set(try FileManager.default.contentsOfDirectory(atPath: dir))
+        #expect(now == ["stream-a.webm", "stream-b.mkv", "stream-c.mkv.part", "stream-c.mkv", "..part", "notes.txt"])
+        #expect(RecordingRecovery.recover(dir + "/missing", logger: Logger(label: "test")).isEmpty)
     }
 }
