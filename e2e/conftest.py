@@ -67,10 +67,12 @@ def parley_server(request):
     port, rtmp_port = free_port(), free_port()
     log_path = OUTPUT / f"server-{request.node.name}.log"
     log = open(log_path, "w")
+    records = tempfile.mkdtemp(prefix="parley-e2e-records-")  # recordings of this test, never in the repository
+    request.addfinalizer(lambda: shutil.rmtree(records, ignore_errors=True))
     process = subprocess.Popen(
         [str(binary), "--host", "127.0.0.1", "--port", str(port), "--web-root", str(REPO / "Web"), "--log-level", "info",
          # Media on a free UDP port, offered to browsers on loopback only: no packet leaves this machine.
-         "--media-port", "0", "--announced-ip", "127.0.0.1", "--rtmp-port", str(rtmp_port)],
+         "--media-port", "0", "--announced-ip", "127.0.0.1", "--rtmp-port", str(rtmp_port), "--record-dir", records],
         stdout=log, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", port, process, log_path, rtmp_port)
 

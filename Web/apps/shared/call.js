@@ -8,6 +8,8 @@
 //   #cameraSelect #micSelect       which camera and microphone
 //   #remoteVideos                  the others' cameras (a <figure> each, with name, status and mute state)
 //   #remoteScreens #shareBtn       optional: shared screens, and Share / Stop sharing
+//   #recordToggle #recordings      optional: record our camera (it is published again, recorded), and links to the
+//                                  files of recorded streams once they end
 //   #inviteAddress #copyBtn #participants #chat #message #sendBtn
 //
 // URL parameters: ?roomName=… joins that room (the invite link); without it the server creates a room.
@@ -166,10 +168,13 @@ export function startCallApp({ maxParticipants = 3, screenSharing = false } = {}
       return;
     }
     const device = (select) => (select.value ? { deviceId: select.value } : true);
+    const record = $("recordToggle")?.checked === true;
     const camera = (app.camera = app.room.publish({
-      display: $("localVideo"), name: "camera",
+      display: $("localVideo"), name: "camera", record,
       constraints: { audio: device($("micSelect")), video: device($("cameraSelect")) },
     }));
+    // The server finishes the file when the stream ends: then it can be fetched.
+    if (record) for (const end of [STREAM_STATUS.UNPUBLISHED, STREAM_STATUS.FAILED]) camera.on(end, () => showRecording(camera));
     $("localStatus").textContent = STREAM_STATUS.PENDING;
     if (muted.audio) camera.muteAudio().catch(() => {});
     if (muted.video) camera.muteVideo().catch(() => {});
@@ -202,6 +207,20 @@ export function startCallApp({ maxParticipants = 3, screenSharing = false } = {}
     }
   }
   navigator.mediaDevices?.addEventListener("devicechange", () => { if (app.room) listDevices(); });
+
+  const shownRecordings = new Set();
+  function showRecording(stream) {
+    const name = stream.getRecordInfo()?.recordName;
+    if (!name || !$("recordings") || shownRecordings.has(name)) return;
+    shownRecordings.add(name);
+    const link = document.createElement("a");
+    link.href = `/client/records/${encodeURIComponent(name)}`;
+    link.textContent = name;
+    link.target = "_blank";
+    link.rel = "noopener";
+    $("recordings").hidden = false;
+    $("recordings").append(link);
+  }
 
   function changeDevice() {
     if (!app.room?.isJoined()) return;
@@ -314,6 +333,7 @@ export function startCallApp({ maxParticipants = 3, screenSharing = false } = {}
   $("camBtn").addEventListener("click", () => toggleMute("video"));
   $("cameraSelect").addEventListener("change", changeDevice);
   $("micSelect").addEventListener("change", changeDevice);
+  $("recordToggle")?.addEventListener("change", changeDevice);  // a recording starts (or stops) with a new publish
   if (screenSharing) $("shareBtn").addEventListener("click", toggleShare);
   setJoined(false);
   if (joinOptions.name) $("participants").textContent = `Invited to room ${joinOptions.name}: type a login and press Join.`;
