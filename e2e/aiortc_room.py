@@ -947,14 +947,14 @@ async def download_recording(name, label, headers=None):
     return status, body, kind, path
 
 
-async def scenario_record(result, video="VP8", audio="opus", seconds="5"):
+async def scenario_record(result, video="VP8", audio="opus", seconds="5", ask="yes"):
     """A publish with `record: true` for `seconds`, then unpublished: the finished file is downloaded from
     /client/records/NAME (with a Range request too) into e2e/output/ for the test to read."""
     cam = Participant("cam")
     try:
         await cam.connect()
         await cam.join("rec")
-        publication = await cam.publish("rec", video=video, audio=audio, size=(320, 240), record=True, texture=True)
+        publication = await cam.publish("rec", video=video, audio=audio, size=(320, 240), record=ask == "yes", texture=True)
         name = publication.accepted.get("recordName")
         result["recordName"] = name
         started = now()

@@ -74,3 +74,13 @@ def test_a_recording_survives_a_kill_minus_9_and_the_next_start_serves_it():
                               "-f", "null", "-"], capture_output=True, text=True, timeout=60)
     assert decoded.returncode == 0, decoded.stderr[-800:]
     assert r["recovered"]["status"] == 200 and r["recovered"]["bytes"] > 10_000, r["recovered"]
+
+
+def test_record_all_records_unasked_publishes_and_a_recording_stops_at_its_maximum_length():
+    with tempfile.TemporaryDirectory(prefix="parley-records-") as records:
+        r = run_namespaced_scenario(SCRIPT, "record-all", "record", "VP8", "opus", "5", "no", timeout=60,
+                                    env={"PARLEY_RECORD_DIR": records, "PARLEY_RECORD_ALL": "1", "PARLEY_RECORD_MAX_SECONDS": "2"})
+    assert r["recordName"], r  # not asked for, recorded all the same
+    assert r["download"]["status"] == 200, r["download"]
+    duration = float(probe(r["path"])["format"]["duration"])
+    assert 1.8 < duration < 2.6, duration  # the stream went on 5 s; the recording stopped at 2

@@ -38,6 +38,13 @@ public struct ParleyConfiguration: Sendable {
     public var republishToLocal: Bool = false
     /// Where recordings are written and served from (`/client/records/NAME`).
     public var recordDir: String = "records"
+    /// Every published stream is recorded, asked or not.
+    public var recordAll: Bool = false
+    /// No recording starts with less free space than this in `recordDir`, and a running one is finished when the
+    /// space falls below it (MiB).
+    public var recordMinFreeMB: Int = 500
+    /// A recording is finished after this long (seconds); the stream goes on.
+    public var recordMaxSeconds: Int = 4 * 3600
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

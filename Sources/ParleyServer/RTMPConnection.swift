@@ -226,7 +226,8 @@ final class RTMPConnection {
         logger.info("RTMP publisher joined", metadata: ["room": "\(room)", "name": "\(name)"])
         publisher = Publisher(session: session, room: room, name: name,
                               ingest: RTMPIngest(transcodeBFrames: server.configuration.rtmpTranscode),
-                              record: RTMPNames.asksToRecord(rawName) || RTMPNames.asksToRecord(rtmp.app ?? ""))
+                              record: server.configuration.recordAll || RTMPNames.asksToRecord(rawName)
+                                  || RTMPNames.asksToRecord(rtmp.app ?? ""))
         if let channel { _ = publishers.claim(key, .init(session: session, channel: channel)) }
         rtmp.acceptPublish(output: &out)
     }

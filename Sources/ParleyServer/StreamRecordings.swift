@@ -15,6 +15,15 @@ struct StreamRecordings: RecordingService {
     let server: ParleyServer
     let logger: Logger
 
+    var recordsEverything: Bool { server.configuration.recordAll }
+
+    /// Free space in `directory` (MiB), or nil if it cannot be read.
+    static func freeMB(_ directory: String) -> Int? {
+        guard let attributes = try? FileManager.default.attributesOfFileSystem(forPath: directory),
+              let free = attributes[.systemFreeSize] as? NSNumber else { return nil }
+        return Int(free.int64Value / (1 << 20))
+    }
+
     func recordName(stream: String, tracks: [StreamRecord.Track]) -> String {
         let webm = tracks.allSatisfy { ["VP8", "OPUS"].contains($0.codec.uppercased()) }
         return "stream-\(stream).\(webm ? "webm" : "mkv")"
@@ -23,6 +32,16 @@ struct StreamRecordings: RecordingService {
     func record(stream: String, name: String) async throws(MediaServiceError) -> any RepublishJob {
         guard RecordNames.isServable(name) else {
             throw MediaServiceError(code: "bad_request", message: "Not a recording name")
+        }
+        let directory = server.configuration.recordDir
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw MediaServiceError(code: "media_unavailable", message: "The recordings folder cannot be made")
+        }
+        let floor = server.configuration.recordMinFreeMB
+        if let free = Self.freeMB(directory), free < floor {
+            throw MediaServiceError(code: "record_unavailable", message: "Less than \(floor) MB free for recordings (\(free) MB)")
         }
         guard let record = await server.hub.stream(stream) else {
             throw MediaServiceError(code: "unknown_stream", message: "No stream '\(stream)'")
@@ -40,12 +59,6 @@ struct StreamRecordings: RecordingService {
             if let codec { kept.append((i, RecordedTrack(codec: codec, clockRate: t.clockRate))) }
         }
         guard !kept.isEmpty else { throw MediaServiceError(code: "unsupported_codec", message: "Nothing in '\(stream)' can be recorded") }
-        let directory = server.configuration.recordDir
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw MediaServiceError(code: "media_unavailable", message: "The recordings folder cannot be made")
-        }
         let (items, continuation) = AsyncStream.makeStream(of: RecordingItem.self, bufferingPolicy: .bufferingNewest(8192))
         var rng = SystemRandomNumberGenerator()
         let consumers = kept.map { ConsumerParameters(producerIndex: $0.index, ssrc: UInt32.random(in: 1...UInt32.max, using: &rng),
@@ -58,7 +71,8 @@ struct StreamRecordings: RecordingService {
         }
         var logger = self.logger
         logger[metadataKey: "recording"] = "\(name)"
-        return StreamRecording(path: directory + "/" + name, tracks: kept.map(\.track), sink: sink, items: items, logger: logger)
+        return StreamRecording(path: directory + "/" + name, tracks: kept.map(\.track), sink: sink, items: items, logger: logger,
+                               limits: .init(minFreeMB: floor, maxMilliseconds: Int64(server.configuration.recordMaxSeconds) * 1000))
     }
 }
 
@@ -99,8 +113,17 @@ final class StreamRecording: RepublishJob {
     let sink: MediaSinkHandle
     let items: AsyncStream<RecordingItem>
     let logger: Logger
+    let limits: Limits
 
-    init(path: String, tracks: [RecordedTrack], sink: MediaSinkHandle, items: AsyncStream<RecordingItem>, logger: Logger) {
+    /// When a recording ends before its stream: the disk's free space, and its length.
+    struct Limits: Sendable {
+        var minFreeMB: Int
+        var maxMilliseconds: Int64
+    }
+
+    init(path: String, tracks: [RecordedTrack], sink: MediaSinkHandle, items: AsyncStream<RecordingItem>, logger: Logger,
+         limits: Limits = .init(minFreeMB: 0, maxMilliseconds: .max)) {
+        self.limits = limits
         self.path = path
         self.tracks = tracks
         self.sink = sink
@@ -125,8 +148,9 @@ final class StreamRecording: RepublishJob {
         logger.info("recording started")
         let video = tracks.firstIndex { $0.codec == .vp8 || $0.codec == .h264 }
         var lastRequest = ContinuousClock.now - .seconds(10)
+        var lastSpaceCheck = ContinuousClock.now
         var failed = false
-        for await item in items {
+        recording: for await item in items {
             do {
                 switch item {
                 case .packet(let track, let sequence, let timestamp, let marker, let payload, let arrival):
@@ -140,11 +164,24 @@ final class StreamRecording: RepublishJob {
                 case .ended:
                     break
                 }
+                if recorder.duration >= limits.maxMilliseconds {
+                    logger.notice("recording reached its maximum length", metadata: ["seconds": "\(limits.maxMilliseconds / 1000)"])
+                    break recording
+                }
+                if ContinuousClock.now - lastSpaceCheck > .seconds(5) {
+                    lastSpaceCheck = .now
+                    let directory = (path as NSString).deletingLastPathComponent
+                    if let free = StreamRecordings.freeMB(directory), free < limits.minFreeMB {
+                        logger.error("recording stopped: the disk is nearly full", metadata: ["freeMB": "\(free)"])
+                        failed = true
+                        break recording
+                    }
+                }
             } catch {
                 // A full or failing disk ends this recording, never the stream.
                 logger.error("recording stopped: the file cannot be written", metadata: ["error": "\(error)"])
                 failed = true
-                break
+                break recording
             }
         }
         await sink.detach()

@@ -189,7 +189,8 @@ public final class ParleySession {
                 await lifecycle.mediaReady(stream, published)
                 streams.insert(stream, .publish(room: room))
                 // Recorded from when it is live; the name is known now, for the app to fetch the file later.
-                let recordName = record ? recorder?.recordName(stream: stream, tracks: published.tracks) : nil
+                let recorded = record || recorder?.recordsEverything == true
+                let recordName = recorded ? recorder?.recordName(stream: stream, tracks: published.tracks) : nil
                 if let recordName { pendingRecordings.set(stream, recordName) }
                 outbox.send(ParleyWire.reply(id, result: ParleyWire.PublishResult(
                     stream: stream, sdp: published.answer, audio: published.audio, video: published.video, recordName: recordName)))

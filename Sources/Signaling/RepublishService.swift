@@ -53,6 +53,8 @@ final class RepublishTable: @unchecked Sendable {
 
 /// Recordings of published streams (`record: true`), made by the server, which writes files.
 public protocol RecordingService: Sendable {
+    /// `--record-all`: every publish is recorded, asked or not.
+    var recordsEverything: Bool { get }
     /// The file name a recording of `stream` with these tracks gets (the server's, never the client's).
     func recordName(stream: String, tracks: [StreamRecord.Track]) -> String
     /// Prepares the recording of live stream `stream` into `name`; the caller runs the job in its own task. It

@@ -61,6 +61,15 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "Folder for recordings, served at /client/records/NAME. (env: PARLEY_RECORD_DIR)")
     var recordDir: String = env("PARLEY_RECORD_DIR") ?? "records"
 
+    @Flag(help: "Record every published stream, asked or not. (env: PARLEY_RECORD_ALL=1)")
+    var recordAll = false
+
+    @Option(help: "Start no recording with less free space than this in --record-dir, and finish running ones when it falls below (MiB). (env: PARLEY_RECORD_MIN_FREE_MB)")
+    var recordMinFreeMb: Int = env("PARLEY_RECORD_MIN_FREE_MB").flatMap { Int($0) } ?? 500
+
+    @Option(help: "Finish a recording after this many seconds (the stream goes on). (env: PARLEY_RECORD_MAX_SECONDS)")
+    var recordMaxSeconds: Int = env("PARLEY_RECORD_MAX_SECONDS").flatMap { Int($0) } ?? 4 * 3600
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -77,6 +86,8 @@ struct Parley: AsyncParsableCommand {
             throw ValidationError("--media-port + --media-loops - 1 must be at most 65535")
         }
         guard (0...65535).contains(rtmpPort) else { throw ValidationError("--rtmp-port must be 0-65535") }
+        guard recordMinFreeMb >= 0 else { throw ValidationError("--record-min-free-mb must be at least 0") }
+        guard recordMaxSeconds >= 1 else { throw ValidationError("--record-max-seconds must be at least 1") }
         guard maxParticipants >= 1 else { throw ValidationError("--max-participants must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -99,6 +110,9 @@ struct Parley: AsyncParsableCommand {
         configuration.rtmpTranscode = rtmpTranscode || envFlag("PARLEY_RTMP_TRANSCODE")
         configuration.republishToLocal = republishLocal || envFlag("PARLEY_REPUBLISH_LOCAL")
         configuration.recordDir = recordDir
+        configuration.recordAll = recordAll || envFlag("PARLEY_RECORD_ALL")
+        configuration.recordMinFreeMB = recordMinFreeMb
+        configuration.recordMaxSeconds = recordMaxSeconds
         try await ParleyServer(configuration: configuration).run()
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import Signaling
@@ -35,6 +36,21 @@ import Testing
             Issue.record("a push to 127.0.0.1 was accepted")
         } catch {
             #expect(error.code == "bad_url" && error.message.contains("--republish-local"))
+        }
+    }
+}
+
+@Suite struct RecordingLimitsTests {
+    @Test func noRecordingStartsBelowTheFreeSpaceFloor() async throws {
+        var configuration = ParleyConfiguration(host: "127.0.0.1", port: 0, mediaPort: 0, announcedIPs: ["127.0.0.1"])
+        configuration.recordDir = FileManager.default.temporaryDirectory.path
+        configuration.recordMinFreeMB = Int(Int32.max)  // more than any disk here has
+        let server = try ParleyServer(configuration: configuration)
+        do {
+            _ = try await StreamRecordings(server: server, logger: Logger(label: "test")).record(stream: "s", name: "stream-s.webm")
+            Issue.record("a recording started below the floor")
+        } catch {
+            #expect(error.code == "record_unavailable" && error.message.contains("MB free"))
         }
     }
 }

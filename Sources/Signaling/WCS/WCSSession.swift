@@ -336,7 +336,9 @@ public final class WCSSession {
         }
         await lifecycle.mediaReady(mediaID, published)
         var stream = WCSStream(kind: .publish, mediaSessionId: id, name: name, mediaID: mediaID, room: room, source: nil)
-        if request.record { stream.recordName = recorder?.recordName(stream: mediaID, tracks: published.tracks) }
+        if request.record || recorder?.recordsEverything == true {
+            stream.recordName = recorder?.recordName(stream: mediaID, tracks: published.tracks)
+        }
         streams.insert(stream)
         outbox.send(WCSWire.remoteSDP(mediaSessionId: id, sdp: published.answer))
         follow(id, pipe, session: session, rtmpUrl: request.rtmpUrl)
