@@ -149,6 +149,26 @@ async def scenario_vp8(result):
         await cam.close()
 
 
+async def scenario_record(result, seconds="15"):
+    """Server CPU and memory of a 640x480 VP8 + Opus publish from aiortc, without and then with `record: true`
+    (one at a time, the same content): the difference is what a recording costs (depacketizing, Matroska, disk)."""
+    pid = server_pid()
+    result["cpu"], result["rss_mib"] = {}, {}
+    for record in (False, True):
+        cam = Participant("cam")
+        try:
+            await cam.connect()
+            await cam.join("bench")
+            await cam.publish("bench", video="VP8", audio="opus", size=(640, 480), texture=True, record=record)
+            await asyncio.sleep(3)
+            key = "recorded" if record else "plain"
+            result["cpu"][key] = await measure(pid, int(seconds))
+            result["rss_mib"][key] = round(rss_mib(pid), 1)
+        finally:
+            await cam.close()
+        await asyncio.sleep(2)
+
+
 async def scenario_many(result, count="20", seconds="20"):
     count, seconds = int(count), int(seconds)
     pid = server_pid()
@@ -301,4 +321,4 @@ def latencies(arrivals, reports, offset_ms=0.0):
 
 if __name__ == "__main__":
     aiortc_room.run_main({"latency": scenario_latency, "players": scenario_players, "vp8": scenario_vp8,
-                          "many": scenario_many}, default_timeout=180)
+                          "many": scenario_many, "record": scenario_record}, default_timeout=180)
