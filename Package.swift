@@ -121,6 +121,7 @@ let package = Package(
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "FLVTests", dependencies: ["FLV", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode", "TestSupport"]),
+        .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
         .testTarget(name: "MatroskaTests", dependencies: ["Matroska", "Recording", "RTP", "TestSupport", "VideoTranscode", "AudioTranscode",
                                                          .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "VideoTranscodeTests", dependencies: ["VideoTranscode", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),

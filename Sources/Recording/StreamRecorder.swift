@@ -30,6 +30,7 @@ public final class StreamRecorder {
     private let output: any MatroskaOutput
     private var writer: MatroskaWriter?
     private var clocks: [TrackClock]
+    private var reorder: [PacketReorder<(UInt32, Bool, ByteBuffer, Double)>]
     private var vp8: [Int: VP8Depacketizer] = [:]
     private var h264: [Int: H264Depacketizer] = [:]
     /// The arrival-clock time (seconds) of the file's zero: its first frame.
@@ -53,6 +54,7 @@ public final class StreamRecorder {
         self.tracks = tracks
         self.output = output
         clocks = tracks.map { TrackClock(rate: Double(max($0.clockRate, 1))) }
+        reorder = tracks.map { _ in PacketReorder() }
         videoTrack = tracks.firstIndex(where: \.isVideo)
         for (i, t) in tracks.enumerated() {
             if t.codec == .vp8 { vp8[i] = VP8Depacketizer() }
@@ -70,6 +72,13 @@ public final class StreamRecorder {
     /// it only places a track before its first report).
     public func receive(track: Int, sequence: UInt16, timestamp: UInt32, marker: Bool, payload: ByteBuffer, arrival: Double) throws {
         guard tracks.indices.contains(track) else { return }
+        // In sequence order first: a retransmitted packet comes late, and is waited for up to 200 ms.
+        for (seq, packet) in reorder[track].push(sequence: sequence, arrival: arrival, (timestamp, marker, payload, arrival)) {
+            try process(track: track, sequence: seq, timestamp: packet.0, marker: packet.1, payload: packet.2, arrival: packet.3)
+        }
+    }
+
+    private func process(track: Int, sequence: UInt16, timestamp: UInt32, marker: Bool, payload: ByteBuffer, arrival: Double) throws {
         switch tracks[track].codec {
         case .vp8:
             guard let frame = vp8[track]?.push(payload, sequence: sequence, timestamp: timestamp, marker: marker) else { return }
@@ -107,6 +116,11 @@ public final class StreamRecorder {
 
     /// Ends the file: Cues, Duration, the Segment's size. A recorder that never started writes nothing.
     public func finish() throws {
+        for track in tracks.indices {
+            for (seq, p) in reorder[track].drain() {
+                try process(track: track, sequence: seq, timestamp: p.0, marker: p.1, payload: p.2, arrival: p.3)
+            }
+        }
         try writer?.finish()
     }
 
