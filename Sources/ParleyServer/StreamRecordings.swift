@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Matroska
 import NIOCore
+import NIOPosix
 import Recording
 import RTP
 import Rooms
@@ -146,6 +147,7 @@ final class StreamRecording: RepublishJob {
             return
         }
         logger.info("recording started")
+        let box = RecorderBox(recorder)
         let video = tracks.firstIndex { $0.codec == .vp8 || $0.codec == .h264 }
         var lastRequest = ContinuousClock.now - .seconds(10)
         var lastSpaceCheck = ContinuousClock.now
@@ -154,7 +156,12 @@ final class StreamRecording: RepublishJob {
             do {
                 switch item {
                 case .packet(let track, let sequence, let timestamp, let marker, let payload, let arrival):
-                    try recorder.receive(track: track, sequence: sequence, timestamp: timestamp, marker: marker, payload: payload, arrival: arrival)
+                    // Writes (a Cluster a second) go to the blocking pool: a slow disk must not hold a thread of the
+                    // tasks' pool, which signaling shares. The task awaits each, so the recorder has one user at a time.
+                    try await NIOThreadPool.singleton.runIfActive { [box] in
+                        try box.recorder.receive(track: track, sequence: sequence, timestamp: timestamp, marker: marker,
+                                                 payload: payload, arrival: arrival)
+                    }
                     if let video, recorder.needsKeyframe, ContinuousClock.now - lastRequest > .seconds(1) {
                         lastRequest = .now
                         sink.execute { $0.requestKeyframe(track: video) }
@@ -177,6 +184,8 @@ final class StreamRecording: RepublishJob {
                         break recording
                     }
                 }
+            } catch is CancellationError {
+                break recording  // the task that runs it is ending: finish the file below
             } catch {
                 // A full or failing disk ends this recording, never the stream.
                 logger.error("recording stopped: the file cannot be written", metadata: ["error": "\(error)"])
@@ -186,7 +195,8 @@ final class StreamRecording: RepublishJob {
         }
         await sink.detach()
         do {
-            try recorder.finish()
+            // In this task even when it is being cancelled (its connection's task ending): the file is finished.
+            try box.recorder.finish()
             file.sync()
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
             try FileManager.default.moveItem(atPath: partial, toPath: path)
@@ -195,4 +205,10 @@ final class StreamRecording: RepublishJob {
             logger.error("recording cannot be finished", metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// A recording's recorder, handed to the blocking pool for one awaited call at a time.
+private final class RecorderBox: @unchecked Sendable {
+    let recorder: StreamRecorder
+    init(_ recorder: StreamRecorder) { self.recorder = recorder }
 }
