@@ -6,6 +6,14 @@ public enum FLVWriter {
     public static func avcSequenceHeader(sps: [UInt8], pps: [UInt8]) -> ByteBuffer {
         var b = ByteBuffer()
         b.writeBytes([0x17, 0x00, 0x00, 0x00, 0x00])
+        b.writeBytes(avcDecoderConfigurationRecord(sps: sps, pps: pps))
+        return b
+    }
+
+    /// An AVCDecoderConfigurationRecord (ISO 14496-15 §5.2.4.1) with 4-byte lengths: FLV's sequence header and
+    /// Matroska's codec private data for H.264.
+    public static func avcDecoderConfigurationRecord(sps: [UInt8], pps: [UInt8]) -> [UInt8] {
+        var b = ByteBuffer()
         b.writeInteger(UInt8(1))
         b.writeBytes(sps.count >= 4 ? Array(sps[1...3]) : [0x42, 0xC0, 0x1E])
         b.writeInteger(UInt8(0xFF))  // 4-byte NAL unit lengths
@@ -16,7 +24,7 @@ public enum FLVWriter {
         b.writeInteger(UInt8(1))
         b.writeInteger(UInt16(clamping: pps.count))
         b.writeBytes(pps.prefix(Int(UInt16.max)))
-        return b
+        return Array(b.readableBytesView)
     }
 
     /// One access unit as AVCC NAL units (packet type 1, composition time 0: browsers send no B-frames).

@@ -26,8 +26,7 @@ struct StreamRecordings: RecordingService {
     }
 
     func recordName(stream: String, tracks: [StreamRecord.Track]) -> String {
-        let webm = tracks.allSatisfy { ["VP8", "OPUS"].contains($0.codec.uppercased()) }
-        return "stream-\(stream).\(webm ? "webm" : "mkv")"
+        "stream-\(stream).\(StreamRecorder.fileExtension(tracks.compactMap { RecordedTrack.Codec(name: $0.codec) }))"
     }
 
     func record(stream: String, name: String) async throws(MediaServiceError) -> any RepublishJob {
@@ -49,15 +48,7 @@ struct StreamRecordings: RecordingService {
         }
         var kept: [(index: Int, track: RecordedTrack)] = []
         for (i, t) in record.tracks.enumerated() {
-            let codec: RecordedTrack.Codec? = switch t.codec.uppercased() {
-            case "VP8": .vp8
-            case "H264": .h264
-            case "OPUS": .opus
-            case "PCMU": .pcmu
-            case "PCMA": .pcma
-            default: nil
-            }
-            if let codec { kept.append((i, RecordedTrack(codec: codec, clockRate: t.clockRate))) }
+            if let codec = RecordedTrack.Codec(name: t.codec) { kept.append((i, RecordedTrack(codec: codec, clockRate: t.clockRate))) }
         }
         guard !kept.isEmpty else { throw MediaServiceError(code: "unsupported_codec", message: "Nothing in '\(stream)' can be recorded") }
         let (items, continuation) = AsyncStream.makeStream(of: RecordingItem.self, bufferingPolicy: .bufferingNewest(8192))

@@ -6,7 +6,21 @@ import VideoTranscode
 
 /// One track of a stream being recorded, as the stream's record names it.
 public struct RecordedTrack: Sendable, Equatable {
-    public enum Codec: Sendable, Equatable { case vp8, h264, opus, pcmu, pcma }
+    public enum Codec: Sendable, Equatable {
+        case vp8, h264, opus, pcmu, pcma
+
+        /// From a stream record's codec name (`VP8`, `H264`, `opus`, `PCMU`, `PCMA`); nil for what is not recorded.
+        public init?(name: String) {
+            switch name.uppercased() {
+            case "VP8": self = .vp8
+            case "H264": self = .h264
+            case "OPUS": self = .opus
+            case "PCMU": self = .pcmu
+            case "PCMA": self = .pcma
+            default: return nil
+            }
+        }
+    }
     public let codec: Codec
     /// RTP ticks per second (90000 for video, 48000 for Opus, 8000 for G.711).
     public let clockRate: Int
@@ -40,8 +54,13 @@ public final class StreamRecorder {
     private let videoTrack: Int?
 
     /// WebM when every track fits it (VP8, Opus), Matroska otherwise.
-    public var docType: String { tracks.allSatisfy { $0.codec == .vp8 || $0.codec == .opus } ? "webm" : "matroska" }
-    public var fileExtension: String { docType == "webm" ? "webm" : "mkv" }
+    public var docType: String { Self.isWebM(tracks.map(\.codec)) ? "webm" : "matroska" }
+    public var fileExtension: String { Self.fileExtension(tracks.map(\.codec)) }
+
+    /// The file's extension for these codecs, known before any packet (the name is given out at the publish).
+    public static func fileExtension(_ codecs: [RecordedTrack.Codec]) -> String { isWebM(codecs) ? "webm" : "mkv" }
+
+    private static func isWebM(_ codecs: [RecordedTrack.Codec]) -> Bool { codecs.allSatisfy { $0 == .vp8 || $0 == .opus } }
     /// The video waits for a keyframe: at the start, or after a hole.
     public var needsKeyframe: Bool {
         guard let v = videoTrack else { return false }
@@ -94,7 +113,7 @@ public final class StreamRecorder {
             guard let unit else { return }
             if writer == nil {
                 guard unit.isKeyframe, let sps = d.sps, let pps = d.pps, let size = H264SPS(sps) else { return }
-                try start(video: (size.width, size.height), codecPrivate: Self.avcC(sps: sps, pps: pps))
+                try start(video: (size.width, size.height), codecPrivate: FLVWriter.avcDecoderConfigurationRecord(sps: sps, pps: pps))
             }
             var frame: [UInt8] = []
             for nal in unit.nalUnits {
@@ -171,13 +190,6 @@ public final class StreamRecorder {
         func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
         func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
         return le16(track.codec == .pcmu ? 7 : 6) + le16(1) + le32(rate) + le32(rate) + le16(1) + le16(8) + le16(0)
-    }
-
-    /// An AVCDecoderConfigurationRecord with 4-byte lengths.
-    static func avcC(sps: [UInt8], pps: [UInt8]) -> [UInt8] {
-        guard sps.count >= 4, sps.count <= 0xFFFF, pps.count <= 0xFFFF else { return [] }
-        return [1, sps[1], sps[2], sps[3], 0xFF, 0xE1, UInt8(sps.count >> 8), UInt8(sps.count & 0xFF)] + sps
-            + [1, UInt8(pps.count >> 8), UInt8(pps.count & 0xFF)] + pps
     }
 
     /// A VP8 keyframe's size (RFC 6386 §9.1: the frame tag, start code 9d 01 2a, then 14-bit width and height).
