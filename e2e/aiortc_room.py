@@ -947,10 +947,29 @@ async def download_recording(name, label, headers=None):
     return status, body, kind, path
 
 
-async def scenario_record(result, video="VP8", audio="opus", seconds="5", ask="yes"):
+def drop_incoming_udp(port, percent):
+    """Loses `percent` % of the UDP datagrams to `port` in this namespace, at random (this kernel has no netem: an
+    nftables rule on the input hook; on the output hook a drop would return EPERM to the sender instead)."""
+    for command in (["add", "table", "inet", "lossy"],
+                    ["add", "chain", "inet", "lossy", "input", "{ type filter hook input priority 0; }"],
+                    ["add", "rule", "inet", "lossy", "input", "udp", "dport", str(port), "numgen", "random", "mod", "100",
+                     "<", str(percent), "counter", "drop"]):
+        subprocess.run(["nft", *command], check=True, capture_output=True, timeout=10)
+
+
+def dropped_by_nft():
+    listing = subprocess.run(["nft", "list", "table", "inet", "lossy"], capture_output=True, text=True, timeout=10).stdout
+    match = re.search(r"counter packets (\d+)", listing)
+    return int(match.group(1)) if match else 0
+
+
+async def scenario_record(result, video="VP8", audio="opus", seconds="5", ask="yes", loss="0"):
     """A publish with `record: true` for `seconds`, then unpublished: the finished file is downloaded from
-    /client/records/NAME (with a Range request too) into e2e/output/ for the test to read."""
+    /client/records/NAME (with a Range request too) into e2e/output/ for the test to read. With `loss`, that
+    percentage of what reaches the server's media port is lost."""
     cam = Participant("cam")
+    if int(loss) > 0:
+        drop_incoming_udp(MEDIA_PORT, int(loss))
     try:
         await cam.connect()
         await cam.join("rec")
@@ -961,8 +980,17 @@ async def scenario_record(result, video="VP8", audio="opus", seconds="5", ask="y
         await asyncio.sleep(float(seconds))
         await cam.request("unpublish", stream=publication.stream)
         result["published_seconds"] = round(now() - started, 2)
+        # The recording's last event says the file is complete (or was stopped early, with why).
+        deadline = now() + 10
+        while now() < deadline and not any(e.get("event") == "recording" and e.get("status") in ("finished", "stopped")
+                                           for e in cam.events):
+            await asyncio.sleep(0.1)
         status, body, kind, path = await download_recording(name, video)
         result["download"] = {"status": status, "bytes": len(body), "type": kind}
+        result["recording_events"] = [{k: e.get(k) for k in ("status", "recordName", "reason")}
+                                      for e in cam.events if e.get("event") == "recording"]
+        if int(loss) > 0:
+            result["dropped_by_nft"] = dropped_by_nft()
         ranged = await download_recording(name, video + "-range", {"Range": "bytes=0-99"})
         result["range"] = {"status": ranged[0], "bytes": len(ranged[1])}
         result["path"] = path
@@ -1029,6 +1057,8 @@ async def scenario_record_killed(result, seconds="3.5"):
     try:
         status, body, _, path = await download_recording(name, "recovered")
         result["recovered"] = {"status": status, "bytes": len(body), "path": path}
+        if status == 200:
+            result["recovered_path"] = path
     finally:
         stop_server(server)
 

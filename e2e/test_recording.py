@@ -29,6 +29,8 @@ def test_a_recorded_publish_downloads_as_a_file_that_plays(video, audio, contain
     assert r["download"]["status"] == 200 and r["download"]["bytes"] > 10_000, r["download"]
     assert r["download"]["type"] == ("video/webm" if container == "webm" else "video/x-matroska"), r["download"]
     assert r["range"] == {"status": 206, "bytes": 100}, r["range"]
+    assert [e["status"] for e in r["recording_events"]] == ["started", "finished"], r["recording_events"]
+    assert all(e["recordName"] == name for e in r["recording_events"]), r["recording_events"]
     info = probe(r["path"])
     streams = {s["codec_name"]: s for s in info["streams"]}
     expected = {"vp8", "opus"} if video == "VP8" else {"h264", "pcm_mulaw"}
@@ -44,6 +46,24 @@ def test_a_recorded_publish_downloads_as_a_file_that_plays(video, audio, contain
     assert int(video_stream["nb_read_packets"]) >= 100, video_stream
     # Every frame decodes without an error (frames pass through at their own times: a constant-rate output would
     # complain of two frames a publisher stamped a millisecond apart).
+    decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", r["path"], "-enc_time_base:v", "1:1000", "-fps_mode", "passthrough",
+                              "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+    assert decoded.returncode == 0 and decoded.stderr == "", decoded.stderr[-800:]
+
+
+def test_a_recording_through_5_percent_loss_decodes_to_the_end():
+    with tempfile.TemporaryDirectory(prefix="parley-records-") as records:
+        r = run_namespaced_scenario(SCRIPT, "record-lossy", "record", "VP8", "opus", "8", "yes", "5", timeout=60,
+                                    env={"PARLEY_RECORD_DIR": records})
+    assert r["dropped_by_nft"] >= 15, r  # the loss was real (~5 % of ~100 packets a second)
+    assert [e["status"] for e in r["recording_events"]] == ["started", "finished"], r["recording_events"]
+    info = probe(r["path"])
+    streams = {s["codec_name"]: s for s in info["streams"]}
+    assert set(streams) == {"vp8", "opus"}, info
+    # To the end: as long as the publish, and frames throughout (retransmissions and keyframes fill the holes).
+    duration = float(info["format"]["duration"])
+    assert abs(duration - r["published_seconds"]) < 0.1 * r["published_seconds"] + 0.3, (duration, r["published_seconds"])
+    assert int(streams["vp8"]["nb_read_packets"]) >= 0.5 * 30 * r["published_seconds"], streams["vp8"]
     decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", r["path"], "-enc_time_base:v", "1:1000", "-fps_mode", "passthrough",
                               "-f", "null", "-"], capture_output=True, text=True, timeout=60)
     assert decoded.returncode == 0 and decoded.stderr == "", decoded.stderr[-800:]
@@ -74,6 +94,14 @@ def test_a_recording_survives_a_kill_minus_9_and_the_next_start_serves_it():
                               "-f", "null", "-"], capture_output=True, text=True, timeout=60)
     assert decoded.returncode == 0, decoded.stderr[-800:]
     assert r["recovered"]["status"] == 200 and r["recovered"]["bytes"] > 10_000, r["recovered"]
+    # The restart completed it: a Duration (up to its last closed Cluster) and Cues, so a player can seek.
+    recovered = probe(r["recovered_path"])
+    assert 2.0 < float(recovered["format"]["duration"]) <= 4.0, recovered["format"]
+    with open(r["recovered_path"], "rb") as f:
+        assert b"\x1c\x53\xbb\x6b" in f.read(), "no Cues"
+    seek = subprocess.run(["ffmpeg", "-v", "error", "-ss", "2", "-i", r["recovered_path"], "-f", "null", "-"],
+                          capture_output=True, text=True, timeout=60)
+    assert seek.returncode == 0 and seek.stderr == "", seek.stderr[-800:]
 
 
 def test_record_all_records_unasked_publishes_and_a_recording_stops_at_its_maximum_length():
@@ -84,3 +112,6 @@ def test_record_all_records_unasked_publishes_and_a_recording_stops_at_its_maxim
     assert r["download"]["status"] == 200, r["download"]
     duration = float(probe(r["path"])["format"]["duration"])
     assert 1.8 < duration < 2.6, duration  # the stream went on 5 s; the recording stopped at 2
+    # The publisher was told, with why.
+    assert r["recording_events"] == [{"status": "started", "recordName": r["recordName"], "reason": None},
+                                     {"status": "stopped", "recordName": r["recordName"], "reason": "max_length"}], r["recording_events"]

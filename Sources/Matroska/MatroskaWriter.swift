@@ -41,15 +41,7 @@ public final class MatroskaWriter {
 
     private let output: any MatroskaOutput
     private let videoTrack: Int?
-    /// The track Cues name: the video, else the first.
-    private let cueTrack: Int
-    /// Where the Segment's data starts (positions in SeekHead and Cues count from here).
-    private var segmentData: Int64 = 0
-    private var segmentSizeAt: Int64 = 0
-    private var seekHeadAt: Int64 = 0
-    private var durationAt: Int64 = 0
-    private var infoPosition: Int64 = 0
-    private var tracksPosition: Int64 = 0
+    private var layout: MatroskaLayout
     private var cluster: [UInt8] = []
     private var clusterStart: Int64?
     private var clusterHasKeyframe = false
@@ -64,22 +56,22 @@ public final class MatroskaWriter {
     public init(output: any MatroskaOutput, docType: String, tracks: [MatroskaTrack]) throws {
         self.output = output
         videoTrack = tracks.first { if case .video = $0.kind { true } else { false } }?.number
-        cueTrack = videoTrack ?? tracks.first?.number ?? 1
+        layout = MatroskaLayout(cueTrack: videoTrack ?? tracks.first?.number ?? 1)
         var header = EBML.element(0x1A45_DFA3, EBML.uint(0x4286, 1) + EBML.uint(0x42F7, 1) + EBML.uint(0x42F2, 4)
             + EBML.uint(0x42F3, 8) + EBML.string(0x4282, docType) + EBML.uint(0x4287, 4) + EBML.uint(0x4285, 2))
-        segmentSizeAt = output.position + Int64(header.count) + 4
+        layout.segmentSizeAt = output.position + Int64(header.count) + 4
         header += EBML.id(0x1853_8067) + EBML.unknownSize
-        segmentData = output.position + Int64(header.count)
-        seekHeadAt = segmentData
+        layout.segmentData = output.position + Int64(header.count)
+        layout.seekHeadAt = layout.segmentData
         var body: [UInt8] = []
         // SeekHead (Info and Tracks now, Cues at the end) in a fixed room.
-        infoPosition = Int64(Self.seekHeadRoom)
+        layout.infoPosition = Int64(Self.seekHeadRoom)
         let info = EBML.uint(0x2A_D7B1, 1_000_000) + EBML.string(0x4D80, "Parley") + EBML.string(0x5741, "Parley")
         // Room for the Duration (11 bytes), written at the end: a killed file has none, rather than a wrong one.
         let infoElement = EBML.element(0x1549_A966, info + EBML.void(total: 11))
-        durationAt = segmentData + infoPosition + Int64(infoElement.count) - 11
-        tracksPosition = infoPosition + Int64(infoElement.count)
-        body += Self.seekHead([(0x1549_A966, infoPosition), (0x1654_AE6B, tracksPosition)])
+        layout.durationAt = layout.segmentData + layout.infoPosition + Int64(infoElement.count) - 11
+        layout.tracksPosition = layout.infoPosition + Int64(infoElement.count)
+        body += Self.seekHead([(0x1549_A966, layout.infoPosition), (0x1654_AE6B, layout.tracksPosition)])
         body += infoElement
         body += EBML.element(0x1654_AE6B, tracks.flatMap(Self.trackEntry))
         try output.append(header + body)
@@ -136,7 +128,7 @@ public final class MatroskaWriter {
 
     private func closeCluster() throws {
         guard let start = clusterStart, !cluster.isEmpty else { return }
-        let position = output.position - segmentData
+        let position = output.position - layout.segmentData
         try output.append(EBML.element(0x1F43_B675, EBML.uint(0xE7, UInt64(max(start, 0))) + cluster))
         if clusterHasKeyframe { cues.append((start, position)) }
         cluster = []
@@ -148,17 +140,39 @@ public final class MatroskaWriter {
         guard !finished else { return }
         finished = true
         try closeCluster()
-        let cuesPosition = output.position - segmentData
+        try Self.complete(output, layout: layout, cues: cues, latest: latest)
+    }
+
+    /// Appends the Cues and patches the Duration, the SeekHead and the Segment's size: what makes a file whose
+    /// Clusters are all written complete and seekable (at the end of a recording, or of a recovery).
+    static func complete(_ output: any MatroskaOutput, layout: MatroskaLayout, cues: [(time: Int64, position: Int64)],
+                         latest: Int64) throws {
+        let cuesPosition = output.position - layout.segmentData
         let points = cues.flatMap { cue in
             EBML.element(0xBB, EBML.uint(0xB3, UInt64(max(cue.time, 0)))
-                + EBML.element(0xB7, EBML.uint(0xF7, UInt64(cueTrack)) + EBML.uint(0xF1, UInt64(cue.position))))
+                + EBML.element(0xB7, EBML.uint(0xF7, UInt64(layout.cueTrack)) + EBML.uint(0xF1, UInt64(cue.position))))
         }
         if !points.isEmpty { try output.append(EBML.element(0x1C53_BB6B, points)) }
         let end = output.position
-        try output.overwrite(at: durationAt, EBML.float(0x4489, Double(latest)))
-        var entries: [(UInt32, Int64)] = [(0x1549_A966, infoPosition), (0x1654_AE6B, tracksPosition)]
+        try output.overwrite(at: layout.durationAt, EBML.float(0x4489, Double(latest)))
+        var entries: [(UInt32, Int64)] = [(0x1549_A966, layout.infoPosition), (0x1654_AE6B, layout.tracksPosition)]
         if !points.isEmpty { entries.append((0x1C53_BB6B, cuesPosition)) }
-        try output.overwrite(at: seekHeadAt, Self.seekHead(entries))
-        try output.overwrite(at: segmentSizeAt, EBML.size(UInt64(end - segmentData), minimumWidth: 8))
+        try output.overwrite(at: layout.seekHeadAt, Self.seekHead(entries))
+        try output.overwrite(at: layout.segmentSizeAt, EBML.size(UInt64(end - layout.segmentData), minimumWidth: 8))
     }
+}
+
+/// Where the writer put the parts of a Segment that are patched at the end (file offsets, and positions from the
+/// Segment's data as SeekHead and Cues count them).
+struct MatroskaLayout {
+    /// The track Cues name: the video, else the first.
+    var cueTrack: Int
+    /// Where the Segment's data starts.
+    var segmentData: Int64 = 0
+    var segmentSizeAt: Int64 = 0
+    var seekHeadAt: Int64 = 0
+    /// The 11-byte Void in Info that becomes the Duration.
+    var durationAt: Int64 = 0
+    var infoPosition: Int64 = 0
+    var tracksPosition: Int64 = 0
 }

@@ -45,6 +45,8 @@ public struct ParleyConfiguration: Sendable {
     public var recordMinFreeMB: Int = 500
     /// A recording is finished after this long (seconds); the stream goes on.
     public var recordMaxSeconds: Int = 4 * 3600
+    /// Recordings older than this are deleted (checked at start and every few minutes); nil keeps them.
+    public var recordRetention: Duration? = nil
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

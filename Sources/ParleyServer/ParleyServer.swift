@@ -26,6 +26,7 @@ public struct ParleyServer: Sendable {
     let videoTranscodes: VideoTranscodes
     /// Rooms with RTMP players or pushes: their new publishes prefer H.264.
     let rtmpAudience = RTMPAudience()
+    let recordingStats = RecordingStats()
     let startedAt: ContinuousClock.Instant
     let logger: Logger
 
@@ -60,6 +61,10 @@ public struct ParleyServer: Sendable {
         if configuration.rtmpPort > 0 {
             services.append(.init(service: RTMPService(server: self, host: configuration.host, port: configuration.rtmpPort,
                                                        tls: tlsConfiguration, logger: logger)))
+        }
+        if let retention = configuration.recordRetention {
+            services.append(.init(service: RecordingRetention(directory: configuration.recordDir, retention: retention,
+                                                              interval: .seconds(300), logger: logger)))
         }
         services.append(.init(service: try makeApplication()))
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
@@ -185,6 +190,7 @@ public struct ParleyServer: Sendable {
         let streams: Int
         /// VP8 → H.264 transcodes running for RTMP players and pushes (one per stream).
         let transcodes: Int
+        let recordings: RecordingStats.Snapshot
         let media: MediaStats.Snapshot
     }
 
@@ -196,6 +202,7 @@ public struct ParleyServer: Sendable {
             uptime: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
             sessions: stats.sessions, rooms: stats.rooms, participants: stats.participants, streams: stats.streams,
             transcodes: await videoTranscodes.count,
+            recordings: recordingStats.snapshot,
             media: media.stats.snapshot
         )
     }

@@ -44,8 +44,8 @@ final class RTMPConnection {
     private var playing: RTMPPlayedStream?
     private var startingPump: RTMPPlayPump?
     /// A publisher's recording (`?record=true`), started as a child of the connection's task once live.
-    private var startingRecording: (any RepublishJob)?
-    private var recording: (any RepublishJob)?
+    private var startingRecording: (any RecordingJob)?
+    private var recording: (any RecordingJob)?
     private var outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>?
 
     init(server: ParleyServer, publishers: RTMPPublishers, logger: Logger) {
@@ -82,7 +82,7 @@ final class RTMPConnection {
                         if let job = startingRecording {
                             startingRecording = nil
                             recording = job
-                            group.addTask { await job.run() }
+                            group.addTask { _ = await job.record() }  // an RTMP publisher has no one to tell: logged
                         }
                         if closing { break }
                         if let refusedAt, ContinuousClock.now - refusedAt > Self.refusalLinger { break }

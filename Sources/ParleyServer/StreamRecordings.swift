@@ -29,7 +29,16 @@ struct StreamRecordings: RecordingService {
         "stream-\(stream).\(StreamRecorder.fileExtension(tracks.compactMap { RecordedTrack.Codec(name: $0.codec) }))"
     }
 
-    func record(stream: String, name: String) async throws(MediaServiceError) -> any RepublishJob {
+    func record(stream: String, name: String) async throws(MediaServiceError) -> any RecordingJob {
+        do {
+            return try await prepare(stream: stream, name: name)
+        } catch {
+            server.recordingStats.count(.refused)
+            throw error
+        }
+    }
+
+    private func prepare(stream: String, name: String) async throws(MediaServiceError) -> StreamRecording {
         guard RecordNames.isServable(name) else {
             throw MediaServiceError(code: "bad_request", message: "Not a recording name")
         }
@@ -64,7 +73,8 @@ struct StreamRecordings: RecordingService {
         var logger = self.logger
         logger[metadataKey: "recording"] = "\(name)"
         return StreamRecording(path: directory + "/" + name, tracks: kept.map(\.track), sink: sink, items: items, logger: logger,
-                               limits: .init(minFreeMB: floor, maxMilliseconds: Int64(server.configuration.recordMaxSeconds) * 1000))
+                               limits: .init(minFreeMB: floor, maxMilliseconds: Int64(server.configuration.recordMaxSeconds) * 1000),
+                               stats: server.recordingStats)
     }
 }
 
@@ -73,22 +83,37 @@ enum RecordingItem: Sendable {
     case packet(track: Int, sequence: UInt16, timestamp: UInt32, marker: Bool, payload: ByteBuffer, arrival: Double)
     case report(track: Int, ntp: UInt64, rtp: UInt32)
     case ended
+    /// The recording fell behind by a whole buffer (a slow disk): it ends here rather than record a gap.
+    case overflowed
 }
 
-/// On the stream's media loop it only copies: packets with their arrival time, and Sender Reports.
+/// On the stream's media loop it only copies: packets with their arrival time, and Sender Reports. When the
+/// recording's buffer is full (its disk is too slow), the next item would push out an older one: the sink says so
+/// once and stops, so the file ends cleanly instead of missing packets.
 final class RecordingSink: MediaSink {
     let continuation: AsyncStream<RecordingItem>.Continuation
+    private let overflowed = Atomic<Bool>(false)
     init(_ continuation: AsyncStream<RecordingItem>.Continuation) { self.continuation = continuation }
 
     func receive(_ packet: RTPPacket, track: Int) {
+        guard !overflowed.load(ordering: .relaxed) else { return }
         var payload = ByteBuffer()
         payload.writeImmutableBuffer(packet.payload)
-        continuation.yield(.packet(track: track, sequence: packet.sequenceNumber, timestamp: packet.timestamp, marker: packet.marker,
-                                   payload: payload, arrival: Date().timeIntervalSince1970))
+        offer(.packet(track: track, sequence: packet.sequenceNumber, timestamp: packet.timestamp, marker: packet.marker,
+                      payload: payload, arrival: Date().timeIntervalSince1970))
     }
 
     func receiveSenderReport(_ report: RTCPSenderReport, track: Int) {
-        continuation.yield(.report(track: track, ntp: report.ntpTimestamp, rtp: report.rtpTimestamp))
+        guard !overflowed.load(ordering: .relaxed) else { return }
+        offer(.report(track: track, ntp: report.ntpTimestamp, rtp: report.rtpTimestamp))
+    }
+
+    private func offer(_ item: RecordingItem) {
+        if case .dropped = continuation.yield(item) {
+            overflowed.store(true, ordering: .relaxed)
+            continuation.yield(.overflowed)
+            continuation.finish()
+        }
     }
 
     func streamEnded() {
@@ -99,13 +124,14 @@ final class RecordingSink: MediaSink {
 
 /// One recording, run in its caller's task: the file is written as packets come (a Cluster a second) and
 /// completed and renamed when the stream ends or `stop` detaches the sink.
-final class StreamRecording: RepublishJob {
+final class StreamRecording: RecordingJob {
     let path: String
     let tracks: [RecordedTrack]
     let sink: MediaSinkHandle
     let items: AsyncStream<RecordingItem>
     let logger: Logger
     let limits: Limits
+    let stats: RecordingStats?
 
     /// When a recording ends before its stream: the disk's free space, and its length.
     struct Limits: Sendable {
@@ -114,8 +140,9 @@ final class StreamRecording: RepublishJob {
     }
 
     init(path: String, tracks: [RecordedTrack], sink: MediaSinkHandle, items: AsyncStream<RecordingItem>, logger: Logger,
-         limits: Limits = .init(minFreeMB: 0, maxMilliseconds: .max)) {
+         limits: Limits = .init(minFreeMB: 0, maxMilliseconds: .max), stats: RecordingStats? = nil) {
         self.limits = limits
+        self.stats = stats
         self.path = path
         self.tracks = tracks
         self.sink = sink
@@ -125,7 +152,17 @@ final class StreamRecording: RepublishJob {
 
     func stop() async { await sink.detach() }
 
-    func run() async {
+    func record() async -> RecordingEnd {
+        stats?.count(.started)
+        let end = await write()
+        switch end {
+        case .finished: stats?.count(.finished)
+        case .stopped: stats?.count(.stopped)
+        }
+        return end
+    }
+
+    private func write() async -> RecordingEnd {
         let partial = path + ".part"
         let recorder: StreamRecorder
         let file: MatroskaFile
@@ -135,14 +172,14 @@ final class StreamRecording: RepublishJob {
         } catch {
             logger.error("recording cannot open its file", metadata: ["error": "\(error)"])
             await sink.detach()
-            return
+            return .stopped(.writeFailed)
         }
         logger.info("recording started")
         let box = RecorderBox(recorder)
         let video = tracks.firstIndex { $0.codec == .vp8 || $0.codec == .h264 }
         var lastRequest = ContinuousClock.now - .seconds(10)
         var lastSpaceCheck = ContinuousClock.now
-        var failed = false
+        var stop: RecordingStop?
         recording: for await item in items {
             do {
                 switch item {
@@ -161,9 +198,14 @@ final class StreamRecording: RepublishJob {
                     recorder.receiveSenderReport(track: track, ntp: ntp, rtp: rtp)
                 case .ended:
                     break
+                case .overflowed:
+                    logger.error("recording stopped: the disk fell behind the stream")
+                    stop = .tooSlow
+                    break recording
                 }
                 if recorder.duration >= limits.maxMilliseconds {
                     logger.notice("recording reached its maximum length", metadata: ["seconds": "\(limits.maxMilliseconds / 1000)"])
+                    stop = .maxLength
                     break recording
                 }
                 if ContinuousClock.now - lastSpaceCheck > .seconds(5) {
@@ -171,7 +213,7 @@ final class StreamRecording: RepublishJob {
                     let directory = (path as NSString).deletingLastPathComponent
                     if let free = StreamRecordings.freeMB(directory), free < limits.minFreeMB {
                         logger.error("recording stopped: the disk is nearly full", metadata: ["freeMB": "\(free)"])
-                        failed = true
+                        stop = .diskFull
                         break recording
                     }
                 }
@@ -180,7 +222,7 @@ final class StreamRecording: RepublishJob {
             } catch {
                 // A full or failing disk ends this recording, never the stream.
                 logger.error("recording stopped: the file cannot be written", metadata: ["error": "\(error)"])
-                failed = true
+                stop = .writeFailed
                 break recording
             }
         }
@@ -191,11 +233,42 @@ final class StreamRecording: RepublishJob {
             file.sync()
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
             try FileManager.default.moveItem(atPath: partial, toPath: path)
-            logger.info("recording finished", metadata: ["ms": "\(recorder.duration)", "complete": "\(!failed)"])
+            logger.info("recording finished", metadata: ["ms": "\(recorder.duration)", "complete": "\(stop == nil)"])
         } catch {
             logger.error("recording cannot be finished", metadata: ["error": "\(error)"])
+            return .stopped(stop ?? .writeFailed)
+        }
+        return stop.map { .stopped($0) } ?? .finished
+    }
+}
+
+/// How recordings went since the start, for `/health`.
+final class RecordingStats: Sendable {
+    enum Event { case started, finished, stopped, refused }
+    struct Snapshot: Codable, Sendable, Equatable {
+        /// Being written now.
+        var active = 0
+        /// Complete with their streams.
+        var finished = 0
+        /// Ended before their streams (length, disk space, a failed or slow disk).
+        var stopped = 0
+        /// Asked for but never started (no space, nothing recordable, the stream gone).
+        var refused = 0
+    }
+    private let counts = Mutex(Snapshot())
+
+    func count(_ event: Event) {
+        counts.withLock {
+            switch event {
+            case .started: $0.active += 1
+            case .finished: $0.active -= 1; $0.finished += 1
+            case .stopped: $0.active -= 1; $0.stopped += 1
+            case .refused: $0.refused += 1
+            }
         }
     }
+
+    var snapshot: Snapshot { counts.withLock { $0 } }
 }
 
 /// A recording's recorder, handed to the blocking pool for one awaited call at a time.

@@ -330,11 +330,17 @@ public final class ParleySession {
                     if case .failure = await lifecycle.announce(stream), streams.remove(stream) != nil {
                         await lifecycle.refuse(stream)
                     } else if let recorder, let name = pendingRecordings.take(stream) {
-                        do {
+                        do throws(MediaServiceError) {
                             let job = try await recorder.record(stream: stream, name: name)
-                            relays.start { await job.run() }  // ends with the stream
+                            outbox.send(ParleyWire.recordingEvent(stream: stream, recordName: name, status: "started"))
+                            relays.start {  // ends with the stream
+                                let end = await job.record()
+                                outbox.send(ParleyWire.recordingEvent(stream: stream, recordName: name, end))
+                            }
                         } catch {
                             logger.warning("recording refused", metadata: ["stream": "\(stream)", "reason": "\(error)"])
+                            outbox.send(ParleyWire.recordingEvent(stream: stream, recordName: name, status: "failed",
+                                                                  reason: error.code, message: error.message))
                         }
                     }
                 case .failed(let why), .closed(let why):

@@ -243,6 +243,33 @@ public enum ParleyWire {
         }
     }
 
+    /// A recording's status (`recording` events): `started`, `finished` (the file is complete and downloadable),
+    /// `stopped` (ended before its stream, with `reason`; the file holds what came before) or `failed` (never
+    /// started, with the refusal's code and message).
+    public static func recordingEvent(stream: String, recordName: String, status: String, reason: String? = nil,
+                                      message: String? = nil) -> String {
+        encode(RecordingStatusEvent(stream: stream, recordName: recordName, status: status, reason: reason, message: message))
+    }
+
+    /// The `recording` event for how a recording ended.
+    public static func recordingEvent(stream: String, recordName: String, _ end: RecordingEnd) -> String {
+        switch end {
+        case .finished:
+            recordingEvent(stream: stream, recordName: recordName, status: "finished")
+        case .stopped(let why):
+            recordingEvent(stream: stream, recordName: recordName, status: "stopped", reason: why.rawValue, message: message(why))
+        }
+    }
+
+    static func message(_ stop: RecordingStop) -> String {
+        switch stop {
+        case .maxLength: "The recording reached the server's maximum length"
+        case .diskFull: "The server's disk is nearly full"
+        case .writeFailed: "The recording's file could not be written"
+        case .tooSlow: "The server's disk could not keep up with the stream"
+        }
+    }
+
     /// A push's status (`republish` events): `connecting`, `publishing`, `retrying` or `ended`.
     public static func republishEvent(id: String, stream: String, _ event: RepublishEvent) -> String {
         switch event {
@@ -426,6 +453,14 @@ public enum ParleyWire {
     private struct StreamStatusEvent: Encodable {
         let event = "stream"
         let stream: String
+        let status: String
+        let reason: String?
+        let message: String?
+    }
+    private struct RecordingStatusEvent: Encodable {
+        let event = "recording"
+        let stream: String
+        let recordName: String
         let status: String
         let reason: String?
         let message: String?

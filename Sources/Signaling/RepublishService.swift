@@ -59,5 +59,31 @@ public protocol RecordingService: Sendable {
     func recordName(stream: String, tracks: [StreamRecord.Track]) -> String
     /// Prepares the recording of live stream `stream` into `name`; the caller runs the job in its own task. It
     /// ends with the stream (or `stop`), and the file is complete then.
-    func record(stream: String, name: String) async throws(MediaServiceError) -> any RepublishJob
+    func record(stream: String, name: String) async throws(MediaServiceError) -> any RecordingJob
+}
+
+/// One recording: `record` writes until the stream ends, `stop` is called or a limit is reached, and returns how
+/// it ended; the file is complete (renamed, downloadable) when it returns.
+public protocol RecordingJob: Sendable {
+    func record() async -> RecordingEnd
+    func stop() async
+}
+
+public enum RecordingEnd: Sendable, Equatable {
+    /// With its stream, or stopped by the server (the publisher left, the server shut down).
+    case finished
+    /// Before its stream ended: the file holds what came before.
+    case stopped(RecordingStop)
+}
+
+/// Why a recording ended before its stream; the raw values are the wire's `reason` codes.
+public enum RecordingStop: String, Sendable, Equatable {
+    /// `--record-max-seconds` reached.
+    case maxLength = "max_length"
+    /// The disk's free space fell under `--record-min-free-mb`.
+    case diskFull = "disk_full"
+    /// The file could not be written (the disk failed or filled up at once).
+    case writeFailed = "write_failed"
+    /// The disk fell behind the stream: packets would have been lost, so the recording ends rather than gap.
+    case tooSlow = "too_slow"
 }

@@ -70,6 +70,9 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "Finish a recording after this many seconds (the stream goes on). (env: PARLEY_RECORD_MAX_SECONDS)")
     var recordMaxSeconds: Int = env("PARLEY_RECORD_MAX_SECONDS").flatMap { Int($0) } ?? 4 * 3600
 
+    @Option(help: "Delete recordings older than this many hours; 0 keeps them. (env: PARLEY_RECORD_RETENTION_HOURS)")
+    var recordRetentionHours: Double = env("PARLEY_RECORD_RETENTION_HOURS").flatMap { Double($0) } ?? 0
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -88,6 +91,9 @@ struct Parley: AsyncParsableCommand {
         guard (0...65535).contains(rtmpPort) else { throw ValidationError("--rtmp-port must be 0-65535") }
         guard recordMinFreeMb >= 0 else { throw ValidationError("--record-min-free-mb must be at least 0") }
         guard recordMaxSeconds >= 1 else { throw ValidationError("--record-max-seconds must be at least 1") }
+        guard recordRetentionHours >= 0, recordRetentionHours.isFinite else {
+            throw ValidationError("--record-retention-hours must be 0 (keep) or more")
+        }
         guard maxParticipants >= 1 else { throw ValidationError("--max-participants must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -113,6 +119,7 @@ struct Parley: AsyncParsableCommand {
         configuration.recordAll = recordAll || envFlag("PARLEY_RECORD_ALL")
         configuration.recordMinFreeMB = recordMinFreeMb
         configuration.recordMaxSeconds = recordMaxSeconds
+        configuration.recordRetention = recordRetentionHours > 0 ? .milliseconds(Int64(recordRetentionHours * 3_600_000)) : nil
         try await ParleyServer(configuration: configuration).run()
     }
 }

@@ -126,6 +126,66 @@ func opusPackets() throws -> [[UInt8]] {
         #expect(try Reader.decodeErrors(path) == "")
     }
 
+    @Test func aKilledWritersFileIsCompletedSeekableByRecovery() throws {
+        let frames = try VP8Frames.make(seconds: 3, size: "640x360"), opus = try opusPackets()
+        let path = temporary("recovered.webm")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let writer = try MatroskaWriter(output: try MatroskaFile(path: path), docType: "webm", tracks: Self.webmTracks)
+            try Self.writeVP8AndOpus(to: writer, frames: frames, opus: opus, stopAfterMs: 2_500)
+        }
+        // A crash in the middle of a Cluster's write: its first half is on disk.
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path))
+        try (whole + Data([0x1F, 0x43, 0xB6, 0x75, 0x01, 0, 0, 0, 0, 0, 0x40, 0, 0xE7, 0x81, 0x05, 0xA3])).write(to: URL(fileURLWithPath: path))
+        let before = try Reader.probe(path)
+        #expect(before.duration == nil || before.duration == 0 || (before.duration ?? 0) > 100, "no Duration yet")
+
+        guard case .completed(let ms, let clusters, let dropped) = try MatroskaRecovery.complete(path: path) else {
+            Issue.record("not completed")
+            return
+        }
+        #expect(dropped == 16 && clusters >= 2 && ms >= 1_000 && ms <= 2_500, "\(ms) ms, \(clusters) clusters, \(dropped) dropped")
+        let (streams, duration) = try Reader.probe(path)
+        #expect(streams.map { $0["codec_name"] as? String } == ["vp8", "opus"])
+        #expect(abs((duration ?? 0) - Double(ms) / 1000) < 0.1, "Duration \(String(describing: duration)) for \(ms) ms")
+        #expect(try Reader.decodeErrors(path) == "")
+        let raw = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(raw.range(of: Data([0x1C, 0x53, 0xBB, 0x6B])) != nil, "Cues")
+        let seek = try Reader.run("ffmpeg", ["-v", "error", "-ss", "1.2", "-i", path, "-f", "null", "-"])
+        #expect(seek.code == 0 && seek.err == "")
+        // Once complete, it stays as it is.
+        #expect(try MatroskaRecovery.complete(path: path) == .alreadyComplete)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == raw)
+    }
+
+    @Test func recoveryLeavesFinishedAndForeignFilesAlone() throws {
+        let finished = temporary("finished.webm"), foreign = temporary("foreign.webm")
+        defer { for p in [finished, foreign] { try? FileManager.default.removeItem(atPath: p) } }
+        let file = try MatroskaFile(path: finished)
+        let writer = try MatroskaWriter(output: file, docType: "webm", tracks: Self.webmTracks)
+        try Self.writeVP8AndOpus(to: writer, frames: try VP8Frames.make(seconds: 1, size: "320x240"), opus: [])
+        try writer.finish()
+        let done = try Data(contentsOf: URL(fileURLWithPath: finished))
+        #expect(try MatroskaRecovery.complete(path: finished) == .alreadyComplete)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: finished)) == done)
+        // Not a recording, truncated headers, an unknown-size id: refused, never changed, never a crash.
+        var rng = SystemRandomNumberGenerator()
+        for bytes in [Array("not a recording".utf8), [0x1A, 0x45, 0xDF], [0x1A, 0x45, 0xDF, 0xA3, 0x80, 0x18, 0x53, 0x80, 0x67, 0x01],
+                      Array(done.prefix(40)), (0..<300).map { _ in UInt8.random(in: 0...255, using: &rng) }] {
+            try Data(bytes).write(to: URL(fileURLWithPath: foreign))
+            #expect(throws: MatroskaRecovery.Failure.self) { try MatroskaRecovery.complete(path: foreign) }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: foreign)) == Data(bytes))
+        }
+        // Every prefix of a killed file is completed or refused, never a crash.
+        let killed = try MatroskaWriter(output: try MatroskaFile(path: foreign), docType: "webm", tracks: Self.webmTracks)
+        try Self.writeVP8AndOpus(to: killed, frames: try VP8Frames.make(seconds: 2, size: "320x240"), opus: try opusPackets(), stopAfterMs: 1_500)
+        let partial = try Data(contentsOf: URL(fileURLWithPath: foreign))
+        for cut in stride(from: 0, to: partial.count, by: max(1, partial.count / 97)) {
+            try partial.prefix(cut).write(to: URL(fileURLWithPath: foreign))
+            _ = try? MatroskaRecovery.complete(path: foreign)
+        }
+    }
+
     @Test func h264InMatroskaDecodesFrameForFrame() throws {
         let vp8 = try VP8Frames.make(seconds: 2, size: "320x240")
         let transcoder = try H264Transcoder(source: .vp8, bitrate: 500_000, keyframeInterval: 30)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import RTP
 import Signaling
 import Testing
 @testable import ParleyServer
@@ -52,5 +53,27 @@ import Testing
         } catch {
             #expect(error.code == "record_unavailable" && error.message.contains("MB free"))
         }
+        #expect(server.recordingStats.snapshot == .init(active: 0, finished: 0, stopped: 0, refused: 1))
+    }
+
+    /// A disk slower than the stream: once the recording's buffer is full, the sink says so and stops, rather than
+    /// let the buffer drop packets from the middle of the file.
+    @Test func aRecordingThatFallsBehindEndsRatherThanGaps() async throws {
+        let (items, continuation) = AsyncStream.makeStream(of: RecordingItem.self, bufferingPolicy: .bufferingNewest(4))
+        let sink = RecordingSink(continuation)
+        for sequence in 0..<10 {
+            let bytes = ByteBuffer(bytes: [0x80, 96, 0, UInt8(sequence), 0, 0, 0, 0, 0, 0, 0, 1, 0xAB])
+            sink.receive(try RTPPacket(bytes), track: 0)
+        }
+        var received: [String] = []
+        for await item in items {
+            switch item {
+            case .packet(_, let sequence, _, _, _, _): received.append("\(sequence)")
+            case .overflowed: received.append("overflowed")
+            case .report, .ended: received.append("other")
+            }
+        }
+        // The first four filled the buffer; the fifth pushed one out: the sink stopped there.
+        #expect(received.last == "overflowed" && received.count == 4, "\(received)")
     }
 }

@@ -48,3 +48,26 @@ import Testing
         #expect(RecordingRecovery.recover(dir + "/missing", logger: Logger(label: "test")).isEmpty)
     }
 }
+
+@Suite struct RecordingRetentionTests {
+    @Test func onlyRecordingsOlderThanTheRetentionAreDeleted() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parley-retention-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let old = Date().addingTimeInterval(-3 * 3600)
+        for file in ["stream-old.webm", "stream-old.mkv", "stream-new.webm", "stream-writing.webm.part", "notes.txt", ".hidden.webm"] {
+            try file.write(toFile: dir + "/" + file, atomically: true, encoding: .utf8)
+            if file != "stream-new.webm" {
+                try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: dir + "/" + file)
+            }
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/old.webm", withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: dir + "/old.webm")
+
+        let deleted = RecordingRetention.sweep(dir, olderThan: .seconds(2 * 3600), logger: Logger(label: "test"))
+        #expect(Set(deleted) == ["stream-old.webm", "stream-old.mkv"])
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: dir))
+        #expect(left == ["stream-new.webm", "stream-writing.webm.part", "notes.txt", ".hidden.webm", "old.webm"])
+        #expect(RecordingRetention.sweep(dir, olderThan: .seconds(4 * 3600), logger: Logger(label: "test")).isEmpty)
+    }
+}

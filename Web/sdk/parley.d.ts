@@ -203,8 +203,9 @@ export declare class Stream {
   status(): StreamStatus;
   /** A publish's local media; a play's or echo test's received media (tracks arrive after PENDING). */
   getMediaStream(): MediaStream | null;
-  /** A publish with `record: true`: the server's file, at /client/records/NAME once the stream has ended. */
-  getRecordInfo(): { recordName: string } | null;
+  /** A publish with `record: true`: the server's file, at /client/records/NAME once `status` is `finished` or
+   *  `stopped` (the "recording" event says when); `status` is null until the recording starts. */
+  getRecordInfo(): { recordName: string; status: RecordingStatus | null } | null;
   /** The peer connection, e.g. for `getStats()`; `null` before negotiation starts. */
   getPeerConnection(): RTCPeerConnection | null;
   /** Same as getPeerConnection(). */
@@ -225,8 +226,22 @@ export declare class Stream {
   /** Releases the camera, the connection and a created <video> at once (→ UNPUBLISHED or STOPPED), then tells the server; resolves when it replied. */
   stop(): Promise<Record<string, never>>;
   on(event: StreamStatus, handler: (stream: Stream, info?: StreamStatusInfo) => void): this;
+  /** A publish with `record: true`: its recording's progress (it may end after the stream has). */
+  on(event: "recording", handler: (stream: Stream, info: RecordingInfo) => void): this;
   /** Removes one handler, or every handler of `event` when `handler` is omitted. */
-  off(event: StreamStatus, handler?: (...args: any[]) => void): this;
+  off(event: StreamStatus | "recording", handler?: (...args: any[]) => void): this;
+}
+
+/** `started`; `finished` (the file is complete); `stopped` (ended before the stream, see `reason`; the file holds
+ *  what came before); `failed` (never started: `reason` is the server's error code, e.g. `record_unavailable`). */
+export type RecordingStatus = "started" | "finished" | "stopped" | "failed";
+
+export interface RecordingInfo {
+  status: RecordingStatus;
+  recordName: string;
+  /** For `stopped`: `max_length`, `disk_full`, `write_failed` or `too_slow`; for `failed`, the error code. */
+  reason?: string;
+  message?: string;
 }
 
 export interface ChatMessage {

@@ -298,6 +298,7 @@ export class Session extends Emitter {
   #rooms = new Set();
   #streams = new Set();  // live media streams (echo tests, publishes, plays)
   #republishes = new Map();  // pushes to other RTMP servers, by id, until their `ended`
+  #recordings = new Map();   // publishes with record: true, by stream id, until their recording ends
   #early = [];           // `stream` events that came before the reply naming their stream
   #closedByUser = false;
   #wasEstablished = false;
@@ -370,6 +371,7 @@ export class Session extends Emitter {
   _forget(room) { this.#rooms.delete(room); }
 
   _addStream(stream) { this.#streams.add(stream); }
+  _addRecording(stream) { this.#recordings.set(stream.id(), stream); }
   _addRepublish(push) { this.#republishes.set(push.id(), push); return push; }
   _dropRepublish(push) { this.#republishes.delete(push.id()); }
   _dropStream(stream) { this.#streams.delete(stream); }
@@ -468,6 +470,13 @@ export class Session extends Emitter {
       this.#republishes.get(frame.republish)?._event(frame);
       return;
     }
+    if (frame.event === "recording") {
+      const stream = this.#recordings.get(frame.stream);
+      // Kept past the stream's end: `finished` comes once the file is complete, after the unpublish.
+      if (frame.status !== "started") this.#recordings.delete(frame.stream);
+      stream?._recording(frame);
+      return;
+    }
     if (frame.event === "stream") {
       const streams = [...this.#streams];
       const stream = streams.find((s) => s.id() === frame.stream);
@@ -550,6 +559,7 @@ function userMedia({ audio = false, video = false }) {
  *  a play (someone's published stream) or an echo test. Emits its STREAM_STATUS with (stream, info). */
 export class Stream extends Emitter {
   #recordName = null;  // the server's file for a publish with record: true
+  #recordStatus = null;  // its last `recording` event: started, finished, stopped, failed
   #session;
   #kind;              // "publish", "play" or "echo"
   #room;              // null for an echo test
@@ -595,9 +605,10 @@ export class Stream extends Emitter {
   unmuteVideo() { return this.#mute("video", false); }
 
   /** Releases camera and connection at once (→ UNPUBLISHED or STOPPED), then tells the server. */
-  /** A publish with `record: true`: {recordName}, the file at /client/records/NAME once the stream has ended;
-   *  null otherwise (WCS's getRecordInfo()). */
-  getRecordInfo() { return this.#recordName === null ? null : { recordName: this.#recordName }; }
+  /** A publish with `record: true`: {recordName, status}, the file at /client/records/NAME once its status is
+   *  `finished` or `stopped`; null otherwise (WCS's getRecordInfo()). Status: null until the recording starts,
+   *  then `started`, `finished`, `stopped` (ended before the stream: max length, disk full or slow) or `failed`. */
+  getRecordInfo() { return this.#recordName === null ? null : { recordName: this.#recordName, status: this.#recordStatus }; }
 
   stop() {
     if (this.#ended) return Promise.resolve({});
@@ -608,6 +619,12 @@ export class Stream extends Emitter {
   // ---- called by the session and rooms ----
 
   _room() { return this.#room; }
+
+  /** A `recording` event: emitted as "recording" with (stream, {status, recordName, reason, message}). */
+  _recording(frame) {
+    this.#recordStatus = frame.status;
+    this.emit("recording", this, { status: frame.status, recordName: frame.recordName, reason: frame.reason, message: frame.message });
+  }
 
   async _echo(constraints) {
     if (this.#ended) return;
@@ -710,6 +727,7 @@ export class Stream extends Emitter {
       const result = await this.#session._request(type, { ...fields, sdp: pc.localDescription.sdp });
       this.#id = result.stream;
       this.#recordName = result.recordName ?? null;
+      if (this.#recordName !== null) this.#session._addRecording(this);
       // Stopped while the request was in flight: the server has the stream now, so end it there.
       if (this.#ended) return this.#sendStop();
       if (type === "publish" && (this.#audioMuted !== fields.audioMuted || this.#videoMuted !== fields.videoMuted)) {

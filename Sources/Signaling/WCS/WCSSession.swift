@@ -444,7 +444,7 @@ public final class WCSSession {
     private func follow(_ id: String, _ pipe: StreamPipe, session: SessionID, rtmpUrl: String? = nil) {
         let relay = WCSRelay(id: id, session: session, outbox: outbox, hub: hub, media: media, streams: streams)
         let streams = self.streams, republisher = self.republisher, relays = self.relays, logger = self.logger
-        let recorder = self.recorder
+        let recorder = self.recorder, outbox = self.outbox
         relays.start {
             for await event in pipe.events {
                 switch event {
@@ -454,11 +454,21 @@ public final class WCSSession {
                         await Self.push(stream, to: rtmpUrl, republisher: republisher, relays: relays, logger: logger)
                     }
                     if let recorder, let stream = streams.stream(id), stream.kind == .publish, let name = stream.recordName {
-                        do {
+                        // The WebSDK has no recording status: a recording that does not start, or ends before its
+                        // stream, is told as a stream event (`recordingFailed`, `recordingStopped`) to the publisher.
+                        do throws(MediaServiceError) {
                             let job = try await recorder.record(stream: stream.mediaID, name: name)
-                            relays.start { await job.run() }  // ends with the stream
+                            relays.start {  // ends with the stream
+                                if case .stopped(let why) = await job.record() {
+                                    outbox.send(WCSWire.streamEvent(mediaSessionId: id, type: "recordingStopped", payload: [
+                                        "recordName": .string(name), "reason": .string(why.rawValue),
+                                        "message": .string(ParleyWire.message(why))]))
+                                }
+                            }
                         } catch {
                             logger.warning("recording refused", metadata: ["stream": "\(stream.name)", "reason": "\(error)"])
+                            outbox.send(WCSWire.streamEvent(mediaSessionId: id, type: "recordingFailed", payload: [
+                                "recordName": .string(name), "reason": .string(error.code), "message": .string(error.message)]))
                         }
                     }
                 case .failed(let reason):

@@ -174,7 +174,12 @@ export function startCallApp({ maxParticipants = 3, screenSharing = false } = {}
       constraints: { audio: device($("micSelect")), video: device($("cameraSelect")) },
     }));
     // The server finishes the file when the stream ends: then it can be fetched.
-    if (record) for (const end of [STREAM_STATUS.UNPUBLISHED, STREAM_STATUS.FAILED]) camera.on(end, () => showRecording(camera));
+    if (record) {
+      camera.on("recording", (stream, { status, message }) => {
+        if (status === "finished" || status === "stopped") showRecording(stream);  // the file is complete
+        if (status === "stopped" || status === "failed") notice(`Recording ${status}: ${message}`, "warn");
+      });
+    }
     $("localStatus").textContent = STREAM_STATUS.PENDING;
     if (muted.audio) camera.muteAudio().catch(() => {});
     if (muted.video) camera.muteVideo().catch(() => {});

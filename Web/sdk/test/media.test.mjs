@@ -322,6 +322,17 @@ test("record: true is sent with the publish, and getRecordInfo() names the serve
   const plain = room.publish({});
   await until(() => ws.requests("publish").length === 2 && recorded.id() !== null && plain.id() !== null);
   assert.deepEqual(ws.requests("publish").map((r) => r.record), [true, undefined]);
-  assert.deepEqual(recorded.getRecordInfo(), { recordName: `stream-${recorded.id()}.webm` });
+  const recordName = `stream-${recorded.id()}.webm`;
+  assert.deepEqual(recorded.getRecordInfo(), { recordName, status: null });
   assert.equal(plain.getRecordInfo(), null);
+  // The recording's events reach the stream, the last one even after the stream has ended.
+  const events = [];
+  recorded.on("recording", (stream, info) => events.push([stream === recorded, info.status, info.reason]));
+  ws.push({ event: "recording", stream: recorded.id(), recordName, status: "started" });
+  await recorded.stop();
+  ws.push({ event: "recording", stream: recorded.id(), recordName, status: "stopped", reason: "disk_full", message: "full" });
+  ws.push({ event: "recording", stream: recorded.id(), recordName, status: "finished" });  // after the recording ended: ignored
+  await until(() => events.length === 2);
+  assert.deepEqual(events, [[true, "started", undefined], [true, "stopped", "disk_full"]]);
+  assert.deepEqual(recorded.getRecordInfo(), { recordName, status: "stopped" });
 });
