@@ -82,6 +82,14 @@ bench: deps-test
 	$(SWIFT) build -c release --product parley-bench
 	bench/standard.sh
 	bench/rtmp/run.sh
+	bench/recording/run.sh
+
+# Recordings beside forwarding alone: the fan-out run without and with 20 recorded 1.5 Mbit/s publishers (a few
+# minutes, release build); prints loss, latency, CPU and every recording's holes.
+.PHONY: bench-recording
+bench-recording: deps-test build-release
+	$(SWIFT) build -c release --product parley-bench
+	bench/recording/run.sh
 
 # The RTMP benchmarks alone (latency beside nginx-rtmp, CPU per RTMP player and per VP8 → H.264 transcode, 20
 # publishers with players): a few minutes, release build.

@@ -4,8 +4,8 @@ import Foundation
 
 /// A participant's signaling session in a room.
 protocol BenchParticipant: Sendable {
-    /// Publishes the peer's audio and video; returns the stream id others play.
-    func publish(_ peer: Peer, profile: TrafficProfile) async throws -> String
+    /// Publishes the peer's audio and video (recorded by the server with `record`); returns the stream id others play.
+    func publish(_ peer: Peer, profile: TrafficProfile, record: Bool) async throws -> String
     /// Plays `stream` on the peer.
     func play(_ stream: String, on peer: Peer) async throws
     /// Leaves: the server ends every stream of this participant.
@@ -72,9 +72,9 @@ struct ParleyParticipant: BenchParticipant {
     let client: ParleyClient
     let room: String
 
-    func publish(_ peer: Peer, profile: TrafficProfile) async throws -> String {
+    func publish(_ peer: Peer, profile: TrafficProfile, record: Bool) async throws -> String {
         let offer = OfferWriter.publish(peer, profile: profile)
-        let result = try await client.request("publish", ["room": room, "sdp": offer, "display": "camera"])
+        let result = try await client.request("publish", ["room": room, "sdp": offer, "display": "camera", "record": record])
         guard let stream = result["stream"] as? String, let sdp = result["sdp"] as? String else {
             throw BenchError("publish: no stream or sdp in \(result)")
         }
@@ -217,7 +217,8 @@ struct JanusParticipant: BenchParticipant {
     let room: Int
     let name: String
 
-    func publish(_ peer: Peer, profile: TrafficProfile) async throws -> String {
+    func publish(_ peer: Peer, profile: TrafficProfile, record: Bool) async throws -> String {
+        guard !record else { throw BenchError("recorded publishers are measured on Parley only") }
         let handle = try await session.attach()
         let joined = try await session.message(handle: handle, body: [
             "request": "join", "ptype": "publisher", "room": room, "display": name,

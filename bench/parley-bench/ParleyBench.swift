@@ -101,6 +101,12 @@ struct ParleyBench: AsyncParsableCommand {
     @Flag(help: "Less progress on stderr.")
     var quiet = false
 
+    @Option(help: "Fanout, Parley: this many more publishers, recorded by the server (record: true), in a room of their own.")
+    var recordedPublishers = 0
+
+    @Option(help: "Video bit rate of each recorded publisher, kbit/s.")
+    var recordedKbps = 1500.0
+
     func options() throws -> BenchOptions {
         guard let s = Scenario(rawValue: scenario) else { throw ValidationError("unknown scenario \(scenario)") }
         var o = BenchOptions()
@@ -120,6 +126,9 @@ struct ParleyBench: AsyncParsableCommand {
         o.connectConcurrency = concurrency
         o.subscribeInterval = subscribeInterval
         o.quiet = quiet
+        o.recordedPublishers = recordedPublishers
+        o.recordedTraffic = o.traffic
+        o.recordedTraffic.videoKbps = recordedKbps
         o.steps = steps?.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } ?? []
         return o
     }

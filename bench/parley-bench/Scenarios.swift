@@ -27,6 +27,10 @@ struct BenchOptions: Sendable {
     var quiet = false
     /// Video rates (kbit/s) to measure one after the other on the same peers (a load sweep).
     var steps: [Double] = []
+    /// Fanout: publishers recorded by the server (`record: true`) in a room of their own, with no subscribers:
+    /// the load of recordings beside the forwarding measured.
+    var recordedPublishers = 0
+    var recordedTraffic = TrafficProfile()
 }
 
 /// What one subscriber measured, read on its worker thread.
@@ -164,9 +168,10 @@ struct ScenarioRunner {
         let afterSetup = process?.sample()
         var results: [RunResult] = []
         let steps = options.steps.isEmpty || options.scenario == .churn ? [options.traffic.videoKbps] : options.steps
+        let forwarded = Set(state.streams.map(\.publisherID))  // not the recorded publishers: their rate is their own
         for (index, kbps) in steps.enumerated() {
             _ = await pool.each { w in
-                for p in w.allPeers where p.role == .publisher { p.publisher?.profile.videoKbps = kbps }
+                for p in w.allPeers where p.role == .publisher && (options.recordedPublishers == 0 || forwarded.contains(p.id)) { p.publisher?.profile.videoKbps = kbps }
                 return 0
             }
             try await Task.sleep(for: .seconds(options.warmup))
@@ -262,9 +267,9 @@ struct ScenarioRunner {
 
     // MARK: set-ups
 
-    private func newPeer(_ role: Peer.Role, _ state: RunState) throws -> Peer {
-        try Peer(id: state.newID(), role: role, worker: pool.next(publisher: role == .publisher), identity: identity, traffic: options.traffic,
-                 address: server.peerAddress)
+    private func newPeer(_ role: Peer.Role, _ state: RunState, traffic: TrafficProfile? = nil) throws -> Peer {
+        try Peer(id: state.newID(), role: role, worker: pool.next(publisher: role == .publisher), identity: identity,
+                 traffic: traffic ?? options.traffic, address: server.peerAddress)
     }
 
     /// Publishers and subscribers in one room; subscriber i plays publisher i mod P.
@@ -274,10 +279,16 @@ struct ScenarioRunner {
         for p in 0..<max(1, options.publishers) {
             let participant = try await participantServer.join(room: "fanout", as: "pub\(p)")
             let peer = try newPeer(.publisher, state)
-            let stream = try await participant.publish(peer, profile: options.traffic)
+            let stream = try await participant.publish(peer, profile: options.traffic, record: false)
             state.addPublisher(peer, participant)
             state.addStream(stream, publisherID: peer.id)
             streams.append((stream, peer.id))
+        }
+        for r in 0..<options.recordedPublishers {
+            let participant = try await participantServer.join(room: "recorded", as: "rec\(r)")
+            let peer = try newPeer(.publisher, state, traffic: options.recordedTraffic)
+            _ = try await participant.publish(peer, profile: options.recordedTraffic, record: true)
+            state.addPublisher(peer, participant)
         }
         try await Task.sleep(for: .milliseconds(300))  // the first keyframe is on its way
         state.rssBeforeSubscribers = process?.sample()?.rssBytes
@@ -336,7 +347,7 @@ struct ScenarioRunner {
                     for m in 0..<k {
                         let participant = try await server.join(room: room, as: "p\(m)")
                         let peer = try newPeer(.publisher, state)
-                        let stream = try await participant.publish(peer, profile: options.traffic)
+                        let stream = try await participant.publish(peer, profile: options.traffic, record: false)
                         state.addPublisher(peer, participant)
                         members.append((participant, stream, peer.id))
                     }
