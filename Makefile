@@ -10,7 +10,8 @@ PY := $(VENV)/bin/python
 APT_RUN_PACKAGES := pkg-config libssl-dev libavcodec-dev libswresample-dev libavutil-dev libopus-dev
 APT_TEST_PACKAGES := chromium chromium-driver libsrtp2-dev iproute2 util-linux ffmpeg rtmpdump \
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav nginx libnginx-mod-rtmp nftables
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice python3-gi gir1.2-gst-plugins-bad-1.0 \
+  nginx libnginx-mod-rtmp nftables
 export DEBIAN_FRONTEND := noninteractive
 
 .PHONY: help run build build-release test test-swift test-sdk test-e2e bench deps-run deps-test clean

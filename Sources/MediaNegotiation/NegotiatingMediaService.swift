@@ -65,14 +65,23 @@ public final class NegotiatingMediaService: MediaService {
 
     // MARK: publish
 
-    public func publish(stream id: String, offer: String, preferH264: Bool = false,
+    public func publish(stream id: String, offer: String, preferH264: Bool = false, whole: Bool = false,
                         onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
         let local = engine.makeLocalParameters()
         // Parley only receives on a publish: a sendrecv section is answered recvonly, a recvonly one rejected.
         // H.264 first when RTMP watches the room: it is repackaged for RTMP, where VP8 would be transcoded.
+        var kinds: [MediaKind] = []
         let negotiation = try negotiate(offer, local: local) { offered in
             guard offered.direction.sends else { return .reject }
+            if whole, kinds.contains(offered.kind) { return .reject }  // one track per kind (WHIP)
+            kinds.append(offered.kind)
             return .accept(direction: .recvonly, codecs: preferH264 && offered.kind == .video ? [.h264, .vp8] : nil)
+        } refuse: { rejected throws(MediaServiceError) in
+            guard whole else { return }
+            throw MediaServiceError(code: "unsupported_offer", message: "Parley cannot take the offer's \(rejected.kind) section \(rejected.mid.map { "'\($0)' " } ?? "")whole: \(rejected.reason)")
+        }
+        if whole, negotiation.media.count > 1, negotiation.bundle.count != negotiation.media.count {
+            throw MediaServiceError(code: "unsupported_offer", message: "The offer's sections must share one BUNDLE transport")
         }
         let tracks = negotiation.media.map { m in
             ProducerParameters(

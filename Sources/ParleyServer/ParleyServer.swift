@@ -27,6 +27,8 @@ public struct ParleyServer: Sendable {
     /// Rooms with RTMP players or pushes: their new publishes prefer H.264.
     let rtmpAudience = RTMPAudience()
     let recordingStats = RecordingStats()
+    /// WHIP publishers and WHEP players (docs/WHIP-WHEP.md).
+    let whipEndpoints: WHIPEndpoints
     let startedAt: ContinuousClock.Instant
     let logger: Logger
 
@@ -45,8 +47,10 @@ public struct ParleyServer: Sendable {
             logger: logger)
         self.mediaSessions = NegotiatingMediaService(engine: media, logger: logger)
         self.videoTranscodes = VideoTranscodes(logger: logger)
+        self.whipEndpoints = WHIPEndpoints(hub: hub, media: mediaSessions, logger: logger)
         // Bad certificate files stop the start with a clear message rather than at the first connection.
         self.tlsConfiguration = try configuration.tls.map { try ServerTLS.configuration($0, addresses: announced) }
+        whipEndpoints.attach(recorder: StreamRecordings(server: self, logger: logger))
     }
 
     /// Runs until SIGINT/SIGTERM, as one service group: the media plane, then the application. On a signal the
@@ -66,6 +70,7 @@ public struct ParleyServer: Sendable {
             services.append(.init(service: RecordingRetention(directory: configuration.recordDir, retention: retention,
                                                               interval: .seconds(300), logger: logger)))
         }
+        services.append(.init(service: WHIPService(endpoints: whipEndpoints)))
         services.append(.init(service: try makeApplication()))
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let grace = configuration.shutdownGracePeriod
@@ -130,7 +135,7 @@ public struct ParleyServer: Sendable {
     public func makeApplication(
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: ParleyRequestContext.self)
         // `.ts` defaults to MPEG transport stream; the SDK's type declarations are TypeScript text.
         router.add(middleware: DirectoryRedirectMiddleware(root: configuration.webRoot))
         // Recordings, before the web root's files: a plain name under /client/records/, Range included.
@@ -145,6 +150,7 @@ public struct ParleyServer: Sendable {
         router.get("/health") { _, _ -> Health in
             await self.health()
         }
+        WHIPRoutes(endpoints: whipEndpoints, limiter: AddressRateLimiter(perSecond: 20)).add(to: router)
 
         let wsRouter = Router(context: BasicWebSocketRequestContext.self)
         wsRouter.ws("/ws") { _, _ in
@@ -191,6 +197,8 @@ public struct ParleyServer: Sendable {
         /// VP8 → H.264 transcodes running for RTMP players and pushes (one per stream).
         let transcodes: Int
         let recordings: RecordingStats.Snapshot
+        /// WHIP publishers and WHEP players.
+        let whipSessions: Int
         let media: MediaStats.Snapshot
     }
 
@@ -203,6 +211,7 @@ public struct ParleyServer: Sendable {
             sessions: stats.sessions, rooms: stats.rooms, participants: stats.participants, streams: stats.streams,
             transcodes: await videoTranscodes.count,
             recordings: recordingStats.snapshot,
+            whipSessions: await whipEndpoints.count,
             media: media.stats.snapshot
         )
     }
@@ -274,6 +283,15 @@ public struct ParleyServer: Sendable {
 
 /// The media plane as a service of the group: started before the group runs, stopped (its UDP ports closed) when
 /// the group shuts down, after the application that feeds it.
+/// Follows the media of WHIP and WHEP sessions until the server shuts down.
+struct WHIPService: Service {
+    let endpoints: WHIPEndpoints
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await endpoints.run() }
+    }
+}
+
 struct MediaPlaneService: Service {
     let engine: MediaEngine
     let logger: Logger

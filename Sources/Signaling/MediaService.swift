@@ -7,12 +7,22 @@ public protocol MediaService: Sendable {
     func startEcho(offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String)
     /// Receives published stream `id` (minted and recorded by the caller): audio and/or video sections the
     /// browser sends. `preferH264`: choose H.264 over VP8 when the offer has both (RTMP watches the room).
-    func publish(stream id: String, offer: String, preferH264: Bool,
+    /// `whole`: the offer is taken whole or refused (`unsupported_offer`: a section that cannot be received, a
+    /// second section of a kind, sections not BUNDLEd), as WHIP asks; otherwise what cannot be used is rejected.
+    func publish(stream id: String, offer: String, preferH264: Bool, whole: Bool,
                  onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia
     /// Sends the published stream `source` to a player whose offer receives it.
     func play(source: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String)
     /// Ends any stream (echo, publish or play); a publish's players get `closed("unpublished")`.
     func stop(stream id: String) async
+}
+
+extension MediaService {
+    /// A publish from a browser: what cannot be used is rejected, the rest goes on.
+    public func publish(stream id: String, offer: String, preferH264: Bool,
+                        onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
+        try await publish(stream: id, offer: offer, preferH264: preferH264, whole: false, onEvent: onEvent)
+    }
 }
 
 public struct PublishedMedia: Sendable, Equatable {

@@ -3,7 +3,7 @@ import HummingbirdWSClient
 import Logging
 import NIOCore
 import NIOWebSocket
-import ParleyServer
+@testable import ParleyServer
 import ServiceLifecycle
 import Testing
 
@@ -31,7 +31,7 @@ struct RunningServer {
         }
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let group = ServiceGroup(services: [app], logger: logger)
+        let group = ServiceGroup(services: [app, WHIPService(endpoints: server.whipEndpoints)], logger: logger)
         let task = Task { try await group.run() }
         var it = portStream.makeAsyncIterator()
         guard let port = await it.next(), port > 0 else { throw TestFailure("server did not start") }
@@ -294,13 +294,23 @@ final class RawSocket: @unchecked Sendable {
 
     /// A plain HTTP GET; returns status line and body.
     static func get(port: Int, path: String, headers: [String] = []) async throws -> (status: Int, body: String, head: String) {
-        try await offPool { try getBlocking(port: port, path: path, headers: headers) }
+        try await request(port: port, "GET", path, headers: headers)
     }
 
-    private static func getBlocking(port: Int, path: String, headers: [String]) throws -> (status: Int, body: String, head: String) {
+    /// One HTTP/1.1 request on its own connection; `body` with its Content-Length.
+    static func request(port: Int, _ method: String, _ path: String, headers: [String] = [], body: String? = nil) async throws
+        -> (status: Int, body: String, head: String)
+    {
+        try await offPool { try requestBlocking(port: port, method, path, headers: headers, body: body) }
+    }
+
+    private static func requestBlocking(port: Int, _ method: String, _ path: String, headers: [String], body: String?) throws
+        -> (status: Int, body: String, head: String)
+    {
         let socket = try RawSocket(port: port)
-        let extra = headers.map { $0 + "\r\n" }.joined()
-        socket.write(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(extra)Connection: close\r\n\r\n".utf8))
+        var extra = headers.map { $0 + "\r\n" }.joined()
+        if let body { extra += "Content-Length: \(body.utf8.count)\r\n" }
+        socket.write(Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(extra)Connection: close\r\n\r\n\(body ?? "")".utf8))
         var bytes: [UInt8] = []
         while true {
             let chunk = socket.read()

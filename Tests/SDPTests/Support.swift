@@ -8,7 +8,8 @@ enum Fixture {
     static let all = [
         "chrome-sendrecv.sdp", "chrome-sendonly.sdp", "chrome-recvonly.sdp", "chrome-audioonly.sdp",
         "chrome-datachannel.sdp", "chrome-simulcast.sdp", "firefox-sendrecv.sdp", "firefox-sendonly.sdp",
-        "firefox-recvonly.sdp", "firefox60-recvonly-h264.sdp", "safari-sendrecv.sdp",
+        "firefox-recvonly.sdp", "firefox60-recvonly-h264.sdp", "safari-sendrecv.sdp", "obs30-whip-offer.sdp",
+        "gstreamer-whip-offer.sdp",
     ]
 
     static func text(_ name: String) throws -> String {

@@ -21,7 +21,7 @@ final class FakeMedia: MediaService {
         (add(onEvent), "answer")
     }
 
-    func publish(stream id: String, offer: String, preferH264: Bool,
+    func publish(stream id: String, offer: String, preferH264: Bool, whole: Bool,
                  onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
         if offer == "bad" { throw MediaServiceError(code: "bad_sdp", message: "unreadable") }
         if preferH264 { state.withLock { $0.preferredH264.append(id) } }
