@@ -1,8 +1,11 @@
 """Recording in the Conference app: a Chromium user ticks Record, talks for a few seconds and unticks it; the link
 to the file appears, and a <video> in the page plays the downloaded recording and seeks in it."""
+import json
+import subprocess
 import time
+import urllib.request
 
-from conftest import AppUser, wait_for
+from conftest import OUTPUT, AppUser, wait_for
 
 
 def test_the_conference_app_records_and_the_browser_plays_and_seeks_the_file(parley_server, browser_factory):
@@ -47,6 +50,18 @@ def test_the_conference_app_records_and_the_browser_plays_and_seeks_the_file(par
     """, href)
     assert "error" not in result, result
     assert 4.0 < result["duration"] < 7.5, result  # ~5 s recorded
+    # The file Chromium's publish made: both tracks, starting together (A/V under 40 ms), every frame decodable.
+    with urllib.request.urlopen(parley_server.base + href, timeout=10) as response:
+        path = OUTPUT / "recording-chromium.webm"
+        path.write_bytes(response.read())
+    info = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,start_time", "-of", "json",
+                                      str(path)], capture_output=True, text=True, timeout=60).stdout)
+    assert sorted(s["codec_name"] for s in info["streams"]) == ["opus", "vp8"], info
+    starts = [float(s["start_time"]) for s in info["streams"]]
+    assert max(starts) - min(starts) < 0.040, starts
+    decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-enc_time_base:v", "1:1000", "-fps_mode", "passthrough",
+                              "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+    assert decoded.returncode == 0 and decoded.stderr == "", decoded.stderr[-800:]
     assert result["played"] > 0.2, result
     assert abs(result["seekedTo"] - 2.5) < 0.5, result
     assert result["width"] == 640, result

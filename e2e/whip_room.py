@@ -252,6 +252,23 @@ async def scenario_browser(result, driver):
         await browser_wait(driver, lambda: driver.execute_script(TILE, "gst")[2] > tile[2] + 10, 10, "gst's frames increasing")
         result["conference"] = await js(TILE, "gst")
 
+        # An aiortc WHIP client shows in the app too, and an aiortc WHEP client plays alice's (Chromium's) camera.
+        encoder = WHIPClient(f"{BASE}/whip/{ROOM}/encoder")
+        player = WHIPClient(f"{BASE}/whep/{ROOM}/alice", publish=False)
+        try:
+            result["aiortc_whip"] = (await encoder.start())[0]
+            tile = await browser_wait(driver, lambda: (lambda t: t if t and t[0] == "PLAYING" and t[1] > 0 else None)(
+                driver.execute_script(TILE, "encoder")), 20, "the aiortc encoder playing in the Conference app")
+            await browser_wait(driver, lambda: driver.execute_script(TILE, "encoder")[2] > tile[2] + 10, 10, "encoder frames increasing")
+            result["conference_aiortc"] = await js(TILE, "encoder")
+            result["aiortc_whep"] = (await player.start())[0]
+            await player.wait_frames(video=30, audio=20, timeout=20)
+            result["whep_decoded"], result["whep_sizes"] = dict(player.frames), sorted(player.sizes)
+            result["aiortc_deletes"] = [await encoder.delete(), await player.delete()]
+        finally:
+            await encoder.close()
+            await player.close()
+
         await asyncio.to_thread(driver.get, PAGE_URL + f"apps/whep-player/?room={ROOM}&name=gst")
         shown = await browser_wait(driver, lambda: (lambda p: p if p[0] == "PLAYING" and p[1] > 0 else None)(
             driver.execute_script(PLAYER)), 20, "the WHEP player playing")

@@ -136,6 +136,36 @@ func ntp(_ seconds: Double) -> UInt64 { UInt64(seconds) << 32 | UInt64((seconds 
 
     /// A lost packet: the broken frame and what follows are left out until the next keyframe (asked for); the file
     /// decodes to its end without an error.
+    /// The publisher's camera changes resolution (a new keyframe at the new size): one continuous file, every
+    /// frame in it, decodable across the change. (A new SSRC reaches the recorder re-based by its consumer, as
+    /// every viewer's packets are: ForwardingTests.)
+    @Test func aResolutionChangeKeepsOneContinuousFile() throws {
+        let small = try VP8Frames.make(seconds: 1, size: "320x240"), large = try VP8Frames.make(seconds: 1, size: "640x360")
+        let path = temporary("resized.webm")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let recorder = StreamRecorder(tracks: [RecordedTrack(codec: .vp8, clockRate: 90000)], output: try MatroskaFile(path: path))
+        var seq: UInt16 = 40_000
+        for (n, frame) in (small + large).enumerated() {
+            let packets = vp8Packets(frame)
+            for (i, p) in packets.enumerated() {
+                try recorder.receive(track: 0, sequence: seq, timestamp: UInt32(n * 3000), marker: i == packets.count - 1, payload: p,
+                                     arrival: Double(n) / 30)
+                seq &+= 1
+            }
+        }
+        try recorder.finish()
+        let streams = try Self.probeStreams(path)
+        #expect(streams.count == 1 && streams.first?["nb_read_packets"] as? String == "\(small.count + large.count)", "\(streams)")
+        let expected: Double = Double(small.count + large.count - 1) * 1000 / 30
+        let duration: Double = Double(recorder.duration)
+        #expect(abs(duration - expected) < 40, "\(duration) ms")
+        #expect(try Reader.decodeErrors(path) == "")
+        // Both sizes decode from the one file.
+        let sizes = try Reader.run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=width,height",
+                                               "-of", "csv=p=0", path]).out
+        #expect(Set(sizes.split(whereSeparator: \.isNewline).map(String.init)) == ["320,240", "640,360"], "\(sizes.prefix(200))")
+    }
+
     @Test func aLossSkipsToTheNextKeyframe() throws {
         let frames = try VP8Frames.make(seconds: 2, size: "320x240")
         let path = temporary("loss.webm")

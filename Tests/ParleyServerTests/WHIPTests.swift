@@ -104,6 +104,20 @@ import Testing
         #expect(await server.server.hub.stats.participants == 0)
     }
 
+    @Test func aFullRoomOrAnOversizedOfferIsRefused() async throws {
+        let server = try await RunningServer.start { $0.maxParticipants = 1 }
+        defer { Task { try? await server.stop() } }
+        let alice = try await TestClient.connected(server, as: "alice")
+        _ = try await alice.request("join", ["room": "r"])
+        let full = try await RawSocket.request(port: server.port, "POST", "/whip/r/obs", headers: [Self.sdp],
+                                               body: try Self.fixture("obs30-whip-offer.sdp"))
+        #expect(full.status == 503 && Self.header("Retry-After", full.head) == "10", "\(full.status) \(full.body)")
+        let huge = try await RawSocket.request(port: server.port, "POST", "/whip/other/obs", headers: [Self.sdp],
+                                               body: String(repeating: "a=x\r\n", count: 20_000))
+        #expect(huge.status == 413, "\(huge.status)")
+        #expect(await server.server.hub.stats.participants == 1)
+    }
+
     @Test func whepFindsTheParticipantsStreamOrSaysWhyNot() async throws {
         let server = try await RunningServer.start()
         defer { Task { try? await server.stop() } }

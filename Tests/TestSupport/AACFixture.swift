@@ -4,13 +4,14 @@ import Foundation
 public enum AACFixture {
     /// The ADTS stream (each frame with a 7-byte header).
     public static func adts(rate: Int, channels: Int) throws -> [UInt8] {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("parley-aac-\(rate)-\(channels).aac").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("parley-\(UUID().uuidString)-aac-\(rate)-\(channels).aac").path
         let ffmpeg = Process()
         ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
         ffmpeg.arguments = ["-y", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=\(rate)", "-t", "2",
                             "-ac", "\(channels)", "-c:a", "aac", "-b:a", "96k", "-f", "adts", path]
         try ffmpeg.run()
         ffmpeg.waitUntilExit()
+        defer { try? FileManager.default.removeItem(atPath: path) }  // a file per call: tests run in parallel
         return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
