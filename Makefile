@@ -73,8 +73,9 @@ test-e2e:
 	PARLEY_BIN=.build/debug/parley PARLEY_TESTBED_BIN=.build/debug/parley-testbed $(PY) -m pytest e2e -q
 
 # Benchmarks never run in `make test`; figures go to docs/BENCHMARKS.md. The WebRTC load run (bench/standard.sh,
-# a few minutes) measures Parley beside Debian's Janus in a private network namespace and rewrites the generated
-# part of docs/BENCHMARKS.md; CHURN_SECONDS=600 makes its churn run the 10-minute leak check.
+# ~45 minutes) measures Parley beside Debian's Janus (as shipped, and with event_loops 2 and 1) in a private network
+# namespace, three interleaved runs of each sweep (RUNS=1 for one), and rewrites the generated part of
+# docs/BENCHMARKS.md; CHURN_SECONDS=600 makes its churn run the 10-minute leak check.
 bench: deps-test
 	$(call apt_ensure,janus iproute2 util-linux)
 	$(SWIFT) build -c release --product srtp-bench

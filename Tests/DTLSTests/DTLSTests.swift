@@ -103,6 +103,25 @@ struct Pair {
         #expect(pair.server.state == .connected(.aeadAes128Gcm))
     }
 
+    /// The load generator's client retransmits an unanswered ClientHello after 100 ms, as browsers do; without
+    /// `useFastRetransmission` OpenSSL waits a second.
+    @Test func aFastClientRetransmitsItsHelloAfter100ms() throws {
+        let slow = try Pair(), fast = try Pair()
+        fast.client.useFastRetransmission()
+        _ = slow.client.start()
+        let hello = fast.client.start()
+        let slowTimeout = try #require(slow.client.nextTimeout), fastTimeout = try #require(fast.client.nextTimeout)
+        #expect(slowTimeout > 0.5 && slowTimeout <= 1.0, "\(slowTimeout)")
+        #expect(fastTimeout > 0 && fastTimeout <= 0.1, "\(fastTimeout)")
+        Thread.sleep(forTimeInterval: fastTimeout + 0.02)
+        let again = fast.client.handleTimeout()  // the ClientHello went nowhere: it goes again
+        #expect(again.count == hello.count && !again.isEmpty)
+        let next = try #require(fast.client.nextTimeout)
+        #expect(next > 0.1 && next <= 0.2, "doubled: \(next)")
+        fast.run(first: again)
+        #expect(fast.client.state == .connected(.aeadAes128Gcm))
+    }
+
     @Test func garbageNeverCrashesAndFailsCleanly() throws {
         var rng = SystemRandomNumberGenerator()
         for i in 0..<300 {

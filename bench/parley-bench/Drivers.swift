@@ -107,13 +107,15 @@ struct ParleyParticipant: BenchParticipant {
 final class JanusServerDriver: BenchServer {
     let url: String
     let peerAddress: String
-    var name: String { "janus" }
+    /// `janus`, or `janus@N` when it runs with `event_loops = N`.
+    let name: String
     /// Each room is created once, by its first participant; the others wait for that.
     private let rooms = Mutex<[String: (number: Int, created: Task<Void, any Error>?)]>([:])
 
-    init(url: String, peerAddress: String) {
+    init(url: String, peerAddress: String, name: String = "janus") {
         self.url = url
         self.peerAddress = peerAddress
+        self.name = name
     }
 
     func join(room: String, as name: String) async throws -> any BenchParticipant {

@@ -14,7 +14,7 @@ struct ParleyBench: AsyncParsableCommand {
     @Argument(help: "Scenario: fanout (publishers → N subscribers), rooms (R rooms of K, everyone publishes and plays), churn (subscribers replaced continuously).")
     var scenario: String = "fanout"
 
-    @Option(help: "Servers to measure, comma-separated: parley, janus.")
+    @Option(help: "Servers to measure, comma-separated: parley, janus (one loop thread per handle, as shipped), janus@N (event_loops = N).")
     var servers: String = "parley"
 
     @Option(help: "Parley binary to start on 127.0.0.1.")
@@ -166,11 +166,17 @@ struct ParleyBench: AsyncParsableCommand {
                     process = p
                     server = ParleyServerDriver(url: url)
                 }
-            case "janus":
-                let janusLaunch = JanusLaunch(binary: janusBin, configDirectory: janusConfig, wsPort: janusPort)
+            case let janus where janus == "janus" || janus.hasPrefix("janus@"):
+                var janusLaunch = JanusLaunch(binary: janusBin, configDirectory: janusConfig, wsPort: janusPort)
+                if janus != "janus" {
+                    guard let loops = Int(janus.dropFirst("janus@".count)), loops > 0 else {
+                        throw ValidationError("janus@N: N is Janus's event_loops, at least 1")
+                    }
+                    janusLaunch.eventLoops = loops
+                }
                 let (p, url) = try await janusLaunch.start(logDirectory: logDir)
                 process = p
-                server = JanusServerDriver(url: url, peerAddress: janusLaunch.address)
+                server = JanusServerDriver(url: url, peerAddress: janusLaunch.address, name: janus)
             default:
                 throw ValidationError("unknown server \(name)")
             }

@@ -13,6 +13,8 @@ struct RunResult: Codable, Sendable {
     var egressMbps: Double
     var egressPacketsPerSecond: Double
     var serverCPUCores: Double?
+    /// The same window's CPU from the threads' schedstat: a cross-check of /proc/PID/stat.
+    var serverCPUCoresSchedstat: Double?
     var mbpsPerCore: Double?
     var expectedPackets: Int
     var receivedPackets: Int
@@ -49,6 +51,8 @@ struct RunResult: Codable, Sendable {
     var foreign: Int
     var publisherSendErrors: Int
     var srtpProfile: String
+    /// What the publishers negotiated with the server (the subscribers' is `srtpProfile`).
+    var publisherSRTPProfile: String
     var keyframesSent: Int
     var keyframeRequests: Int
     var nacksToPublishers: Int
@@ -118,7 +122,9 @@ struct RunResult: Codable, Sendable {
             server: server, scenario: options.scenario.rawValue, publishers: publishers.count, subscribers: subscribers.count,
             liveSubscribers: liveSubscribers, videoKbps: options.traffic.videoKbps, windowSeconds: window,
             setupSeconds: setupSeconds, egressMbps: egress, egressPacketsPerSecond: Double(packets) / window,
-            serverCPUCores: cores, mbpsPerCore: cores.map { $0 > 0 ? egress / $0 : 0 },
+            serverCPUCores: cores,
+            serverCPUCoresSchedstat: serverStart.flatMap { a in serverEnd.flatMap { ProcessSample.schedCores(a, $0) } },
+            mbpsPerCore: cores.map { $0 > 0 ? egress / $0 : 0 },
             expectedPackets: expected, receivedPackets: received,
             lossPercent: expected > 0 ? Double(expected - received) * 100 / Double(expected) : 0,
             duplicates: duplicates, outOfOrder: outOfOrder, silentSubscribers: silent,
@@ -142,6 +148,7 @@ struct RunResult: Codable, Sendable {
             undecryptable: subscribers.reduce(0) { $0 + $1.undecryptable }, foreign: subscribers.reduce(0) { $0 + $1.foreign },
             publisherSendErrors: publishers.reduce(0) { $0 + $1.sendErrors },
             srtpProfile: profiles.sorted().joined(separator: ","),
+            publisherSRTPProfile: Set(publishers.compactMap { $0.profile.map { "\($0)" } }).sorted().joined(separator: ","),
             keyframesSent: publishers.reduce(0) { $0 + $1.keyframes },
             keyframeRequests: publishers.reduce(0) { $0 + $1.keyframeRequests },
             nacksToPublishers: publishers.reduce(0) { $0 + $1.nacks },

@@ -92,9 +92,11 @@ struct PublisherSummary: Sendable {
     var packetsSent: Int
     /// Datagrams the publisher's socket refused (a full send buffer): generator-side loss.
     var sendErrors: Int
+    var profile: SRTPProfile?
 
     init(_ peer: Peer) {
         let p = peer.publisher!
+        profile = peer.srtpProfile
         sendErrors = peer.socket.sendErrors
         id = peer.id
         alive = peer.isConnected

@@ -87,6 +87,8 @@ struct JanusLaunch {
     /// Janus's media address and interface: 127.0.0.2 on benchlo, made by bench/netns.sh.
     var address = "127.0.0.2"
     var interface = "benchlo"
+    /// `event_loops` in janus.jcfg: a pool of this many loop threads instead of one per handle (nil: as shipped).
+    var eventLoops: Int? = nil
 
     func start(logDirectory: String) async throws -> (ServerProcess, String) {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
@@ -106,6 +108,9 @@ struct JanusLaunch {
             text = text.replacingOccurrences(of: "@WS_PORT@", with: "\(wsPort)")
                 .replacingOccurrences(of: "@JANUS_IP@", with: address)
                 .replacingOccurrences(of: "@JANUS_IFACE@", with: interface)
+            if let eventLoops, file == "janus.jcfg" {
+                text = text.replacingOccurrences(of: "general: {\n", with: "general: {\n\tevent_loops = \(eventLoops)\n")
+            }
             try text.write(toFile: "\(folder)/\(file)", atomically: true, encoding: .utf8)
         }
         let server = try ServerProcess.launch(

@@ -227,6 +227,9 @@ struct ProcessSample {
     let time: UInt64         // monotonic ns when read
     let cpuSeconds: Double   // utime + stime of all threads
     let rssBytes: Int
+    /// The same time from another counter: the sum of every live thread's time on a CPU (schedstat, ns
+    /// precision). A cross-check of `cpuSeconds` (a thread that exits takes its share with it).
+    var schedSeconds: Double? = nil
 
     static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
@@ -242,7 +245,27 @@ struct ProcessSample {
                 rss = (Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0) * 1024
             }
         }
-        return ProcessSample(time: clockNanos(), cpuSeconds: (utime + stime) / ticksPerSecond, rssBytes: rss)
+        return ProcessSample(time: clockNanos(), cpuSeconds: (utime + stime) / ticksPerSecond, rssBytes: rss,
+                             schedSeconds: schedstatSeconds(pid: pid))
+    }
+
+    /// The first field of each /proc/PID/task/TID/schedstat (ns on a CPU), summed.
+    static func schedstatSeconds(pid: Int32) -> Double? {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+        var total: UInt64 = 0
+        for tid in tasks {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/schedstat", encoding: .utf8),
+                  let first = text.split(separator: " ").first, let ns = UInt64(first) else { continue }
+            total += ns
+        }
+        return Double(total) / 1e9
+    }
+
+    /// Cores used between two samples, by schedstat.
+    static func schedCores(_ a: ProcessSample, _ b: ProcessSample) -> Double? {
+        let wall = Double(b.time &- a.time) / 1e9
+        guard wall > 0, let x = a.schedSeconds, let y = b.schedSeconds else { return nil }
+        return (y - x) / wall
     }
 
     /// Cores used between two samples.

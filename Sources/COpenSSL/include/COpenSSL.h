@@ -26,6 +26,13 @@ static inline long parley_DTLS_set_link_mtu(SSL *ssl, long mtu) { return DTLS_se
 static inline long parley_SSL_set_mtu(SSL *ssl, long mtu) { return SSL_set_mtu(ssl, mtu); }
 static inline long parley_DTLSv1_get_timeout(SSL *ssl, struct timeval *tv) { return DTLSv1_get_timeout(ssl, tv); }
 static inline long parley_DTLSv1_handle_timeout(SSL *ssl) { return DTLSv1_handle_timeout(ssl); }
+/* A browser-like retransmission timer: 100 ms, doubling to at most 1.6 s (OpenSSL's own starts at 1 s). */
+static inline unsigned int parley_dtls_fast_timer(SSL *ssl, unsigned int timer_us) {
+    (void)ssl;
+    if (timer_us == 0) return 100000;
+    return timer_us >= 800000 ? 1600000 : timer_us * 2;
+}
+static inline void parley_DTLS_use_fast_timer(SSL *ssl) { DTLS_set_timer_cb(ssl, parley_dtls_fast_timer); }
 static inline int parley_BIO_reset(BIO *b) { return (int)BIO_reset(b); }
 static inline long parley_BIO_set_mem_eof_return(BIO *b, long v) { return BIO_set_mem_eof_return(b, v); }
 static inline EVP_PKEY *parley_EVP_EC_gen_p256(void) { return EVP_EC_gen("P-256"); }
