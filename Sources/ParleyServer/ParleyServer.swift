@@ -152,16 +152,18 @@ public struct ParleyServer: Sendable {
         }
         WHIPRoutes(endpoints: whipEndpoints, limiter: AddressRateLimiter(perSecond: 20)).add(to: router)
 
-        let wsRouter = Router(context: BasicWebSocketRequestContext.self)
+        let wsRouter = Router(context: ParleyWebSocketContext.self)
         wsRouter.ws("/ws") { _, _ in
             .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
+            context.requestContext.releaseUpgradeHandler()  // see ParleyWebSocketContext
             try await self.serveParleySocket(inbound: inbound, outbound: outbound, logger: context.logger)
         }
         // Web Call Server (Flashphoner WebSDK) clients open the bare server URL, ws://HOST:8080 (docs/WCS-COMPATIBILITY.md).
         wsRouter.ws("/") { _, _ in
             .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
+            context.requestContext.releaseUpgradeHandler()
             try await self.serveWCSSocket(inbound: inbound, outbound: outbound, logger: context.logger)
         }
 
@@ -281,8 +283,6 @@ public struct ParleyServer: Sendable {
     }
 }
 
-/// The media plane as a service of the group: started before the group runs, stopped (its UDP ports closed) when
-/// the group shuts down, after the application that feeds it.
 /// Follows the media of WHIP and WHEP sessions until the server shuts down.
 struct WHIPService: Service {
     let endpoints: WHIPEndpoints
@@ -292,6 +292,8 @@ struct WHIPService: Service {
     }
 }
 
+/// The media plane as a service of the group: started before the group runs, stopped (its UDP ports closed) when
+/// the group shuts down, after the application that feeds it.
 struct MediaPlaneService: Service {
     let engine: MediaEngine
     let logger: Logger
