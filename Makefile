@@ -93,6 +93,12 @@ bench-recording: deps-test build-release
 	$(SWIFT) build -c release --product parley-bench
 	bench/recording/run.sh
 
+# The WebSocket leak check (issue 17): 100,000 connect/join/leave sockets against the release server; fails if its
+# RSS ends more than 5 MiB above where it was after the first 1,000 (about 3 minutes).
+.PHONY: bench-ws
+bench-ws: build-release
+	python3 bench/ws_cycles.py 100000
+
 # The RTMP benchmarks alone (latency beside nginx-rtmp, CPU per RTMP player and per VP8 → H.264 transcode, 20
 # publishers with players): a few minutes, release build.
 .PHONY: bench-rtmp
