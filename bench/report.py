@@ -173,15 +173,7 @@ def fair_ratios(all_runs, cores, what):
     lines = []
     servers = order({r["server"] for run in all_runs for r in run})
     for s in [s for s in servers if s != "parley"]:
-        values, steps = [], []
-        for run in all_runs:
-            k = fair_step(run, "parley", s, cores)
-            if k is None:
-                continue
-            a, b = pick(run, "parley", k), pick(run, s, k)
-            if a.get("mbpsPerCore") and b.get("mbpsPerCore"):
-                values.append(a["mbpsPerCore"] / b["mbpsPerCore"])
-                steps.append(k)
+        values, steps = fair_ratio_values(all_runs, cores, s)
         if values:
             lines.append(f"- {what}, Parley over {s}: {spread(values, '.2f')}× the Mbit/s per core, at the highest step "
                          f"where both lose < 0.1 % and neither fills the machine with the generator "
@@ -190,13 +182,15 @@ def fair_ratios(all_runs, cores, what):
 
 
 def fair_ratio_values(all_runs, cores, other):
-    values = []
+    """Run by run: Parley's Mbit/s per core over `other`'s at the run's fair step, and that step."""
+    values, steps = [], []
     for run in all_runs:
         k = fair_step(run, "parley", other, cores)
         a, b = (pick(run, "parley", k), pick(run, other, k)) if k else (None, None)
         if a and b and a.get("mbpsPerCore") and b.get("mbpsPerCore"):
             values.append(a["mbpsPerCore"] / b["mbpsPerCore"])
-    return values
+            steps.append(k)
+    return values, steps
 
 
 def median_at(all_runs, server, kbps, key):
@@ -208,7 +202,7 @@ def targets(sweep, rooms, cores, tuned):
     """Issue 19's targets against the tuned Janus, from the medians."""
     rows = []
     if sweep and any(pick(run, tuned) for run in sweep):
-        ratios = fair_ratio_values(sweep, cores, tuned)
+        ratios, _ = fair_ratio_values(sweep, cores, tuned)
         if ratios:
             rows.append((f"≥ 2.5× {tuned}'s Mbit/s per core (fan-out, fair step)", f"{spread(ratios, '.2f')}×", statistics.median(ratios) >= 2.5))
         rates = sorted({r["videoKbps"] for run in sweep for r in run if r["server"] == tuned and r["lossPercent"] < 0.1})

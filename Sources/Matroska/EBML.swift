@@ -54,6 +54,6 @@ public enum EBML {
     /// A Void element of exactly `total` bytes (at least 2): room kept for something written at the end.
     public static func void(total: Int) -> [UInt8] {
         precondition(total >= 2 && total <= 127, "a Void of 2-127 bytes")
-        return [0xEC] + size(UInt64(total - 2)) + [UInt8](repeating: 0, count: total - 2)
+        return id(MatroskaID.void) + size(UInt64(total - 2)) + [UInt8](repeating: 0, count: total - 2)
     }
 }

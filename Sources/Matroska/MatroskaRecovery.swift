@@ -53,10 +53,10 @@ public enum MatroskaRecovery {
         let size = file.position
         var offset: Int64 = 0
         let ebml = try header(file, at: offset)
-        guard ebml.id == 0x1A45_DFA3, let ebmlSize = ebml.size else { throw Failure.unrecognized("no EBML header") }
+        guard ebml.id == MatroskaID.ebml, let ebmlSize = ebml.size else { throw Failure.unrecognized("no EBML header") }
         offset = ebml.dataAt + Int64(ebmlSize)
         let segment = try header(file, at: offset)
-        guard segment.id == 0x1853_8067 else { throw Failure.unrecognized("no Segment") }
+        guard segment.id == MatroskaID.segment else { throw Failure.unrecognized("no Segment") }
         guard segment.size == nil else { return nil }
         guard segment.dataAt - offset == 12 else { throw Failure.unrecognized("the Segment's size is not 8 bytes wide") }
         var layout = MatroskaLayout(cueTrack: 1)
@@ -72,28 +72,28 @@ public enum MatroskaRecovery {
                   element.dataAt + Int64(length) <= size else { break walk }  // a cut-short element: the end
             let end = element.dataAt + Int64(length)
             switch element.id {
-            case 0x114D_9B74, 0xEC:  // SeekHead, Void
+            case MatroskaID.seekHead, MatroskaID.void:
                 break
-            case 0x1549_A966:  // Info: the 11-byte Void that becomes the Duration
+            case MatroskaID.info:  // the 11-byte Void that becomes the Duration
                 guard length <= 4096 else { throw Failure.unrecognized("an oversized Info") }
                 var info = Cursor(try file.read(at: element.dataAt, count: Int(length)))
                 while let child = try info.element() {
-                    if child.id == 0x4489 { return nil }  // a Duration: finished
-                    if child.id == 0xEC, child.body.count == 9 { scan.layout.durationAt = element.dataAt + Int64(child.start) }
+                    if child.id == MatroskaID.duration { return nil }  // finished
+                    if child.id == MatroskaID.void, child.body.count == 9 { scan.layout.durationAt = element.dataAt + Int64(child.start) }
                 }
                 scan.layout.infoPosition = offset - segment.dataAt
                 sawInfo = true
-            case 0x1654_AE6B:  // Tracks: which is the video
+            case MatroskaID.tracks:  // which is the video
                 guard length <= 1 << 20 else { throw Failure.unrecognized("oversized Tracks") }
                 var tracks = Cursor(try file.read(at: element.dataAt, count: Int(length)))
                 var first: Int?
                 while let entry = try tracks.element() {
-                    guard entry.id == 0xAE else { continue }
+                    guard entry.id == MatroskaID.trackEntry else { continue }
                     var fields = Cursor(entry.body)
                     var number: Int?, type: UInt64?
                     while let field = try fields.element() {
-                        if field.id == 0xD7 { number = Int(truncatingIfNeeded: Cursor.uint(field.body)) }
-                        if field.id == 0x83 { type = Cursor.uint(field.body) }
+                        if field.id == MatroskaID.trackNumber { number = Int(truncatingIfNeeded: Cursor.uint(field.body)) }
+                        if field.id == MatroskaID.trackType { type = Cursor.uint(field.body) }
                     }
                     if first == nil { first = number }
                     if type == 1, videoTrack == nil { videoTrack = number }
@@ -101,19 +101,19 @@ public enum MatroskaRecovery {
                 scan.layout.cueTrack = videoTrack ?? first ?? 1
                 scan.layout.tracksPosition = offset - segment.dataAt
                 sawTracks = true
-            case 0x1F43_B675:  // Cluster
+            case MatroskaID.cluster:
                 guard sawInfo, sawTracks, scan.layout.durationAt > 0 else { throw Failure.unrecognized("a Cluster before Info and Tracks") }
                 guard length <= largestCluster else { break walk }
                 // One the writer did not write whole (its contents do not parse) ends the file before it.
                 guard let blocks = try? Self.blocks(file.read(at: element.dataAt, count: Int(length))),
                       let time = blocks.time, let latest = blocks.latest else { break walk }
                 let first = blocks.first
-                if let first, videoTrack == nil || (first.track == videoTrack && first.keyframe) {
+                if let first, MatroskaWriter.startsCuePoint(track: first.track, keyframe: first.keyframe, videoTrack: videoTrack) {
                     scan.cues.append((time, offset - segment.dataAt))
                 }
                 scan.latest = max(scan.latest, latest)
                 scan.clusters += 1
-            case 0x1C53_BB6B:  // Cues: the writer finished, only the Segment's size is missing
+            case MatroskaID.cues:  // the writer finished, only the Segment's size is missing
                 throw Failure.unrecognized("Cues but no Segment size")
             default:
                 break walk
@@ -131,8 +131,8 @@ public enum MatroskaRecovery {
         var cluster = Cursor(body)
         var time: Int64?, first: (track: Int, keyframe: Bool)?, latest: Int64?
         while let child = try cluster.element() {
-            if child.id == 0xE7 { time = Int64(truncatingIfNeeded: Cursor.uint(child.body)) }
-            guard child.id == 0xA3, let time else { continue }
+            if child.id == MatroskaID.timestamp { time = Int64(truncatingIfNeeded: Cursor.uint(child.body)) }
+            guard child.id == MatroskaID.simpleBlock, let time else { continue }
             var block = Cursor(child.body)
             let track = Int(truncatingIfNeeded: try block.vint(keepMarker: false))
             let relative = Int16(bitPattern: UInt16(try block.byte()) << 8 | UInt16(try block.byte()))
@@ -146,10 +146,9 @@ public enum MatroskaRecovery {
     /// An element's id (marker bits kept), its size (nil: unknown) and where its data starts.
     private static func header(_ file: MatroskaFile, at offset: Int64) throws -> (id: UInt32, size: UInt64?, dataAt: Int64) {
         var cursor = Cursor(try file.read(at: offset, count: 12))
-        let id = try cursor.vint(keepMarker: true)
-        guard id <= UInt64(UInt32.max) else { throw Failure.unrecognized("an id wider than 4 bytes") }
+        let id = try cursor.id()
         let size = try cursor.size()
-        return (UInt32(id), size, offset + Int64(cursor.index))
+        return (id, size, offset + Int64(cursor.index))
     }
 }
 
@@ -185,14 +184,21 @@ struct Cursor {
     }
 
     /// The next child element (nil at the end), its body and where it starts.
-    mutating func element() throws -> (id: UInt64, body: ArraySlice<UInt8>, start: Int)? {
+    mutating func element() throws -> (id: UInt32, body: ArraySlice<UInt8>, start: Int)? {
         guard index < bytes.count else { return nil }
         let start = index
-        let id = try vint(keepMarker: true)
+        let id = try self.id()
         guard let size = try size(), size <= UInt64(bytes.count - index) else { throw Truncated() }
         let body = bytes[index..<index + Int(size)]
         index += Int(size)
         return (id, body, start)
+    }
+
+    /// An element id, marker bits kept (at most 4 bytes in Matroska).
+    mutating func id() throws -> UInt32 {
+        let id = try vint(keepMarker: true)
+        guard id <= UInt64(UInt32.max) else { throw MatroskaRecovery.Failure.unrecognized("an id wider than 4 bytes") }
+        return UInt32(id)
     }
 
     static func uint(_ body: ArraySlice<UInt8>) -> UInt64 {

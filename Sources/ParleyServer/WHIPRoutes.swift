@@ -49,8 +49,7 @@ struct WHIPRoutes: Sendable {
         case .success(let text): offer = text
         case .failure(let refused): return refused.response
         }
-        // Authorization: Bearer is read here; without an auth layer configured any token (or none) is accepted.
-        _ = Self.bearerToken(request)
+        // Parley has no auth layer yet (issue 18): an `Authorization: Bearer` token, if any, is not checked.
         let created: WHIPEndpoints.Created
         do {
             switch kind {
@@ -130,11 +129,6 @@ struct WHIPRoutes: Sendable {
         request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
     }
 
-    static func bearerToken(_ request: Request) -> String? {
-        guard let value = request.headers[.authorization], value.lowercased().hasPrefix("bearer ") else { return nil }
-        return String(value.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-    }
-
     /// The body as UTF-8 text, or the response that refuses it (too large, not text).
     static func body(_ request: Request) async -> Result<String, ResponseError> {
         var request = request
@@ -190,14 +184,12 @@ extension HTTPField.Name {
 final class AddressRateLimiter: Sendable {
     private let table = Mutex<[String: RateLimiter]>([:])
     private let perSecond: Int
-    private let started = ContinuousClock.now
 
     init(perSecond: Int) { self.perSecond = perSecond }
 
-    func allow(_ address: String) -> Bool {
-        let elapsed = ContinuousClock.now - started
-        let now = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return table.withLock { table in
+    /// `now`: seconds on a monotonic clock, as a socket's own limiter counts them.
+    func allow(_ address: String, now: Double = Double(DispatchTime.now().uptimeNanoseconds) / 1e9) -> Bool {
+        table.withLock { table in
             if table.count > 10_000 { table.removeAll() }  // a flood of addresses must not grow it without end
             var limiter = table[address] ?? RateLimiter(perSecond: perSecond, closeAfterRefused: .max)
             defer { table[address] = limiter }

@@ -330,17 +330,8 @@ public final class ParleySession {
                     if case .failure = await lifecycle.announce(stream), streams.remove(stream) != nil {
                         await lifecycle.refuse(stream)
                     } else if let recorder, let name = pendingRecordings.take(stream) {
-                        do throws(MediaServiceError) {
-                            let job = try await recorder.record(stream: stream, name: name)
-                            outbox.send(ParleyWire.recordingEvent(stream: stream, recordName: name, status: "started"))
-                            relays.start {  // ends with the stream
-                                let end = await job.record()
-                                outbox.send(ParleyWire.recordingEvent(stream: stream, recordName: name, end))
-                            }
-                        } catch {
-                            logger.warning("recording refused", metadata: ["stream": "\(stream)", "reason": "\(error)"])
-                            outbox.send(ParleyWire.recordingEvent(stream: stream, recordName: name, status: "failed",
-                                                                  reason: error.code, message: error.message))
+                        await recorder.start(stream: stream, name: name, relays: relays, logger: logger) { progress in
+                            outbox.send(ParleyWire.recordingEvent(stream: stream, recordName: name, progress))
                         }
                     }
                 case .failed(let why), .closed(let why):

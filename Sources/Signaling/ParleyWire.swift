@@ -246,19 +246,21 @@ public enum ParleyWire {
     /// A recording's status (`recording` events): `started`, `finished` (the file is complete and downloadable),
     /// `stopped` (ended before its stream, with `reason`; the file holds what came before) or `failed` (never
     /// started, with the refusal's code and message).
-    public static func recordingEvent(stream: String, recordName: String, status: String, reason: String? = nil,
-                                      message: String? = nil) -> String {
-        encode(RecordingStatusEvent(stream: stream, recordName: recordName, status: status, reason: reason, message: message))
-    }
-
-    /// The `recording` event for how a recording ended.
-    public static func recordingEvent(stream: String, recordName: String, _ end: RecordingEnd) -> String {
-        switch end {
-        case .finished:
-            recordingEvent(stream: stream, recordName: recordName, status: "finished")
-        case .stopped(let why):
-            recordingEvent(stream: stream, recordName: recordName, status: "stopped", reason: why.rawValue, message: message(why))
+    public static func recordingEvent(stream: String, recordName: String, _ progress: RecordingProgress) -> String {
+        let event: RecordingStatusEvent
+        switch progress {
+        case .started:
+            event = RecordingStatusEvent(stream: stream, recordName: recordName, status: "started", reason: nil, message: nil)
+        case .ended(.finished):
+            event = RecordingStatusEvent(stream: stream, recordName: recordName, status: "finished", reason: nil, message: nil)
+        case .ended(.stopped(let why)):
+            event = RecordingStatusEvent(stream: stream, recordName: recordName, status: "stopped", reason: why.rawValue,
+                                         message: message(why))
+        case .refused(let error):
+            event = RecordingStatusEvent(stream: stream, recordName: recordName, status: "failed", reason: error.code,
+                                         message: error.message)
         }
+        return encode(event)
     }
 
     static func message(_ stop: RecordingStop) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Rooms
 
 /// Pushes of published streams to other RTMP servers (`republish`: YouTube, Twitch, an nginx-rtmp), made by
@@ -74,6 +75,31 @@ public enum RecordingEnd: Sendable, Equatable {
     case finished
     /// Before its stream ended: the file holds what came before.
     case stopped(RecordingStop)
+}
+
+/// How a recording goes, for its publisher's adapter to tell in its own words.
+public enum RecordingProgress: Sendable, Equatable {
+    /// Writing, from the stream's going live.
+    case started
+    case ended(RecordingEnd)
+    /// It never started (no space, nothing recordable, the stream gone).
+    case refused(MediaServiceError)
+}
+
+extension RecordingService {
+    /// Records live `stream` into `name`, the job a child of `relays` (so it ends with the stream or the socket);
+    /// `tell` hears `started` then `ended`, or `refused` (which is logged too).
+    func start(stream: String, name: String, relays: StreamRelays, logger: Logger,
+               tell: @escaping @Sendable (RecordingProgress) -> Void) async {
+        do throws(MediaServiceError) {
+            let job = try await record(stream: stream, name: name)
+            tell(.started)
+            relays.start { tell(.ended(await job.record())) }
+        } catch {
+            logger.warning("recording refused", metadata: ["stream": "\(stream)", "reason": "\(error)"])
+            tell(.refused(error))
+        }
+    }
 }
 
 /// Why a recording ended before its stream; the raw values are the wire's `reason` codes.

@@ -456,19 +456,18 @@ public final class WCSSession {
                     if let recorder, let stream = streams.stream(id), stream.kind == .publish, let name = stream.recordName {
                         // The WebSDK has no recording status: a recording that does not start, or ends before its
                         // stream, is told as a stream event (`recordingFailed`, `recordingStopped`) to the publisher.
-                        do throws(MediaServiceError) {
-                            let job = try await recorder.record(stream: stream.mediaID, name: name)
-                            relays.start {  // ends with the stream
-                                if case .stopped(let why) = await job.record() {
-                                    outbox.send(WCSWire.streamEvent(mediaSessionId: id, type: "recordingStopped", payload: [
-                                        "recordName": .string(name), "reason": .string(why.rawValue),
-                                        "message": .string(ParleyWire.message(why))]))
-                                }
+                        await recorder.start(stream: stream.mediaID, name: name, relays: relays, logger: logger) { progress in
+                            switch progress {
+                            case .ended(.stopped(let why)):
+                                outbox.send(WCSWire.streamEvent(mediaSessionId: id, type: "recordingStopped", payload: [
+                                    "recordName": .string(name), "reason": .string(why.rawValue),
+                                    "message": .string(ParleyWire.message(why))]))
+                            case .refused(let error):
+                                outbox.send(WCSWire.streamEvent(mediaSessionId: id, type: "recordingFailed", payload: [
+                                    "recordName": .string(name), "reason": .string(error.code), "message": .string(error.message)]))
+                            case .started, .ended(.finished):
+                                break
                             }
-                        } catch {
-                            logger.warning("recording refused", metadata: ["stream": "\(stream.name)", "reason": "\(error)"])
-                            outbox.send(WCSWire.streamEvent(mediaSessionId: id, type: "recordingFailed", payload: [
-                                "recordName": .string(name), "reason": .string(error.code), "message": .string(error.message)]))
                         }
                     }
                 case .failed(let reason):

@@ -139,12 +139,8 @@ public actor WHIPEndpoints {
                         await lifecycle.refuse(stream)
                         await self?.end(id, reason: .left)
                     } else if let recorder, let recordName {
-                        do throws(MediaServiceError) {
-                            let job = try await recorder.record(stream: stream, name: recordName)
-                            relays.start { _ = await job.record() }  // ends with the stream
-                        } catch {
-                            logger.warning("recording refused", metadata: ["stream": "\(stream)", "reason": "\(error)"])
-                        }
+                        // A WHIP client has no channel to hear of it: a refusal is logged.
+                        await recorder.start(stream: stream, name: recordName, relays: relays, logger: logger) { _ in }
                     }
                 case .failed(let why), .closed(let why):
                     // ICE consent lost (the client vanished), DTLS failed, or the client closed: the participant goes.
@@ -243,8 +239,8 @@ public actor WHIPEndpoints {
 
     /// 128 random bits as 32 hex digits.
     static func mintID() -> String {
-        var rng = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in String(rng.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
+        var rng: any RandomNumberGenerator = SystemRandomNumberGenerator()
+        return SignalingHub.hex(bytes: 16, using: &rng)
     }
 
     /// The first `a=ice-ufrag:` of an SDP or an SDP fragment.
@@ -261,8 +257,3 @@ struct SilentSink: SessionSink {
     func deliver(_ event: RoomEvent) {}
 }
 
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-}
