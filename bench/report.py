@@ -277,6 +277,9 @@ def main():
     cpu, cores, swift, janus_version, loadavg = machine()
     sweep, rooms, pli, churn = (runs(folder, n) for n in ("fanout-sweep", "rooms-sweep", "keyframe-pli", "churn"))
     count = max(len(sweep), len(rooms), 1)
+    loops = re.search(r"--media-loops --parley-arg=(\d+)", command(folder, "fanout-sweep"))
+    loops = int(loops.group(1)) if loops else 1
+    parley_loops = "one media loop" if loops == 1 else f"{loops} media loops, its default of one per core"
     out = [BEGIN, "", "## WebRTC load: Parley side by side with Janus (issue #6, made fair in issue 19)", ""]
     out.append(f"Measured {datetime.date.today().isoformat()} by `make bench` on \"{cpu}\", {cores} cores, "
                f"{platform.system()} {platform.release()}, {swift}, Janus {janus_version or 'not installed'} "
@@ -285,7 +288,7 @@ def main():
     out.append("Both servers run on loopback inside a private network namespace (`bench/netns.sh`), started by the "
                "generator; Janus with `bench/janus/` (VideoRoom, VP8 + Opus, full ICE on 127.0.0.2) in three "
                "threadings: `janus` as shipped (one GLib loop thread per handle), `janus@2` and `janus@1` with "
-               "`event_loops` set to the core count and to 1 (Parley runs one media loop). The generator "
+               f"`event_loops` set to the core count and to 1 (Parley runs {parley_loops}). The generator "
                "(`parley-bench`, one thread) drives them with the same synthetic peers: ICE, DTLS client (an unanswered "
                "flight retransmitted after 100 ms, as browsers do), SRTP; video in 30 frames/s of 1,200-byte packets "
                "paced at 2.5× the rate with a marker per frame, a keyframe (4× a frame) every 3 s and on PLI/FIR; audio "

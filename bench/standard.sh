@@ -5,7 +5,7 @@
 #   CHURN_SECONDS=600 make bench    the 10-minute churn run for the flat-RSS target (default 60 s)
 #   SERVERS=parley make bench       Parley alone
 #   RUNS=1 make bench               one run of each sweep instead of three (quicker; no ranges)
-#   MEDIA_LOOPS=2 make bench        Parley with two media loops (default: one, as Parley starts)
+#   MEDIA_LOOPS=1 make bench        Parley with one media loop (default: one per core, as Parley starts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,9 +16,9 @@ SERVERS=${SERVERS:-parley,janus,janus@2,janus@1}
 # Each sweep this many times, interleaved, the servers' order reversed every other run; figures are medians.
 RUNS=${RUNS:-3}
 CHURN_SECONDS=${CHURN_SECONDS:-60}
-# Parley's media loops (each its own UDP port): its default, one. On this 2-core VM a second loop costs CPU in
-# hand-offs and gains little latency, since the generator needs the other core; MEDIA_LOOPS=2 measures it.
-MEDIA_LOOPS=${MEDIA_LOOPS:-1}
+# Parley's media loops (each its own UDP port): its default, one per core, as janus@N runs N event loops.
+# MEDIA_LOOPS=1 measures one loop (beside janus@1).
+MEDIA_LOOPS=${MEDIA_LOOPS:-$(nproc)}
 # Other work on the machine (builds) must not preempt the servers or the generator mid-measurement.
 NICE=${BENCH_NICE:--10}
 mkdir -p "$OUT"

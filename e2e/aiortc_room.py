@@ -948,7 +948,7 @@ async def download_recording(name, label, headers=None):
 
 
 def drop_incoming_udp(port, percent):
-    """Loses `percent` % of the UDP datagrams to `port` in this namespace, at random (this kernel has no netem: an
+    """Loses `percent` % of the UDP datagrams to `port` (or a "first-last" range: every media loop's port) in this namespace, at random (this kernel has no netem: an
     nftables rule on the input hook; on the output hook a drop would return EPERM to the sender instead)."""
     for command in (["add", "table", "inet", "lossy"],
                     ["add", "chain", "inet", "lossy", "input", "{ type filter hook input priority 0; }"],
@@ -969,7 +969,7 @@ async def scenario_record(result, video="VP8", audio="opus", seconds="5", ask="y
     percentage of what reaches the server's media port is lost."""
     cam = Participant("cam")
     if int(loss) > 0:
-        drop_incoming_udp(MEDIA_PORT, int(loss))
+        drop_incoming_udp(f"{MEDIA_PORT}-{MEDIA_PORT + 63}", int(loss))
     try:
         await cam.connect()
         await cam.join("rec")

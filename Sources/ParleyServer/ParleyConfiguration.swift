@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 
 /// Everything a Parley server is started with. The command line and environment fill it in; tests build it directly.
 public struct ParleyConfiguration: Sendable {
@@ -25,7 +26,10 @@ public struct ParleyConfiguration: Sendable {
     public var keyframeCache: Bool = true
     /// Media event loops, each on its own UDP port (`mediaPort`, `mediaPort + 1`, …): a stream's viewers are
     /// spread over them, so its fan-out uses several cores. One keeps to a single port.
-    public var mediaLoops: Int = 1
+    public var mediaLoops: Int = ParleyConfiguration.defaultMediaLoops
+    /// One media loop per core (the event loop group has a thread per core): a large audience's fan-out and
+    /// different rooms run in parallel.
+    public static var defaultMediaLoops: Int { min(64, System.coreCount) }
     /// With several media loops: a stream's viewers stay on its publisher's loop until it has this many.
     public var spreadViewersFrom: Int = 16
     /// TCP port for RTMP encoders (on `host`); 0 turns RTMP off. The command line's default is 1935.

@@ -1,56 +1,102 @@
 import NIOCore
 
 /// The last packets of a track, by extended sequence number, to answer NACKs and to start new subscribers on the
-/// latest keyframe. Sized by time, not by a fixed count: it starts small and doubles (up to `maxCapacity`)
-/// whenever a packet would overwrite one younger than `maxAge`, so a 1 Mbit/s camera keeps ~2 s in a few
-/// hundred slots instead of a megabyte and a half of empty ones. Slots are reused: once warm, a stored packet is
-/// copied into the slot's own storage without allocating.
+/// latest keyframe. Holds exactly the packets of the last `maxAge` seconds (at most `maxCapacity`): a window of
+/// consecutive sequence numbers, the oldest evicted as each new one arrives. A ring sized by powers of two held up
+/// to twice that (a 2.4 Mbit/s camera's 2 s filled 1,024 slots of 1.5 KB); this holds ~500 packets. An evicted
+/// packet's storage is kept for the next one, so a warm buffer stores without allocating.
 struct RetransmissionBuffer {
-    private var slots: [(sequence: Int64, time: Double, packet: ByteBuffer)?]
+    private struct Entry {
+        var time: Double
+        var packet: ByteBuffer?
+    }
+
+    /// Sequence `first + i` is at `ring[(head + i) % ring.count]` for i < `count`.
+    private var ring: [Entry]
+    private var head = 0
+    private var count = 0
+    private var first: Int64 = 0
+    /// Storage of evicted packets, reused for new ones.
+    private var spares: [ByteBuffer] = []
     private let maxCapacity: Int
     private let maxAge: Double
-    /// Each slot's first allocation: enough for a full video packet, or a small audio one.
+    /// Each packet's first allocation: enough for a full video packet, or a small audio one.
     private let slotCapacity: Int
 
     init(initialCapacity: Int = 64, maxCapacity: Int = 1024, maxAge: Double = 2.0, slotCapacity: Int = 1500) {
         self.maxCapacity = max(1, maxCapacity)
-        slots = Array(repeating: nil, count: min(max(1, initialCapacity), self.maxCapacity))
+        ring = Array(repeating: Entry(time: 0, packet: nil), count: min(max(1, initialCapacity), self.maxCapacity))
         self.maxAge = maxAge
         self.slotCapacity = slotCapacity
     }
 
-    var capacity: Int { slots.count }
+    /// Packets (and gaps between them) held.
+    var storedCount: Int { count }
 
     mutating func store(_ packet: ByteBuffer, sequence: Int64, now: Double) {
         guard sequence >= 0 else { return }
-        var index = Int(sequence % Int64(slots.count))
-        if let old = slots[index], old.sequence != sequence, now - old.time < maxAge, slots.count < maxCapacity {
-            grow()
-            index = Int(sequence % Int64(slots.count))
+        if count > 0, sequence < first {
+            return  // older than the window: no one can still want it
         }
-        if var old = slots[index]?.packet {
-            slots[index] = nil  // so `old` is the only reference and its storage is reused
-            old.clear()
-            old.writeImmutableBuffer(packet)
-            slots[index] = (sequence, now, old)
-        } else {
-            var copy = ByteBufferAllocator().buffer(capacity: max(packet.readableBytes, slotCapacity))
-            copy.writeImmutableBuffer(packet)
-            slots[index] = (sequence, now, copy)
+        if count == 0 || sequence - (first + Int64(count)) >= Int64(maxCapacity) {
+            // The first packet, or a jump past anything the window could hold: start again from here.
+            removeAll()
+            first = sequence
         }
+        while Int64(count) <= sequence - first {
+            if count == maxCapacity { dropOldest() }
+            append(now: now)  // the slot for `sequence`, and gaps before it for packets still to come
+        }
+        let index = slot(sequence - first)
+        var storage = ring[index].packet ?? spares.popLast() ?? ByteBufferAllocator().buffer(capacity: max(packet.readableBytes, slotCapacity))
+        ring[index].packet = nil  // so `storage` is the only reference and is written in place
+        storage.clear()
+        storage.writeImmutableBuffer(packet)
+        ring[index] = Entry(time: now, packet: storage)
+        evict(now: now)
     }
 
     func packet(sequence: Int64, now: Double) -> ByteBuffer? {
-        guard sequence >= 0, let slot = slots[Int(sequence % Int64(slots.count))],
-              slot.sequence == sequence, now - slot.time <= maxAge else { return nil }
-        return slot.packet
+        guard sequence >= first, sequence - first < Int64(count) else { return nil }
+        let entry = ring[slot(sequence - first)]
+        guard now - entry.time <= maxAge else { return nil }
+        return entry.packet
     }
 
-    /// Twice the slots; every stored packet moves to its index in the larger ring (distinct sequences modulo n
-    /// stay distinct modulo 2n, so none is lost).
+    private func slot(_ offset: Int64) -> Int { (head + Int(offset)) % ring.count }
+
+    private mutating func append(now: Double) {
+        if count == ring.count { grow() }
+        ring[slot(Int64(count))] = Entry(time: now, packet: nil)
+        count += 1
+    }
+
+    /// Drops the oldest while it is older than `maxAge`; the newest stays.
+    private mutating func evict(now: Double) {
+        while count > 1, now - ring[head].time > maxAge { dropOldest() }
+    }
+
+    private mutating func dropOldest() {
+        if let packet = ring[head].packet, spares.count < 4 { spares.append(packet) }
+        ring[head] = Entry(time: 0, packet: nil)
+        head = (head + 1) % ring.count
+        first += 1
+        count -= 1
+    }
+
+    private mutating func removeAll() {
+        for i in 0..<count { ring[slot(Int64(i))] = Entry(time: 0, packet: nil) }
+        head = 0
+        count = 0
+    }
+
+    /// The ring holds its entries in order from `head`; a larger one (by half again, up to `maxCapacity`) starts
+    /// them at 0.
     private mutating func grow() {
-        var larger = [(sequence: Int64, time: Double, packet: ByteBuffer)?](repeating: nil, count: min(slots.count * 2, maxCapacity))
-        for case let slot? in slots { larger[Int(slot.sequence % Int64(larger.count))] = slot }
-        slots = larger
+        let size = min(max(ring.count + ring.count / 2, ring.count + 1), maxCapacity)
+        var larger = [Entry](repeating: Entry(time: 0, packet: nil), count: size)
+        for i in 0..<count { larger[i] = ring[slot(Int64(i))] }
+        ring = larger
+        head = 0
     }
 }

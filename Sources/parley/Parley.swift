@@ -27,8 +27,8 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "UDP port for all media (WebRTC). (env: PARLEY_MEDIA_PORT)")
     var mediaPort: Int = env("PARLEY_MEDIA_PORT").flatMap { Int($0) } ?? 40000
 
-    @Option(help: "Media event loops, one per core at most; loop i takes UDP port media-port + i, and a stream's viewers are spread over the loops. (env: PARLEY_MEDIA_LOOPS)")
-    var mediaLoops: Int = env("PARLEY_MEDIA_LOOPS").flatMap { Int($0) } ?? 1
+    @Option(help: "Media event loops, one per core at most (default: the core count); loop i takes UDP port media-port + i, and a stream's viewers are spread over the loops. (env: PARLEY_MEDIA_LOOPS)")
+    var mediaLoops: Int = env("PARLEY_MEDIA_LOOPS").flatMap { Int($0) } ?? ParleyConfiguration.defaultMediaLoops
 
     @Option(help: "With several media loops: a stream's viewers share its publisher's loop until it has this many, then they are spread over the loops. (env: PARLEY_SPREAD_VIEWERS_FROM)")
     var spreadViewersFrom: Int = env("PARLEY_SPREAD_VIEWERS_FROM").flatMap { Int($0) } ?? 16
