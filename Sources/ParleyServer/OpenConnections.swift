@@ -8,16 +8,67 @@ import Synchronization
 /// never: a browser's idle pre-connect, or a half-sent request, would keep the server running for ever.
 /// Touched from every connection's event loop, hence the lock.
 final class OpenConnections: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    struct Limits: Sendable {
+        /// Connections one address may hold open at once; more are closed as they are accepted.
+        var perAddress: Int = 256
+        /// A connection must send a whole request head (up to its blank line) this soon after it opens.
+        var requestHead: Duration = .seconds(15)
+    }
 
-    var count: Int { channels.withLock { $0.count } }
+    struct Snapshot: Encodable, Sendable {
+        let open: Int
+        /// Closed at accept: their address already held `perAddress` connections.
+        let refusedPerAddress: Int
+        /// Closed for not sending a request head in time (idle or slowloris sockets).
+        let headTimeouts: Int
+    }
 
-    fileprivate func opened(_ channel: any Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
-    fileprivate func closed(_ channel: any Channel) { _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
+    let limits: Limits
+    private let state = Mutex<(channels: [ObjectIdentifier: any Channel], perAddress: [String: Int])>(([:], [:]))
+    private let refused = Atomic<Int>(0)
+    private let timedOut = Atomic<Int>(0)
+
+    init(limits: Limits = Limits()) { self.limits = limits }
+
+    var count: Int { state.withLock { $0.channels.count } }
+
+    var snapshot: Snapshot {
+        Snapshot(open: count, refusedPerAddress: refused.load(ordering: .relaxed), headTimeouts: timedOut.load(ordering: .relaxed))
+    }
+
+    /// Registers `channel`; false (and nothing registered) when its address already holds its share.
+    fileprivate func opened(_ channel: any Channel) -> Bool {
+        let address = Self.host(of: channel)
+        let admitted = state.withLock { state -> Bool in
+            guard state.channels[ObjectIdentifier(channel)] == nil else { return true }
+            if let address {
+                let held = state.perAddress[address, default: 0]
+                guard held < limits.perAddress else { return false }
+                state.perAddress[address] = held + 1
+            }
+            state.channels[ObjectIdentifier(channel)] = channel
+            return true
+        }
+        if !admitted { refused.add(1, ordering: .relaxed) }
+        return admitted
+    }
+
+    fileprivate func closed(_ channel: any Channel) {
+        let address = Self.host(of: channel)
+        state.withLock { state in
+            guard state.channels.removeValue(forKey: ObjectIdentifier(channel)) != nil, let address else { return }
+            let held = state.perAddress[address, default: 1] - 1
+            state.perAddress[address] = held > 0 ? held : nil
+        }
+    }
+
+    fileprivate func headTimedOut() { timedOut.add(1, ordering: .relaxed) }
+
+    private static func host(of channel: any Channel) -> String? { channel.remoteAddress?.ipAddress }
 
     /// Closes what is still open once the grace period is over.
     func closeAll() {
-        for channel in channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
+        for channel in state.withLock({ Array($0.channels.values) }) { channel.close(promise: nil) }
     }
 
     /// `base`'s connections, each watched from the moment it is accepted.
@@ -47,32 +98,79 @@ struct WatchedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     }
 }
 
-/// Registers its connection while it is open, and closes it on quiesce if it never sent a byte of a request
-/// (nothing to finish). A connection in the middle of a request or a WebSocket is left to finish, to its own handlers, or to
-/// `closeAll` at the end of the grace period.
+/// Registers its connection while it is open (closing it at once when its address holds too many), closes it if
+/// its first request head is not complete in time, and closes it on quiesce if it never sent a byte of a request
+/// (nothing to finish). A connection in the middle of a request or a WebSocket is left to finish, to its own handlers,
+/// or to `closeAll` at the end of the grace period. Confined to its channel's event loop.
 final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer  // plaintext: behind TLS
     private let connections: OpenConnections
     private var sentBytes = false
+    private var registered = false
+    /// The last bytes read while looking for the head's end (`\r\n\r\n`), which may straddle reads.
+    private var headTail: UInt32 = 0
+    private var headDone = false
+    private var deadline: Scheduled<Void>?
 
     init(_ connections: OpenConnections) { self.connections = connections }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { connections.opened(context.channel) }
+        if context.channel.isActive { register(context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        connections.opened(context.channel)
+        register(context)
         context.fireChannelActive()
     }
 
+    private func register(_ context: ChannelHandlerContext) {
+        guard !registered else { return }
+        registered = true
+        guard connections.opened(context.channel) else {
+            registered = false
+            Self.end(context)
+            return
+        }
+        let connections = self.connections
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: .init(connections.limits.requestHead)) { [weak self, context] in
+            guard let self, !self.headDone else { return }
+            connections.headTimedOut()
+            Self.end(context)
+        }
+    }
+
+    /// Closes a connection that never sent a whole request: the HTTP handlers are told its input ended first, as
+    /// if the client had left, so they end quietly instead of logging a failed upgrade per socket of a flood.
+    private static func end(_ context: ChannelHandlerContext) {
+        context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        context.close(promise: nil)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        connections.closed(context.channel)
+        deadline?.cancel()
+        if registered { connections.closed(context.channel) }
+        registered = false
         context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         sentBytes = true
+        if !headDone {
+            let buffer = unwrapInboundIn(data)
+            for byte in buffer.readableBytesView {
+                headTail = headTail << 8 | UInt32(byte)
+                if headTail == 0x0D0A_0D0A {
+                    headDone = true
+                    deadline?.cancel()
+                    deadline = nil
+                    break
+                }
+            }
+        }
         context.fireChannelRead(data)
     }
 

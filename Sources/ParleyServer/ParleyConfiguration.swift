@@ -51,6 +51,12 @@ public struct ParleyConfiguration: Sendable {
     public var recordMaxSeconds: Int = 4 * 3600
     /// Recordings older than this are deleted (checked at start and every few minutes); nil keeps them.
     public var recordRetention: Duration? = nil
+    /// HTTP/WebSocket connections one address may hold at once; more are closed as they are accepted (a flood of
+    /// sockets from one host cannot take every file descriptor). Offices behind one NAT need room: 256 by default.
+    public var maxConnectionsPerAddress: Int = 256
+    /// A connection that has not sent a whole request head this soon after opening is closed (idle sockets,
+    /// slowloris headers).
+    public var requestHeadTimeout: Duration = .seconds(15)
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

@@ -12,6 +12,7 @@ import ServiceLifecycle
 import SFU
 import UnixSignals
 import Signaling
+import Synchronization
 
 /// Builds and runs the Parley application: static files, `/health`, and the `/ws` signaling endpoint.
 public struct ParleyServer: Sendable {
@@ -19,8 +20,8 @@ public struct ParleyServer: Sendable {
     public let hub: SignalingHub
     public let media: MediaEngine
     let tlsConfiguration: TLSConfiguration?
-    /// Every open HTTP/WebSocket connection, for shutdown.
-    let connections = OpenConnections()
+    /// Every open HTTP/WebSocket connection, for shutdown and the per-address cap.
+    let connections: OpenConnections
     let mediaSessions: NegotiatingMediaService
     /// VP8 → H.264 for RTMP players and pushes, once per stream.
     let videoTranscodes: VideoTranscodes
@@ -35,6 +36,8 @@ public struct ParleyServer: Sendable {
     public init(configuration: ParleyConfiguration) throws {
         self.configuration = configuration
         self.hub = SignalingHub(limits: .init(maxParticipants: configuration.maxParticipants))
+        self.connections = OpenConnections(limits: .init(perAddress: max(1, configuration.maxConnectionsPerAddress),
+                                                         requestHead: configuration.requestHeadTimeout))
         self.startedAt = .now
         var logger = Logger(label: "parley")
         logger.logLevel = configuration.logLevel
@@ -157,14 +160,16 @@ public struct ParleyServer: Sendable {
             .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             context.requestContext.releaseUpgradeHandler()  // see ParleyWebSocketContext
-            try await self.serveParleySocket(inbound: inbound, outbound: outbound, logger: context.logger)
+            try await self.serveParleySocket(inbound: inbound, outbound: outbound, logger: context.logger,
+                                             abort: context.requestContext.closeConnection)
         }
         // Web Call Server (Flashphoner WebSDK) clients open the bare server URL, ws://HOST:8080 (docs/WCS-COMPATIBILITY.md).
         wsRouter.ws("/") { _, _ in
             .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             context.requestContext.releaseUpgradeHandler()
-            try await self.serveWCSSocket(inbound: inbound, outbound: outbound, logger: context.logger)
+            try await self.serveWCSSocket(inbound: inbound, outbound: outbound, logger: context.logger,
+                                          abort: context.requestContext.closeConnection)
         }
 
         let webSocketResponder = wsRouter.buildResponder()
@@ -201,6 +206,8 @@ public struct ParleyServer: Sendable {
         let recordings: RecordingStats.Snapshot
         /// WHIP publishers and WHEP players.
         let whipSessions: Int
+        /// HTTP and WebSocket connections: open, and closed by the per-address cap or the request-head deadline.
+        let connections: OpenConnections.Snapshot
         let media: MediaStats.Snapshot
     }
 
@@ -214,30 +221,41 @@ public struct ParleyServer: Sendable {
             transcodes: await videoTranscodes.count,
             recordings: recordingStats.snapshot,
             whipSessions: await whipEndpoints.count,
+            connections: connections.snapshot,
             media: media.stats.snapshot
         )
     }
 
     /// One Parley-protocol socket: a reader feeding the session, a writer draining its outbox.
-    func serveParleySocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+    func serveParleySocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger,
+                           abort: @escaping @Sendable () -> Void) async throws {
         let outbox = Outbox()
         let session = ParleySession(
             hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
             recorder: StreamRecordings(server: self, logger: logger), outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
-        try await pump(session, outbox: outbox, inbound: inbound, outbound: outbound, logger: logger)
+        try await pump(session, outbox: outbox, inbound: inbound, outbound: outbound, logger: logger, abort: abort)
     }
 
     /// Runs one socket for a protocol adapter: a writer draining the outbox, the reader feeding the session, and
     /// optionally a side task (an application-level keep-alive). When the reader ends, the session is told, the
-    /// writer flushes what is queued (a reply, a close frame), and the side task is cancelled.
+    /// writer flushes what is queued (a reply, a close frame), and the side task is cancelled. A client that stops
+    /// reading fills its queue: `abort` then cuts the connection, since its writer waits on a socket that never drains.
     func pump(_ session: some SocketSession, outbox: Outbox, inbound: WebSocketInboundStream,
-              outbound: WebSocketOutboundWriter, logger: Logger,
+              outbound: WebSocketOutboundWriter, logger: Logger, abort: @escaping @Sendable () -> Void,
               sideTask: (@Sendable () async -> Void)? = nil) async throws {
+        outbox.onOverflow {
+            logger.notice("closing a socket whose send queue overflowed (the client does not read)")
+            abort()
+        }
         try await withThrowingTaskGroup(of: Bool.self) { group in  // true: the writer finished
+            // When the current write began (ns of the monotonic clock), 0 when none is waiting.
+            let writingSince = WriteClock()
             group.addTask {
                 for await frame in outbox.frames {
+                    writingSince.value.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+                    defer { writingSince.value.store(0, ordering: .relaxed) }
                     switch frame {
                     case .text(let text):
                         try await outbound.write(.text(text))
@@ -247,10 +265,26 @@ public struct ParleyServer: Sendable {
                     }
                 }
                 if outbox.hasOverflowed {
-                    logger.notice("closing a socket whose send queue overflowed")
                     try await outbound.close(.policyViolation, reason: "too slow to receive")
                 }
                 return true
+            }
+            // A client that stops reading leaves its writer waiting on a full socket, where even the pings queue
+            // up, so the ping timeout never fires and the queue may never overflow (the kernel buffers megabytes):
+            // one write waiting longer than two ping periods cuts the connection.
+            let stallLimit = UInt64(configuration.pingInterval.components.seconds) * 2_000_000_000
+                + UInt64(configuration.pingInterval.components.attoseconds / 500_000_000)
+            group.addTask {
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: .seconds(1)) } catch { return false }
+                    let since = writingSince.value.load(ordering: .relaxed)
+                    if since != 0, DispatchTime.now().uptimeNanoseconds - since > stallLimit {
+                        logger.notice("closing a socket whose writes have stalled (the client does not read)")
+                        abort()
+                        return false
+                    }
+                }
+                return false
             }
             let relays = session.relays
             group.addTask {
@@ -281,6 +315,11 @@ public struct ParleyServer: Sendable {
             group.cancelAll()
         }
     }
+}
+
+/// When a socket's current write began, shared by its writer and its stall watchdog.
+private final class WriteClock: Sendable {
+    let value = Atomic<UInt64>(0)
 }
 
 /// Follows the media of WHIP and WHEP sessions until the server shuts down.

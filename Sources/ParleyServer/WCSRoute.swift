@@ -7,7 +7,8 @@ extension ParleyServer {
     /// One Web Call Server socket (Flashphoner's WebSDK, at `/`): the common socket pump plus the
     /// application-level keep-alive (a `ping` every `pingInterval`; a client that has sent nothing since the
     /// previous ping is closed with 1001).
-    func serveWCSSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+    func serveWCSSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger,
+                        abort: @escaping @Sendable () -> Void) async throws {
         let outbox = Outbox()
         let session = WCSSession(
             hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
@@ -16,7 +17,7 @@ extension ParleyServer {
         )
         let keepAlive = session.keepAlive
         let period = configuration.pingInterval
-        try await pump(session, outbox: outbox, inbound: inbound, outbound: outbound, logger: logger) {
+        try await pump(session, outbox: outbox, inbound: inbound, outbound: outbound, logger: logger, abort: abort) {
             while !Task.isCancelled {
                 do { try await Task.sleep(for: period) } catch { return }
                 switch keepAlive.tick(at: Double(DispatchTime.now().uptimeNanoseconds) / 1e9) {

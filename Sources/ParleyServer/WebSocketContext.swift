@@ -10,10 +10,13 @@ import Synchronization
 struct ParleyWebSocketContext: RequestContext, WebSocketRequestContext {
     var coreContext: CoreRequestContextStorage
     let slot: Slot
+    /// Closes the connection at once, whatever its writer is waiting for (a client that stopped reading).
+    let closeConnection: @Sendable () -> Void
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         slot = Slot()
+        closeConnection = { [weak channel = source.channel] in channel?.close(promise: nil) }
     }
 
     /// The same reference every time until it is released (the router sets the handler, then reads it back).

@@ -99,6 +99,8 @@ public final class WebRTCTransport {
     /// The close_notify for the end of the transport, made when the association was freed. Parley sends no DTLS
     /// record after the handshake, so the alert's record sequence number is still the next one when it is sent.
     private var closeNotify: [[UInt8]] = []
+    /// When the peer sent a DTLS alert after the association was freed; cleared by its next authenticated packet.
+    private var peerAlertAt: Double?
     private var srtpIn: SRTPSession?
     private var srtpOut: SRTPSession?
     private(set) var selectedAddress: SocketAddress?
@@ -150,8 +152,10 @@ public final class WebRTCTransport {
         assertOnLoop(eventLoop)
         guard let dtls else {
             // Freed association: the peer has our final flight, so the only DTLS it still sends is an alert
-            // (content type 21), in practice close_notify: the peer connection ended.
-            if buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 21 { close(reason: .peerClosed) }
+            // (content type 21), in practice close_notify: the peer connection ended. Without the association it
+            // cannot be authenticated, and anyone who can forge the peer's address could send it; so it only
+            // closes the transport if no authenticated SRTP/SRTCP follows (a live browser sends RTCP every second).
+            if buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 21, peerAlertAt == nil { peerAlertAt = now }
             return
         }
         let wasConnected = srtpOut != nil
@@ -174,10 +178,12 @@ public final class WebRTCTransport {
             if kind == .rtcp {
                 try srtpIn.unprotectRTCP(&buffer)
                 if dtls != nil { retireDTLS() }
+                peerAlertAt = nil
                 mediaHandler?.transport(self, didReceiveRTCP: buffer)
             } else {
                 try srtpIn.unprotectRTP(&buffer)
                 if dtls != nil { retireDTLS() }
+                peerAlertAt = nil
                 guard let packet = try? RTPPacket(buffer) else {
                     mux?.stats.dropped(.malformed)
                     return
@@ -191,10 +197,15 @@ public final class WebRTCTransport {
         }
     }
 
-    /// Periodic check (RFC 7675): a peer silent for 30 s is gone.
+    /// Periodic check (RFC 7675): a peer silent for 30 s is gone; one that sent an alert and then no authenticated
+    /// packet for `alertGrace` closed its end.
     func checkConsent(now: Double) {
-        if agent.consentExpired(now: now) { close(reason: .consentExpired) }
+        if agent.consentExpired(now: now) { return close(reason: .consentExpired) }
+        if let peerAlertAt, now - peerAlertAt >= Self.alertGrace { close(reason: .peerClosed) }
     }
+
+    /// How long an unauthenticated alert waits for the peer's next SRTP/SRTCP before it is believed.
+    static let alertGrace = 2.0
 
     // MARK: outbound
 

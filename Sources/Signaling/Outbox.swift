@@ -12,6 +12,7 @@ public final class Outbox: Sendable {
     public let frames: AsyncStream<OutboundFrame>
     private let continuation: AsyncStream<OutboundFrame>.Continuation
     private let overflowed = Atomic<Bool>(false)
+    private let overflowHandler = Mutex<(@Sendable () -> Void)?>(nil)
 
     public init(capacity: Int = 1024) {
         (frames, continuation) = AsyncStream.makeStream(of: OutboundFrame.self, bufferingPolicy: .bufferingOldest(capacity))
@@ -19,6 +20,13 @@ public final class Outbox: Sendable {
 
     /// True once a frame had to be dropped; the socket's owner then closes it.
     public var hasOverflowed: Bool { overflowed.load(ordering: .relaxed) }
+
+    /// Called once, from the producer's context, when the queue overflows: a client that does not read blocks its
+    /// socket's writer, which would otherwise never see the end of the queue, so the owner cuts the connection.
+    public func onOverflow(_ body: @escaping @Sendable () -> Void) {
+        overflowHandler.withLock { $0 = body }
+        if hasOverflowed { body() }
+    }
 
     public func send(_ text: String) {
         enqueue(.text(text))
@@ -36,8 +44,9 @@ public final class Outbox: Sendable {
 
     private func enqueue(_ frame: OutboundFrame) {
         if case .dropped = continuation.yield(frame) {
-            overflowed.store(true, ordering: .relaxed)
+            guard overflowed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
             continuation.finish()
+            overflowHandler.withLock { $0 }?()
         }
     }
 }

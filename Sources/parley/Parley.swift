@@ -73,6 +73,12 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "Delete recordings older than this many hours; 0 keeps them. (env: PARLEY_RECORD_RETENTION_HOURS)")
     var recordRetentionHours: Double = env("PARLEY_RECORD_RETENTION_HOURS").flatMap { Double($0) } ?? 0
 
+    @Option(help: "HTTP/WebSocket connections one address may hold open at once; more are closed as they arrive. (env: PARLEY_MAX_CONNECTIONS_PER_ADDRESS)")
+    var maxConnectionsPerAddress: Int = env("PARLEY_MAX_CONNECTIONS_PER_ADDRESS").flatMap { Int($0) } ?? 256
+
+    @Option(help: "Seconds a new connection has to send a whole request head before it is closed (idle and slowloris sockets). (env: PARLEY_REQUEST_HEAD_TIMEOUT)")
+    var requestHeadTimeout: Double = env("PARLEY_REQUEST_HEAD_TIMEOUT").flatMap { Double($0) } ?? 15
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -94,6 +100,8 @@ struct Parley: AsyncParsableCommand {
         guard recordRetentionHours >= 0, recordRetentionHours.isFinite else {
             throw ValidationError("--record-retention-hours must be 0 (keep) or more")
         }
+        guard maxConnectionsPerAddress >= 1 else { throw ValidationError("--max-connections-per-address must be at least 1") }
+        guard requestHeadTimeout > 0, requestHeadTimeout.isFinite else { throw ValidationError("--request-head-timeout must be more than 0") }
         guard maxParticipants >= 1 else { throw ValidationError("--max-participants must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -120,9 +128,27 @@ struct Parley: AsyncParsableCommand {
         configuration.recordMinFreeMB = recordMinFreeMb
         configuration.recordMaxSeconds = recordMaxSeconds
         configuration.recordRetention = recordRetentionHours > 0 ? .milliseconds(Int64(recordRetentionHours * 3_600_000)) : nil
+        configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
+        configuration.requestHeadTimeout = .milliseconds(Int64(requestHeadTimeout * 1000))
+        raiseOpenFileLimit()
         try await ParleyServer(configuration: configuration).run()
     }
 }
+
+/// Every socket is a file descriptor: a shell's soft limit (often 1,024) would cap a server at a few hundred
+/// participants; the hard limit is what the system allows this process.
+private func raiseOpenFileLimit() {
+    var limit = rlimit()
+    guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(RLIMIT_NOFILE_VALUE, &limit)
+}
+
+#if canImport(Glibc)
+private let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#else
+private let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
+#endif
 
 private func envFlag(_ name: String) -> Bool {
     ["1", "true", "yes"].contains(env(name)?.lowercased() ?? "")

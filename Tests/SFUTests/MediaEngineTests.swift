@@ -105,6 +105,33 @@ import Testing
         await engine.stop()
     }
 
+    /// After the association is freed an alert cannot be authenticated: one forged from the peer's address must
+    /// not end a transport whose peer goes on sending authenticated packets.
+    @Test func aForgedAlertDoesNotEndATransportWhosePeerGoesOn() async throws {
+        let engine = try await engine()
+        let peer = try TestPeer()
+        let events = Events()
+        peer.serverPort = engine.port
+        let local = try await engine.createTransport(remote: peer.remoteParameters, onEvent: { events.add($0) }) { _ in EchoHandler() }
+        peer.local = local
+        #expect(try await offPool { try peer.checkConnectivity() })
+        #expect(try await offPool { try peer.handshake() } == .connected(.aeadAes128Gcm))
+        try await offPool { try peer.sendRTCP(RTCPCompound.pli(senderSSRC: 1, mediaSSRC: 2)) }
+        try await waitFor("the association to be freed") { await engine.holdsDTLSAssociation(id: local.iceUfrag) == false }
+        // A close_notify-shaped record (content type 21, DTLS 1.2, epoch 1) from the peer's own address.
+        let forged: [UInt8] = [21, 0xFE, 0xFD, 0, 1] + [UInt8](repeating: 0, count: 6) + [0, 26] + [UInt8](repeating: 0xAB, count: 26)
+        try await offPool {
+            peer.socket.send(forged, port: peer.serverPort)
+            for _ in 0..<8 {  // the peer lives on: RTCP every 0.4 s for longer than the alert's grace
+                Thread.sleep(forTimeInterval: 0.4)
+                try peer.sendRTCP(RTCPCompound.pli(senderSSRC: 1, mediaSSRC: 2))
+            }
+        }
+        #expect(!events.all.contains { if case .closed = $0 { true } else { false } })
+        #expect(await engine.holdsDTLSAssociation(id: local.iceUfrag) == false)  // still there, association freed
+        await engine.stop()
+    }
+
     @Test func wrongFingerprintFailsWithAClearEvent() async throws {
         let engine = try await engine()
         let peer = try TestPeer()
