@@ -1,3 +1,5 @@
+import Foundation
+
 /// Finds holes in an incoming stream and decides when to ask for them again (RFC 4585 generic NACK), the way
 /// browsers do: at once, then every `retryInterval`, a few times, and never for packets too old to matter.
 struct NackGenerator {
@@ -9,7 +11,12 @@ struct NackGenerator {
     /// A gap wider than this is not worth filling: ask for a keyframe instead.
     let maxGap: Int64
 
-    init(maxTries: Int = 5, retryInterval: Double = 0.05, maxAge: Double = 1.0, maxGap: Int64 = 500) {
+    /// Each retry waits this much longer than the one before: the first NACKs go out before any answer could be
+    /// back (the round trip is not known), the later ones are spread over the `maxAge` window, so a packet whose
+    /// NACK or retransmission was lost on a 100-200 ms path still has tries left (50, 75, 113, 169, 253 ms apart).
+    let backoff = 1.5
+
+    init(maxTries: Int = 6, retryInterval: Double = 0.05, maxAge: Double = 1.0, maxGap: Int64 = 500) {
         self.maxTries = maxTries
         self.retryInterval = retryInterval
         self.maxAge = maxAge
@@ -48,7 +55,7 @@ struct NackGenerator {
                 missing[seq] = nil
                 continue
             }
-            if let last = entry.lastSent, now - last < retryInterval { continue }
+            if let last = entry.lastSent, now - last < retryInterval * pow(backoff, Double(entry.tries - 1)) { continue }
             missing[seq] = (entry.firstSeen, now, entry.tries + 1)
             result.append(seq)
         }

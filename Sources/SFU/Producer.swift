@@ -125,7 +125,14 @@ final class Producer {
         } else {
             statistics.record(extendedSequence: seq, timestamp: packet.timestamp, now: now)
         }
-        if parameters.nack, isVideo, !nacks.received(seq, now: now) { requestKeyframe(now: now) }
+        if parameters.nack, isVideo {
+            let missingBefore = nacks.missingCount
+            if !nacks.received(seq, now: now) {
+                requestKeyframe(now: now)
+            } else if nacks.missingCount > missingBefore {
+                sendNacks(now: now)  // a new hole: ask at once, as browsers do, not at the next 50 ms tick
+            }
+        }
         buffer.store(packet.buffer, sequence: seq, now: now)
         let keyframe = isVideo && packet.payloadLength > 0 && KeyframeDetector.isKeyframe(packet.payload, codec: parameters.codec)
         if keyframe { keyframeRequestPending = false }
@@ -285,6 +292,10 @@ final class Producer {
         if keyframeRequestPending, let last = lastKeyframeRequest, now - last >= keyframeInterval {
             sendKeyframeRequest(now: now)
         }
+        sendNacks(now: now)
+    }
+
+    private func sendNacks(now: Double) {
         guard parameters.nack, let ssrc, let upstream else { return }
         let due = nacks.due(now: now)
         guard !due.isEmpty else { return }
