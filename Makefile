@@ -60,7 +60,7 @@ run: build-release
 
 test: deps-test
 	$(SWIFT) build --build-tests
-	$(MAKE) --no-print-directory test-swift test-sdk test-e2e test-bench-smoke
+	$(MAKE) --no-print-directory test-swift test-sdk test-e2e test-bench-smoke test-fuzz
 
 test-swift:
 	$(SWIFT) test --skip-build
@@ -116,3 +116,49 @@ test-bench-smoke:
 
 clean:
 	rm -rf .build $(VENV) e2e/output
+
+# Coverage-guided fuzzing (libFuzzer) of every parser of untrusted bytes; docs/ROBUSTNESS.md, "Fuzzing". The targets
+# are Fuzz/FuzzTargets; each has its seeds in Fuzz/corpus/<target> (Fuzz/make-seeds.py). `make fuzz` runs each target
+# for FUZZ_SECONDS (or FUZZ_RUNS inputs), one after the other; what it finds goes to .build/fuzz-corpus, crashes to
+# .build/fuzz-crashes, and it ends with a table of inputs, exec/s and coverage per target. FUZZ_TARGETS picks some.
+FUZZ_SECONDS ?= 3600
+FUZZ_RUNS ?=
+FUZZ_TEST_SECONDS ?= 10
+FUZZ_TARGETS ?= $(notdir $(wildcard Fuzz/corpus/*))
+FUZZ_BIN := .build/fuzz/release/parley-fuzz
+FUZZ_LIMIT = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
+
+.PHONY: fuzz-build fuzz test-fuzz
+# Optimized (-c release keeps every overflow and bounds trap): 4 to 50 times the inputs per second of a debug build.
+fuzz-build: deps-run
+	$(SWIFT) build -c release --scratch-path .build/fuzz --product parley-fuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING
+
+fuzz: fuzz-build
+	@mkdir -p .build/fuzz-crashes .build/fuzz-logs; failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build/fuzz-corpus/$$t; echo "== $$t ($(FUZZ_LIMIT))"; start=$$(date +%s); \
+	  PARLEY_FUZZ_TARGET=$$t nice -n 10 $(FUZZ_BIN) .build/fuzz-corpus/$$t Fuzz/corpus/$$t $(FUZZ_LIMIT) \
+	    -artifact_prefix=.build/fuzz-crashes/$$t- -print_final_stats=1 > .build/fuzz-logs/$$t.log 2>&1 \
+	    || { failed="$$failed $$t"; grep -E "ERROR|fuzz property|Fatal error|Test unit written" .build/fuzz-logs/$$t.log | head -5; }; \
+	  echo "parley-fuzz-seconds: $$(( $$(date +%s) - start ))" >> .build/fuzz-logs/$$t.log; \
+	done; \
+	python3 Fuzz/fuzz-report.py $(addprefix .build/fuzz-logs/,$(addsuffix .log,$(FUZZ_TARGETS))); \
+	if [ -n "$$failed" ]; then echo "crashed:$$failed (inputs in .build/fuzz-crashes; logs in .build/fuzz-logs)"; exit 1; fi
+
+# Part of what `make test` can run: the committed seeds replayed one by one, then FUZZ_TEST_SECONDS of fuzzing per
+# target (new inputs to a temporary directory); fails on any crash.
+test-fuzz: fuzz-build
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $$tmp/$$t; \
+	  if PARLEY_FUZZ_TARGET=$$t $(FUZZ_BIN) Fuzz/corpus/$$t/* > $$tmp/$$t-replay.log 2>&1 \
+	    && PARLEY_FUZZ_TARGET=$$t $(FUZZ_BIN) $$tmp/$$t Fuzz/corpus/$$t -max_total_time=$(FUZZ_TEST_SECONDS) \
+	      -artifact_prefix=$$tmp/$$t- -print_final_stats=1 > $$tmp/$$t.log 2>&1; then \
+	    echo "fuzz $$t: ok, $$(sed -n 's/^stat::number_of_executed_units: *//p' $$tmp/$$t.log) inputs"; \
+	  else \
+	    failed="$$failed $$t"; echo "fuzz $$t: FAILED"; cat $$tmp/$$t-replay.log $$tmp/$$t.log 2>/dev/null | grep -v "^#" | tail -40; \
+	    mkdir -p .build/fuzz-crashes; cp $$tmp/$$t-crash-* $$tmp/$$t-leak-* $$tmp/$$t-timeout-* .build/fuzz-crashes/ 2>/dev/null || true; \
+	  fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzzing failed:$$failed (inputs in .build/fuzz-crashes)"; exit 1; fi

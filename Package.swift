@@ -114,6 +114,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "e2e/testbed"),
+        // libFuzzer targets for every parser of untrusted bytes (`make fuzz`); see docs/ROBUSTNESS.md, "Fuzzing".
+        .target(name: "FuzzTargets", dependencies: [
+            "STUN", "SDP", "RTP", "SRTP", "RTMP", "FLV", "Matroska", "Signaling", "SFU", "VideoTranscode",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Fuzz/FuzzTargets"),
+        // The fuzzing driver: LLVMFuzzerTestOneInput in a `-sanitize=fuzzer` build (-DFUZZING), a corpus replayer otherwise.
+        .executableTarget(name: "parley-fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/parley-fuzz"),
         // What several test targets share: a seeded generator and fuzz mutations.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),

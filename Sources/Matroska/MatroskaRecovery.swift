@@ -92,7 +92,9 @@ public enum MatroskaRecovery {
                     var fields = Cursor(entry.body)
                     var number: Int?, type: UInt64?
                     while let field = try fields.element() {
-                        if field.id == MatroskaID.trackNumber { number = Int(truncatingIfNeeded: Cursor.uint(field.body)) }
+                        // One beyond Int (the writer's are small) is no number: read as negative, it trapped in
+                        // MatroskaWriter.complete's UInt64(cueTrack) (found while fuzzing recovery, issue 17).
+                        if field.id == MatroskaID.trackNumber { number = Int(exactly: Cursor.uint(field.body)) }
                         if field.id == MatroskaID.trackType { type = Cursor.uint(field.body) }
                     }
                     if first == nil { first = number }
@@ -138,7 +140,11 @@ public enum MatroskaRecovery {
             let relative = Int16(bitPattern: UInt16(try block.byte()) << 8 | UInt16(try block.byte()))
             let keyframe = try block.byte() & 0x80 != 0
             if first == nil { first = (track, keyframe) }
-            latest = max(latest ?? .min, time + Int64(relative))
+            // A Timestamp near Int64.max plus the block's offset overflowed (found while fuzzing recovery, issue 17):
+            // no writer wrote that Cluster, so it ends the file like a cut-short one.
+            let (at, overflow) = time.addingReportingOverflow(Int64(relative))
+            guard !overflow else { throw MatroskaRecovery.Failure.unrecognized("a block time out of range") }
+            latest = max(latest ?? .min, at)
         }
         return (time, first, latest)
     }

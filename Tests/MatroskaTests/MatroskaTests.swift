@@ -214,3 +214,51 @@ func opusPackets() throws -> [[UInt8]] {
         #expect(try Reader.decodeErrors(path) == "")
     }
 }
+
+/// Recordings a fuzzer could make recovery trap on (issue 17, `make fuzz`, target matroska-recovery; the same inputs
+/// are in Fuzz/corpus/matroska-recovery/regression-*): completed or refused now, never a crash.
+@Suite struct MatroskaRecoveryRegressionTests {
+    /// As MatroskaWriter lays out a killed recording: the EBML header, a Segment of unknown size, a SeekHead's room,
+    /// Info with the Void the Duration replaces, then `tracks` and `clusters`.
+    static func killedRecording(tracks: [UInt8], clusters: [UInt8]) -> [UInt8] {
+        let header = EBML.element(0x1A45_DFA3, EBML.uint(0x4286, 1) + EBML.uint(0x42F7, 1) + EBML.uint(0x42F2, 4)
+            + EBML.uint(0x42F3, 8) + EBML.string(0x4282, "webm") + EBML.uint(0x4287, 4) + EBML.uint(0x4285, 2))
+        let info = EBML.element(0x1549_A966, EBML.uint(0x2A_D7B1, 1_000_000) + EBML.string(0x4D80, "Parley") + EBML.void(total: 11))
+        return header + EBML.id(0x1853_8067) + EBML.unknownSize + EBML.void(total: 80) + info + tracks + clusters
+    }
+
+    static func trackEntry(number: [UInt8], type: UInt64) -> [UInt8] {
+        EBML.element(0x1654_AE6B, EBML.element(0xAE, EBML.element(0xD7, number) + EBML.uint(0x83, type)))
+    }
+
+    /// A Cluster with one SimpleBlock of track 1, a keyframe at `relative` ms from the Cluster's `time`.
+    static func cluster(time: UInt64, relative: Int16) -> [UInt8] {
+        let offset = UInt16(bitPattern: relative)
+        return EBML.element(0x1F43_B675, EBML.uint(0xE7, time)
+            + EBML.element(0xA3, [0x81, UInt8(offset >> 8), UInt8(offset & 0xFF), 0x80] + [UInt8](repeating: 0, count: 8)))
+    }
+
+    static func complete(_ bytes: [UInt8]) throws -> (MatroskaRecovery.Outcome, MatroskaRecovery.Outcome) {
+        let path = temporary("regression.webm.part")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return (try MatroskaRecovery.complete(path: path), try MatroskaRecovery.complete(path: path))
+    }
+
+    @Test func aBlockTimeBeyondInt64EndsTheFileInsteadOfTrapping() throws {
+        // Timestamp Int64.max and a block 1 ms after it: time + relative overflowed.
+        let bad = Self.cluster(time: UInt64(Int64.max), relative: 1)
+        let good = Self.cluster(time: 0, relative: 40)
+        let (first, second) = try Self.complete(Self.killedRecording(tracks: Self.trackEntry(number: [1], type: 1), clusters: good + bad))
+        #expect(first == .completed(milliseconds: 40, clusters: 1, droppedBytes: Int64(bad.count)))
+        #expect(second == .alreadyComplete)
+    }
+
+    @Test func aTrackNumberBeyondIntIsNoNumber() throws {
+        // An audio-only file whose one TrackNumber is 2^64 - 1: read as -1, the Cue's track trapped in UInt64(_:).
+        let tracks = Self.trackEntry(number: [UInt8](repeating: 0xFF, count: 8), type: 2)
+        let (first, second) = try Self.complete(Self.killedRecording(tracks: tracks, clusters: Self.cluster(time: 1_000, relative: 0)))
+        #expect(first == .completed(milliseconds: 1_000, clusters: 1, droppedBytes: 0))
+        #expect(second == .alreadyComplete)
+    }
+}
