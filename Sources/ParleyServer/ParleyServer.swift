@@ -272,8 +272,7 @@ public struct ParleyServer: Sendable {
             // A client that stops reading leaves its writer waiting on a full socket, where even the pings queue
             // up, so the ping timeout never fires and the queue may never overflow (the kernel buffers megabytes):
             // one write waiting longer than two ping periods cuts the connection.
-            let stallLimit = UInt64(configuration.pingInterval.components.seconds) * 2_000_000_000
-                + UInt64(configuration.pingInterval.components.attoseconds / 500_000_000)
+            let stallLimit = UInt64((configuration.pingInterval * 2) / .nanoseconds(1))
             group.addTask {
                 while !Task.isCancelled {
                     do { try await Task.sleep(for: .seconds(1)) } catch { return false }

@@ -69,17 +69,23 @@ import Testing
         await engine.stop()
     }
 
+    /// A test peer whose transport on `engine` (echoing its media) has passed ICE and the DTLS handshake.
+    func connectedPeer(_ engine: MediaEngine) async throws -> (TestPeer, Events, LocalTransportParameters) {
+        let peer = try TestPeer()
+        let events = Events()
+        peer.serverPort = engine.port
+        let local = try await engine.createTransport(remote: peer.remoteParameters, onEvent: { events.add($0) }) { _ in EchoHandler() }
+        peer.local = local
+        #expect(try await offPool { try peer.checkConnectivity() })
+        #expect(try await offPool { try peer.handshake() } == .connected(.aeadAes128Gcm))
+        try await waitFor { events.all.contains(.connected) }
+        return (peer, events, local)
+    }
+
     @Test func freesTheDTLSAssociationOnceThePeerSendsMediaAndStillEndsCleanly() async throws {
         let engine = try await engine()
         for peerCloses in [false, true] {
-            let peer = try TestPeer()
-            let events = Events()
-            peer.serverPort = engine.port
-            let local = try await engine.createTransport(remote: peer.remoteParameters, onEvent: { events.add($0) }) { _ in EchoHandler() }
-            peer.local = local
-            #expect(try await offPool { try peer.checkConnectivity() })
-            #expect(try await offPool { try peer.handshake() } == .connected(.aeadAes128Gcm))
-            try await waitFor { events.all.contains(.connected) }
+            let (peer, events, local) = try await connectedPeer(engine)
             // Connected, but the peer may not have Parley's final flight yet: the association stays.
             #expect(await engine.holdsDTLSAssociation(id: local.iceUfrag) == true)
             try await offPool { try peer.sendRTCP(RTCPCompound.pli(senderSSRC: 1, mediaSSRC: 2)) }
@@ -109,13 +115,7 @@ import Testing
     /// not end a transport whose peer goes on sending authenticated packets.
     @Test func aForgedAlertDoesNotEndATransportWhosePeerGoesOn() async throws {
         let engine = try await engine()
-        let peer = try TestPeer()
-        let events = Events()
-        peer.serverPort = engine.port
-        let local = try await engine.createTransport(remote: peer.remoteParameters, onEvent: { events.add($0) }) { _ in EchoHandler() }
-        peer.local = local
-        #expect(try await offPool { try peer.checkConnectivity() })
-        #expect(try await offPool { try peer.handshake() } == .connected(.aeadAes128Gcm))
+        let (peer, events, local) = try await connectedPeer(engine)
         try await offPool { try peer.sendRTCP(RTCPCompound.pli(senderSSRC: 1, mediaSSRC: 2)) }
         try await waitFor("the association to be freed") { await engine.holdsDTLSAssociation(id: local.iceUfrag) == false }
         // A close_notify-shaped record (content type 21, DTLS 1.2, epoch 1) from the peer's own address.
