@@ -50,31 +50,42 @@ class Server:
 
     @property
     def ws_url(self):
-        return f"ws://127.0.0.1:{self.port}/ws"
+        return "ws" + self.base[len("http"):] + "/ws"
 
     def health(self):
         with urllib.request.urlopen(f"{self.base}/health", timeout=2) as r:
             return json.load(r)
 
 
-@pytest.fixture
-def parley_server(request):
+def stop_process(process, timeout=10):
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def start_parley(name, host="127.0.0.1", announced_ip="127.0.0.1", extra_args=()):
+    """Starts a Parley server (the debug build, or $PARLEY_BIN) on free ports and waits for its /health; returns
+    (server, stop). Its log is e2e/output/server-NAME.log; its recordings go to a temporary folder."""
     binary = Path(os.environ.get("PARLEY_BIN", REPO / ".build" / "debug" / "parley"))
     if not binary.is_absolute():
         binary = REPO / binary
     assert binary.exists(), f"{binary} is missing: build first (make test does)"
     OUTPUT.mkdir(parents=True, exist_ok=True)
     port, rtmp_port = free_port(), free_port()
-    log_path = OUTPUT / f"server-{request.node.name}.log"
+    log_path = OUTPUT / f"server-{name}.log"
     log = open(log_path, "w")
     records = tempfile.mkdtemp(prefix="parley-e2e-records-")  # recordings of this test, never in the repository
-    request.addfinalizer(lambda: shutil.rmtree(records, ignore_errors=True))
     process = subprocess.Popen(
-        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--web-root", str(REPO / "Web"), "--log-level", "info",
+        [str(binary), "--host", host, "--port", str(port), "--web-root", str(REPO / "Web"), "--log-level", "info",
          # Media on a free UDP port, offered to browsers on loopback only: no packet leaves this machine.
-         "--media-port", "0", "--announced-ip", "127.0.0.1", "--rtmp-port", str(rtmp_port), "--record-dir", records],
+         "--media-port", "0", "--announced-ip", announced_ip, "--rtmp-port", str(rtmp_port), "--record-dir", records,
+         *extra_args],
         stdout=log, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", port, process, log_path, rtmp_port)
+    server = Server(f"http://{host}:{port}", port, process, log_path, rtmp_port)
 
     def up():
         if process.poll() is not None:
@@ -84,15 +95,24 @@ def parley_server(request):
         except OSError:
             return False
 
-    wait_for(up, timeout=30, what="the server's /health")
-    yield server
-    process.send_signal(signal.SIGTERM)
+    def stop():
+        stop_process(process)
+        log.close()
+        shutil.rmtree(records, ignore_errors=True)
+
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+        wait_for(up, timeout=30, what="the server's /health")
+    except BaseException:
+        stop()
+        raise
+    return server, stop
+
+
+@pytest.fixture
+def parley_server(request):
+    server, stop = start_parley(request.node.name)
+    yield server
+    stop()
 
 
 @pytest.fixture

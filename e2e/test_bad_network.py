@@ -4,15 +4,10 @@ The viewer's video must keep decoding (no freeze over 1 s at 5 %), its NACKs be 
 audio conceal losses without a gap over 200 ms, the outage recover without a new join, and the burst end in a
 recovery (NACKs or a keyframe request) rather than a stall. Figures go to e2e/output/bad-network.json (docs/ROBUSTNESS.md)."""
 import json
-import os
-import signal
 import socket
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
-from conftest import OUTPUT, REPO, wait_for
+from conftest import OUTPUT, start_parley, wait_for
 from netem_relay import NetemRelay
 from test_sfu_browser import PLAY, PUBLISH, SETUP, has, log_of
 
@@ -89,29 +84,13 @@ def sender_delta(samples, start, end, key):
 
 
 def test_a_call_through_a_lossy_jittery_link(browser_factory, busy_video):
-    binary = Path(os.environ.get("PARLEY_BIN", REPO / ".build" / "debug" / "parley"))
-    binary = binary if binary.is_absolute() else REPO / binary
-    OUTPUT.mkdir(parents=True, exist_ok=True)
     media = free_port_pair()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     relay = NetemRelay(RELAY_IP, [media, media + 1])
     relay.start()
-    log = open(OUTPUT / "server-bad-network.log", "w")
-    server = subprocess.Popen(
-        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--web-root", str(REPO / "Web"), "--rtmp-port", "0",
-         "--media-port", str(media), "--media-loops", "2", "--announced-ip", RELAY_IP,
-         "--record-dir", tempfile.mkdtemp(prefix="parley-e2e-badnet-")], stdout=log, stderr=subprocess.STDOUT)
-    base, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws"
+    server, stop = start_parley("bad-network", announced_ip=RELAY_IP,
+                                extra_args=["--media-port", str(media), "--media-loops", "2"])
+    base, ws_url = server.base, server.ws_url
     try:
-        def up():
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return True
-            except OSError:
-                return False
-        wait_for(up, timeout=30, what="the server")
         alice, bob = browser_factory(video_file=busy_video), browser_factory()
         for driver, name in ((alice, "alice"), (bob, "bob")):
             driver.get(base + "/")
@@ -174,10 +153,5 @@ def test_a_call_through_a_lossy_jittery_link(browser_factory, busy_video):
         assert burst["retransmissions_received"] + burst["plis_sent"] + settled["plis_sent"] > 0, burst
         assert settled["frames"] > 60, settled
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        stop()
         relay.close()

@@ -4,18 +4,14 @@ everyone else; afterwards no session, room or transport is left and its memory i
 Raw sockets from several loopback addresses (127.0.0.1 is the attacker; health checks come from 127.0.0.2)."""
 import http.client
 import json
-import os
 import resource
 import socket
 import struct
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 from websockets.sync.client import connect as ws_connect
 
-from conftest import OUTPUT, REPO, free_port, wait_for
+from conftest import OUTPUT, start_parley, wait_for
 
 UPGRADE = (b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
@@ -93,28 +89,10 @@ class Target:
 
 
 def start(name):
-    binary = Path(os.environ.get("PARLEY_BIN", REPO / ".build" / "debug" / "parley"))
-    binary = binary if binary.is_absolute() else REPO / binary
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log = open(OUTPUT / f"server-{name}.log", "w")
-    records = tempfile.mkdtemp(prefix="parley-e2e-hostile-")
-    process = subprocess.Popen(
-        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--web-root", str(REPO / "Web"), "--log-level", "notice",
-         "--media-port", "0", "--announced-ip", "127.0.0.1", "--rtmp-port", "0", "--record-dir", records,
-         "--max-connections-per-address", str(PER_ADDRESS), "--request-head-timeout", str(HEAD_TIMEOUT)],
-        stdout=log, stderr=subprocess.STDOUT)
-    target = Target(port, process)
-
-    def up():
-        assert process.poll() is None, f"parley exited with {process.returncode}"
-        try:
-            return target.health()["status"] == "ok"
-        except OSError:
-            return False
-
-    wait_for(up, timeout=30, what="the server's /health")
-    return target
+    """The server with this test's limits; its own /health probe comes from 127.0.0.2, outside the flooded address."""
+    server, stop = start_parley(name, extra_args=["--log-level", "notice", "--max-connections-per-address",
+                                                  str(PER_ADDRESS), "--request-head-timeout", str(HEAD_TIMEOUT)])
+    return Target(server.port, server.process), stop
 
 
 def closed_by_server(sock, timeout):
@@ -135,7 +113,7 @@ def closed_by_server(sock, timeout):
 def test_hostile_signaling_clients_leave_the_server_answering_and_clean():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
-    target = start("hostile-signaling")
+    target, stop = start("hostile-signaling")
     try:
         # Warm-up: the allocator's first growth (many sockets at once, thousands one after another) is not a leak.
         warm = [target.raw_socket("127.0.0.5") for _ in range(PER_ADDRESS)]
@@ -266,8 +244,4 @@ def test_hostile_signaling_clients_leave_the_server_answering_and_clean():
         (OUTPUT / "hostile-signaling.json").write_text(json.dumps(figures, indent=2))
         assert figures["rss_end_mib"] <= baseline * 1.10, f"RSS grew from {baseline:.1f} to {figures['rss_end_mib']} MiB"
     finally:
-        target.process.terminate()
-        try:
-            target.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            target.process.kill()
+        stop()

@@ -37,7 +37,8 @@ export declare const ROOM_EVENT: {
 export type RoomEvent = (typeof ROOM_EVENT)[keyof typeof ROOM_EVENT];
 
 export declare const STREAM_STATUS: {
-  /** Getting the camera or screen, negotiating. */
+  /** Getting the camera or screen, negotiating; or a publish waiting out a reconnect (info `{code: "connection_lost"}`):
+   *  it keeps its camera and preview and is published again, with a new id, once its room is rejoined. */
   readonly PENDING: "PENDING";
   /** A publish: the server receives our media (its transport connected). */
   readonly PUBLISHING: "PUBLISHING";
@@ -47,7 +48,8 @@ export declare const STREAM_STATUS: {
   readonly UNPUBLISHED: "UNPUBLISHED";
   /** A play or echo test ended the same ways, or its publisher stopped (info `{code: "closed", reason: "unpublished"}`). Final. */
   readonly STOPPED: "STOPPED";
-  /** Camera denied, refused by the server, transport failure, or the socket dropped (`connection_lost`). Final. */
+  /** Camera denied, refused by the server, transport failure, or the socket dropped (`connection_lost`: plays and echo
+   *  tests; publishes only when the session gives up or their room cannot be rejoined). Final. */
   readonly FAILED: "FAILED";
 };
 export type StreamStatus = (typeof STREAM_STATUS)[keyof typeof STREAM_STATUS];
@@ -193,9 +195,10 @@ export declare class Republish {
 
 /**
  * A publish, a play or an echo test, each over its own RTCPeerConnection. Emits its status with
- * `(stream, info)`. Streams end with the socket: after a drop they are FAILED (`connection_lost`); once the
- * room is joined again (ROOM_EVENT.STATE) the app publishes and plays again if it wants to (publishing from a
- * STATE handler does that by itself).
+ * `(stream, info)`. The server ends a session's streams with its socket. After a drop, publishes go back to
+ * PENDING (`connection_lost`) and are published again by themselves once their room is rejoined
+ * (`reconnect.restore`, on by default); plays and echo tests are FAILED (`connection_lost`), and the app plays
+ * the others' streams again from ROOM_EVENT.STATE if it wants to.
  */
 export declare class Stream {
   /** The server's id (a publish's id is what others play); `null` until the server answered. */
@@ -306,12 +309,23 @@ export declare class Room {
 }
 
 export interface ReconnectOptions {
-  /** Retries after a drop before FAILED; default 10. Also bounds rejoins refused with `name_taken`. */
+  /** Retries after a drop before FAILED; default 30 (1–2 minutes). Also bounds rejoins refused with `name_taken`. */
   maxAttempts?: number;
   /** ms before the first retry, default 500; doubles each time, with jitter (a delay is ½–1× the nominal one). */
   initialDelay?: number;
-  /** Cap of the nominal delay in ms; default 10000. */
+  /** Cap of the nominal delay in ms; default 5000. */
   maxDelay?: number;
+  /** Publish our streams again after the rejoin, with the same tracks (default true); false ends them FAILED. */
+  restore?: boolean;
+}
+
+/**
+ * A `ping` request every `interval` ms: one not answered within `timeout` ms drops the socket and reconnects
+ * (a half-open connection after a laptop's sleep or a network change gives no other sign). Defaults 10000/10000.
+ */
+export interface HeartbeatOptions {
+  interval?: number;
+  timeout?: number;
 }
 
 /** Timer functions; tests pass fakes to drive reconnection without waiting. */
@@ -330,6 +344,8 @@ export interface ConnectOptions {
    * rejoined under the same name and emits STATE again. `false` disables it (a drop is then FAILED).
    */
   reconnect?: ReconnectOptions | false;
+  /** `false` turns the heartbeat off. The browser's `online` event also retries at once or checks the socket. */
+  heartbeat?: HeartbeatOptions | false;
   /** A WebSocket constructor; default `globalThis.WebSocket` (tests inject a fake). */
   WebSocket?: new (url: string) => WebSocket;
   /** Default: the global setTimeout/clearTimeout. */

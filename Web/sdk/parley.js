@@ -2,9 +2,10 @@
 // Wire protocol: docs/PROTOCOL.md. Room API shaped like the video-chat room APIs web developers know:
 //   Parley.roomApi.connect({urlServer, username}) → session; session.join({name}) → room; room.sendMessage(text)
 //   room.publish({display, constraints}) → stream; participant.play(display) → stream; stream.stop()
-// Media streams do not survive a dropped socket (the server ends them with the session): they become FAILED
-// (code `connection_lost`), and after the session is ESTABLISHED and the room is rejoined (STATE) the app
-// publishes and plays again if it wants to.
+// After a dropped socket the session reconnects and rejoins its rooms by itself. The server ends a session's
+// streams with its socket: our publishes go back to PENDING (code `connection_lost`), keep their camera and
+// preview, and are published again once their room is rejoined (STATE), with a new id; plays and echo tests
+// become FAILED (`connection_lost`), and the app plays the others' streams again from STATE.
 
 export const SESSION_STATUS = Object.freeze({
   PENDING: "PENDING",           // created, socket not open yet
@@ -35,7 +36,12 @@ export const STREAM_STATUS = Object.freeze({
   FAILED: "FAILED",           // refused (camera denied, bad SDP, DTLS failure, socket lost…); info says why
 });
 
-const DEFAULT_RECONNECT = { maxAttempts: 10, initialDelay: 500, maxDelay: 10000 };
+// A 5 s cap brings clients back within seconds of a server's restart; 30 attempts keep trying for 1–2 minutes
+// (a laptop waking up, a network coming back).
+const DEFAULT_RECONNECT = { maxAttempts: 30, initialDelay: 500, maxDelay: 5000, restore: true };
+// Browsers answer the server's WebSocket pings without telling the page, so only a request of our own shows a
+// socket that went silent (a half-open TCP connection after sleep or a network change).
+const DEFAULT_HEARTBEAT = { interval: 10000, timeout: 10000 };
 
 /** Delay before retry number `attempt` (0-based): doubling, capped, with jitter in [½, 1] of it so that
  *  the clients of a restarted server do not all come back in the same millisecond. */
@@ -218,6 +224,7 @@ export class Room extends Emitter {
     this.#joined = this.#wasJoined = true;
     this.#retries = 0;
     this.emit(ROOM_EVENT.STATE, this);
+    this.#session._resumeStreams(this);
   }
 
   #joinRefused(error) {
@@ -228,6 +235,8 @@ export class Room extends Emitter {
     // when its socket times out (≈ 15 s of unanswered pings). That name_taken is our own ghost: retry.
     if (error.code === "name_taken" && this.#wasJoined && this.#session._retryLater(this, this.#retries++)) return;
     this.#session._forget(this);
+    // Publishes kept through a reconnect cannot go back into this room.
+    this.#session._endStreams(this, { code: error.code ?? "error", message: error.message }, true);
     this.emit(ROOM_EVENT.FAILED, this, { code: error.code ?? "error", message: error.message });
   }
 
@@ -304,6 +313,9 @@ export class Session extends Emitter {
   #wasEstablished = false;
   #attempt = 0;
   #retryTimer = null;
+  #heartbeat;
+  #beatTimer = null;
+  #onOnline = () => this.#networkBack();
 
   constructor(options) {
     super();
@@ -313,6 +325,8 @@ export class Session extends Emitter {
     this.#username = options.username;
     this.#WebSocket = options.WebSocket ?? globalThis.WebSocket;
     this.#reconnect = options.reconnect === false ? null : { ...DEFAULT_RECONNECT, ...(options.reconnect ?? {}) };
+    this.#heartbeat = options.heartbeat === false ? null : { ...DEFAULT_HEARTBEAT, ...(options.heartbeat ?? {}) };
+    globalThis.addEventListener?.("online", this.#onOnline);
     this.#timers = options.timers ?? {
       setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
       clearTimeout: (handle) => globalThis.clearTimeout(handle),
@@ -348,6 +362,8 @@ export class Session extends Emitter {
   disconnect() {
     this.#closedByUser = true;
     this.#timers.clearTimeout(this.#retryTimer);
+    this.#timers.clearTimeout(this.#beatTimer);
+    globalThis.removeEventListener?.("online", this.#onOnline);
     this._endStreams(undefined, { code: "disconnected", message: "The session was closed" });
     this.#socket?.close(1000);
     this.#setStatus(SESSION_STATUS.DISCONNECTED);
@@ -386,6 +402,11 @@ export class Session extends Emitter {
   /** Ends the live streams of `room` (all streams when `room` is undefined) without telling the server. */
   _endStreams(room, info, failed = false) {
     for (const stream of [...this.#streams]) if (room === undefined || stream._room() === room) stream._end(info, failed);
+  }
+
+  /** `room` is joined again: publish its streams kept through the reconnect. */
+  _resumeStreams(room) {
+    for (const stream of [...this.#streams]) if (stream._room() === room) stream._resume();
   }
 
   /** Schedules a rejoin of `room` with backoff; false when retries are off or used up. */
@@ -430,6 +451,7 @@ export class Session extends Emitter {
 
   async #opened(socket) {
     this.#setStatus(SESSION_STATUS.CONNECTED);
+    this.#scheduleBeat(socket);
     let result;
     try {
       result = await this._request("connect", { username: this.#options.username });
@@ -490,7 +512,53 @@ export class Session extends Emitter {
     }
   }
 
+  #scheduleBeat(socket) {
+    if (!this.#heartbeat) return;
+    this.#timers.clearTimeout(this.#beatTimer);
+    this.#beatTimer = this.#timers.setTimeout(() => this.#beat(socket), this.#heartbeat.interval);
+  }
+
+  /** Is the socket still alive? A media connection that failed is often the first sign of a network gone away
+   *  (the browser drops its ICE candidates at once): then the socket is dead too, and a ping shows it. Resolves
+   *  true when the server answered, false when the socket was lost meanwhile (or without a heartbeat, true). */
+  _checkSocket() {
+    if (!this.#socket) return Promise.resolve(false);
+    return this.#heartbeat ? this.#beat(this.#socket) : Promise.resolve(true);
+  }
+
+  /** A `ping` the server must answer within the heartbeat's timeout, or the socket is given up as dead. */
+  #beat(socket) {
+    if (socket !== this.#socket) return Promise.resolve(false);
+    const { timeout } = this.#heartbeat;
+    this.#timers.clearTimeout(this.#beatTimer);
+    this.#beatTimer = this.#timers.setTimeout(() => {
+      if (socket !== this.#socket) return;
+      // Closing a dead TCP connection can take minutes: drop it now and let its close event come when it does.
+      this.#socket = null;
+      socket.close(4000);
+      this.#lost({ code: 4000, reason: `no answer from the server for ${timeout / 1000} s` });
+    }, timeout);
+    return this._request("ping").then(() => {
+      if (socket !== this.#socket) return false;
+      this.#scheduleBeat(socket);
+      return true;
+    }, () => false);
+  }
+
+  /** The browser says the network is back: retry at once instead of waiting out the backoff, and check an open
+   *  socket at once (it may have died with the old network). */
+  #networkBack() {
+    if (this.#closedByUser) return;
+    if (this.#status === SESSION_STATUS.RECONNECTING && this.#socket === null) {
+      this.#timers.clearTimeout(this.#retryTimer);
+      this.#open();
+    } else if (this.#socket && this.#heartbeat) {
+      this.#beat(this.#socket);
+    }
+  }
+
   #lost(event) {
+    this.#timers.clearTimeout(this.#beatTimer);
     const message = event?.reason || `socket closed (${event?.code ?? "?"})`;
     for (const { reject } of this.#pending.values()) reject(new ParleyError("connection_lost", message));
     this.#pending.clear();
@@ -500,11 +568,16 @@ export class Session extends Emitter {
     for (const push of [...this.#republishes.values()]) {
       push._event({ status: "ended", reason: "connection_lost", message: `Connection to the server lost: ${message}` });
     }
-    this._endStreams(undefined, { code: "connection_lost", message: `Connection to the server lost: ${message}` }, true);
+    // Retry only a session that was up: a server that cannot be reached at all is reported at once.
+    const retry = !this.#closedByUser && this.#wasEstablished && this.#reconnect !== null
+      && this.#attempt < this.#reconnect.maxAttempts;
+    const ended = { code: "connection_lost", message: `Connection to the server lost: ${message}` };
+    for (const stream of [...this.#streams]) {
+      if (!(retry && this.#reconnect.restore && stream._suspend(ended))) stream._end(ended, true);
+    }
     if (this.#closedByUser) return;
     const info = { code: "connection_lost", message, closeCode: event?.code };
-    // Retry only a session that was up: a server that cannot be reached at all is reported at once.
-    if (!this.#wasEstablished || !this.#reconnect || this.#attempt >= this.#reconnect.maxAttempts) {
+    if (!retry) {
       this.#setStatus(SESSION_STATUS.FAILED, info);
       return;
     }
@@ -574,6 +647,9 @@ export class Stream extends Emitter {
   #remote = null;     // what the server sends (play, echo)
   #audioMuted = false;
   #videoMuted = false;
+  #label = null;      // a publish's name, and whether it is recorded: sent again after a reconnect
+  #record = false;
+  #suspended = false; // a publish waiting for its room to be rejoined
 
   constructor(session, kind, display, room) {
     super();
@@ -647,11 +723,37 @@ export class Stream extends Emitter {
     if (screen) for (const track of this.#local.getVideoTracks()) track.addEventListener("ended", () => this.stop());
     this.#showIn(true);  // the preview is muted: never play our own microphone back
     if (this.#video) this.#video.srcObject = this.#local;
+    this.#label = label;
+    this.#record = record;
+    await this.#sendPublish();
+  }
+
+  /** A new connection for the local tracks, and the publish request. */
+  async #sendPublish() {
     const pc = this.#connect();
     for (const track of this.#local.getTracks()) pc.addTransceiver(track, { direction: "sendonly", streams: [this.#local] });
-    const fields = { room: this.#room.name(), display: label, audioMuted: this.#audioMuted, videoMuted: this.#videoMuted };
-    if (record) fields.record = true;
+    const fields = { room: this.#room.name(), display: this.#label, audioMuted: this.#audioMuted, videoMuted: this.#videoMuted };
+    if (this.#record) fields.record = true;
     await this.#negotiate("publish", fields);
+  }
+
+  /** The socket dropped and the session reconnects: a publish with its media keeps camera and preview and goes
+   *  back to PENDING until its room is rejoined. False: the stream cannot wait (the caller ends it). */
+  _suspend(info) {
+    if (this.#ended || this.#kind !== "publish" || !this.#local || this.#label === null) return false;
+    this.#suspended = true;
+    this.#pc?.close();
+    this.#pc = null;
+    this.#id = null;
+    this.#set(STREAM_STATUS.PENDING, info);
+    return true;
+  }
+
+  /** Its room is joined again: publish the same tracks (a new server stream, so a new id). */
+  _resume() {
+    if (!this.#suspended || this.#ended) return;
+    this.#suspended = false;
+    this.#sendPublish();
   }
 
   async _play(participant, info, kinds, muted) {
@@ -712,7 +814,12 @@ export class Stream extends Emitter {
       };
     }
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "failed") this.#fail("ice_failed", "The media connection failed");
+      if (pc.connectionState !== "failed" || pc !== this.#pc) return;
+      // If the socket turns out dead too, the session's reconnection handles the stream (a publish waits for
+      // the rejoin); if it is alive, the media path alone failed.
+      this.#session._checkSocket().then((alive) => {
+        if (alive && pc === this.#pc) this.#fail("ice_failed", "The media connection failed");
+      });
     };
     return pc;
   }
@@ -737,6 +844,7 @@ export class Stream extends Emitter {
       if (this.#ended) return;  // an early `failed` or `closed`
       await pc.setRemoteDescription({ type: "answer", sdp: result.sdp });
     } catch (error) {
+      if (pc !== this.#pc) return;  // suspended by a dropped socket: published again after the rejoin
       // Server refusals carry their code (no_common_codec…); browser errors (bad answer…) do not.
       this.#fail(error instanceof ParleyError ? error.code : "negotiation_failed", error.message);
     }

@@ -147,7 +147,8 @@ export function startCallApp({ maxParticipants = 3, screenSharing = false } = {}
     }
     for (const message of room.history()) showMessage(message);
     showParticipants();
-    // Streams end with a dropped socket: (re)play everyone's, and (re)publish our camera.
+    // Plays end with a dropped socket: play everyone's again. Our camera is kept and published again by the SDK;
+    // publish it here on the first join (or when it failed meanwhile).
     for (const participant of room.getParticipants()) for (const info of participant.getStreams()) play(participant, info);
     if (!app.camera) publishCamera();
   }
@@ -250,7 +251,9 @@ export function startCallApp({ maxParticipants = 3, screenSharing = false } = {}
 
   // ---- the others' streams ----
   function play(participant, info) {
-    if (app.plays.has(info.id)) return;
+    const old = app.plays.get(info.id);
+    if (old && old.stream.status() !== STREAM_STATUS.FAILED) return;
+    if (old) removePlay(info.id);  // failed (its tile said why): try again, e.g. on the STATE after a reconnect
     const isScreen = info.display === "screen";
     const tile = document.createElement("figure");
     tile.className = isScreen ? "tile screen" : "tile";

@@ -53,6 +53,7 @@ export function serve(ws, { username = "test", others = [], history = [], refuse
     }
     if (req.type === "play") reply({ stream: `play${++streams}`, sdp: "answer" });
     if (req.type === "echo") reply({ stream: `echo${++streams}`, sdp: "answer" });
+    if (req.type === "ping") reply({ time: 1 });
     if (["leave", "mute", "stop", "stopStream"].includes(req.type)) reply({});
   };
   ws.open();
@@ -75,7 +76,8 @@ export function fakeTimers() {
 }
 export function connect(options = {}) {
   FakeSocket.instances = [];
-  return Parley.roomApi.connect({ urlServer: "ws://x/ws", username: "test", WebSocket: FakeSocket, ...options });
+  // No heartbeat unless a test asks: its timers would mix with the reconnection's in fakeTimers().
+  return Parley.roomApi.connect({ urlServer: "ws://x/ws", username: "test", WebSocket: FakeSocket, heartbeat: false, ...options });
 }
 
 // ---- media ----

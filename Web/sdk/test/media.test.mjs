@@ -3,7 +3,7 @@
 import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { ROOM_EVENT, STREAM_STATUS } from "../parley.js";
-import { socket, serve, tick, until, connect, installFakeMedia, devices, pc, fakeElement, FakeMediaStream } from "./fakes.mjs";
+import { socket, serve, tick, until, connect, fakeTimers, installFakeMedia, devices, pc, fakeElement, FakeMediaStream } from "./fakes.mjs";
 
 beforeEach(installFakeMedia);
 
@@ -101,7 +101,7 @@ test("publish before the room is joined → FAILED not_in_room, without asking f
   assert.equal(devices.calls.length, 0, "the camera is not even asked for");
 });
 
-test("a server `failed` event → FAILED; a dropped socket → FAILED connection_lost", async () => {
+test("a server `failed` event → FAILED with its reason and message", async () => {
   const { room, ws } = await inRoom();
   const first = room.publish({});
   const firstSeen = statuses(first);
@@ -113,14 +113,109 @@ test("a server `failed` event → FAILED; a dropped socket → FAILED connection
   assert.deepEqual(firstSeen, ["FAILED failed"]);
   assert.deepEqual(failure, { code: "failed", reason: "fingerprint_mismatch",
                               message: "The peer's DTLS certificate does not match the fingerprint in its offer" });
+});
 
-  const second = room.publish({});
-  const secondSeen = statuses(second);
-  await until(() => second.id());
-  ws.push({ event: "stream", stream: second.id(), status: "connected" });
-  ws.drop();
-  assert.deepEqual(secondSeen, ["PUBLISHING", "FAILED connection_lost"]);
-  assert.ok(pc(1).closed);
+/** inRoom with fake timers: the test drives the reconnection. */
+async function inRoomWithTimers(options = {}) {
+  const timers = fakeTimers();
+  const session = connect({ timers, ...options });
+  const room = session.join({ name: "abc" });
+  await tick();
+  serve(socket(0), { others: [{ name: "bob", streams: [BOB_CAMERA] }] });
+  await until(() => room.isJoined());
+  return { session, room, timers, bob: room.getParticipants()[0] };
+}
+
+test("a dropped socket: a publish keeps its camera (PENDING connection_lost) and is published again after the rejoin; plays FAILED", async () => {
+  const { room, timers, bob } = await inRoomWithTimers();
+  const display = fakeElement("VIDEO");
+  const camera = room.publish({ display, name: "cam", record: true });
+  const seen = statuses(camera);
+  const play = bob.play(fakeElement("VIDEO"));
+  const playSeen = statuses(play);
+  await until(() => camera.id() && play.id());
+  socket(0).push({ event: "stream", stream: camera.id(), status: "connected" });
+  socket(0).push({ event: "stream", stream: play.id(), status: "connected" });
+  await camera.muteVideo();
+  const local = camera.localStream();
+  const first = camera.getPeerConnection();
+
+  socket(0).drop();
+  assert.deepEqual(seen, ["PUBLISHING", "PENDING connection_lost"]);
+  assert.deepEqual(playSeen, ["PLAYING", "FAILED connection_lost"]);
+  assert.equal(camera.id(), null);
+  assert.ok(first.closed, "the old connection is closed");
+  assert.ok(local.getTracks().every((t) => !t.stopped), "the camera stays on");
+  assert.equal(display.srcObject, local, "the preview stays");
+  await camera.muteAudio();  // while away: sent with the new publish
+
+  timers.fire();
+  serve(socket(1), { others: [{ name: "bob", streams: [BOB_CAMERA] }] });
+  await until(() => socket(1).requests("publish").length === 1, "the publish sent again");
+  const [request] = socket(1).requests("publish");
+  assert.deepEqual(request, { id: request.id, type: "publish", room: "abc", sdp: "offer2", display: "cam",
+                              audioMuted: true, videoMuted: true, record: true });
+  assert.deepEqual(socket(1).sent.map((r) => r.type), ["connect", "join", "publish"]);
+  const second = camera.getPeerConnection();
+  assert.notEqual(second, first);
+  assert.deepEqual(second.transceivers.map((t) => t.track), local.getTracks(), "the same tracks");
+  assert.equal(devices.calls.length, 1, "the camera is not asked for again");
+  await until(() => camera.id() === "pub1");
+  assert.deepEqual(camera.getRecordInfo(), { recordName: "stream-pub1.webm", status: null });
+  socket(1).push({ event: "stream", stream: "pub1", status: "connected" });
+  assert.deepEqual(seen, ["PUBLISHING", "PENDING connection_lost", "PUBLISHING"]);
+  assert.equal(play.status(), STREAM_STATUS.FAILED, "the app plays the others again from STATE");
+});
+
+/** A publish that was PUBLISHING when the socket dropped. */
+async function publishingThenDropped(options = {}) {
+  const { room, timers } = await inRoomWithTimers(options);
+  const camera = room.publish({});
+  const seen = statuses(camera);
+  await until(() => camera.id());
+  socket(0).push({ event: "stream", stream: camera.id(), status: "connected" });
+  socket(0).drop();
+  return { camera, seen, timers };
+}
+
+test("a publish kept through a drop: stop() ends it at once; a final rejoin refusal or giving up ends it FAILED", async () => {
+  {
+    const { room, timers } = await inRoomWithTimers();
+    const camera = room.publish({});
+    await until(() => camera.id());
+    socket(0).drop();
+    assert.equal(camera.status(), STREAM_STATUS.PENDING);
+    await camera.stop();
+    assert.equal(camera.status(), STREAM_STATUS.UNPUBLISHED);
+    assert.ok(camera.localStream().getTracks().every((t) => t.stopped));
+    timers.fire();
+    serve(socket(1));
+    await until(() => room.isJoined());
+    await tick();
+    assert.equal(socket(1).requests("publish").length, 0, "a stopped publish is not sent again");
+  }
+  {
+    const { camera, seen, timers } = await publishingThenDropped();
+    timers.fire();
+    serve(socket(1), { refuseJoin: "room_full" });
+    await until(() => camera.status() === STREAM_STATUS.FAILED);
+    assert.deepEqual(seen, ["PUBLISHING", "PENDING connection_lost", "FAILED room_full"]);
+    assert.ok(camera.localStream().getTracks().every((t) => t.stopped), "the camera is released");
+  }
+  {
+    const { seen, timers } = await publishingThenDropped({ reconnect: { maxAttempts: 1 } });
+    timers.fire();
+    socket(1).drop();
+    assert.deepEqual(seen, ["PUBLISHING", "PENDING connection_lost", "FAILED connection_lost"]);
+  }
+  {
+    const { room } = await inRoomWithTimers({ reconnect: { restore: false } });
+    const camera = room.publish({});
+    const seen = statuses(camera);
+    await until(() => camera.id());
+    socket(0).drop();
+    assert.deepEqual(seen, ["FAILED connection_lost"], "restore: false ends publishes with the socket");
+  }
 });
 
 test("screen: getDisplayMedia with system audio, label `screen`; the browser's Stop sharing → stop sent, UNPUBLISHED", async () => {
@@ -335,4 +430,30 @@ test("record: true is sent with the publish, and getRecordInfo() names the serve
   await until(() => events.length === 2);
   assert.deepEqual(events, [[true, "started", undefined], [true, "stopped", "disk_full"]]);
   assert.deepEqual(recorded.getRecordInfo(), { recordName, status: "stopped" });
+});
+
+test("a media connection that fails: FAILED ice_failed if the socket answers a ping; if not, the socket is dropped and a publish waits for the rejoin", async () => {
+  const { room, timers } = await inRoomWithTimers({ heartbeat: { interval: 10000, timeout: 3000 } });
+  const play = room.getParticipants()[0].play(null);
+  const camera = room.publish({});
+  const playSeen = statuses(play);
+  const seen = statuses(camera);
+  await until(() => play.id() && camera.id());
+  socket(0).push({ event: "stream", stream: camera.id(), status: "connected" });
+
+  play.getPeerConnection().connectionState = "failed";
+  play.getPeerConnection().onconnectionstatechange();
+  assert.equal(socket(0).requests("ping").length, 1, "the socket is checked");
+  await until(() => play.status() === STREAM_STATUS.FAILED);
+  assert.deepEqual(playSeen, ["FAILED ice_failed"]);
+  assert.equal(socket(0).requests("stop").length, 1);
+
+  socket(0).onsend = () => {};  // the network went away: nothing answers any more
+  camera.getPeerConnection().connectionState = "failed";
+  camera.getPeerConnection().onconnectionstatechange();
+  assert.equal(socket(0).requests("ping").length, 2);
+  timers.queue.find((t) => t.ms === 3000).fn();
+  await tick();
+  assert.deepEqual(seen, ["PUBLISHING", "PENDING connection_lost"]);
+  assert.ok(camera.localStream().getTracks().every((t) => !t.stopped));
 });

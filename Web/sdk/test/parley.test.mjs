@@ -409,3 +409,63 @@ test("a dropped socket ends every Republish with connection_lost", async () => {
   assert.deepEqual(seen, ["ended connection_lost"]);
   assert.equal(push.status(), "ended");
 });
+
+test("heartbeat: a ping every interval; one unanswered for the timeout drops the socket and reconnects", async () => {
+  const timers = fakeTimers();
+  const session = connect({ timers, heartbeat: { interval: 1000, timeout: 500 } });
+  const statuses = record(session);
+  await tick();
+  serve(socket(0));
+  await until(() => session.status() === SESSION_STATUS.ESTABLISHED);
+  assert.deepEqual(timers.queue.map((t) => t.ms), [1000], "the first beat is scheduled when the socket opens");
+  timers.fire();
+  assert.deepEqual(socket(0).requests("ping").map((r) => r.type), ["ping"]);
+  assert.deepEqual(timers.queue.map((t) => t.ms), [500], "waiting for the answer");
+  await until(() => timers.queue[0]?.ms === 1000, "answered: the next beat");
+  assert.equal(timers.queue.length, 1);
+
+  // The server goes silent (a half-open connection): the next ping is never answered.
+  socket(0).onsend = () => {};
+  timers.fire();
+  assert.equal(socket(0).requests("ping").length, 2);
+  timers.fire();
+  assert.equal(session.status(), SESSION_STATUS.RECONNECTING);
+  assert.equal(socket(0).readyState, 3, "the dead socket is closed");
+  assert.deepEqual(statuses.slice(-1), ["RECONNECTING connection_lost"]);
+  assert.equal(timers.queue.length, 1, "only the retry is left");
+  timers.fire();
+  serve(socket(1));
+  await until(() => session.status() === SESSION_STATUS.ESTABLISHED);
+  session.disconnect();
+  assert.equal(timers.queue.length, 0, "no beat after disconnect()");
+});
+
+test("the browser's `online` event retries at once while RECONNECTING, and checks an open socket at once", async () => {
+  const target = new EventTarget();
+  globalThis.addEventListener = target.addEventListener.bind(target);
+  globalThis.removeEventListener = target.removeEventListener.bind(target);
+  try {
+    const timers = fakeTimers();
+    const session = connect({ timers, heartbeat: { interval: 10000, timeout: 5000 } });
+    await tick();
+    serve(socket(0));
+    await until(() => session.status() === SESSION_STATUS.ESTABLISHED);
+    target.dispatchEvent(new Event("online"));
+    assert.equal(socket(0).requests("ping").length, 1, "an open socket is checked");
+    await until(() => timers.queue.length === 1 && timers.queue[0].ms === 10000);
+
+    socket(0).drop();
+    assert.equal(session.status(), SESSION_STATUS.RECONNECTING);
+    assert.equal(FakeSocket.instances.length, 1);
+    target.dispatchEvent(new Event("online"));
+    assert.equal(FakeSocket.instances.length, 2, "a new socket at once");
+    serve(socket(1));
+    await until(() => session.status() === SESSION_STATUS.ESTABLISHED);
+    session.disconnect();
+    target.dispatchEvent(new Event("online"));
+    assert.equal(FakeSocket.instances.length, 2, "nothing after disconnect()");
+  } finally {
+    delete globalThis.addEventListener;
+    delete globalThis.removeEventListener;
+  }
+});
