@@ -85,7 +85,10 @@ public struct MediaServiceError: Error, Sendable, Equatable {
 /// transport, so a stream without ICE (RTMP, a relay) has one too.
 public enum StreamID {
     public static func mint() -> String {
-        var rng = SystemRandomNumberGenerator()
+        // An existential, not the bare (empty) struct: passed inout to a generic function, an empty value has no
+        // real address, and under ThreadSanitizer the access check on that junk address can crash the process
+        // (docs/ROBUSTNESS.md, "Sanitizers").
+        var rng: any RandomNumberGenerator = SystemRandomNumberGenerator()
         return RandomToken.make(length: 16, using: &rng)
     }
 }

@@ -136,7 +136,7 @@ import Testing
     }
 
     @Test func randomRoomNamesAreLongAndValid() throws {
-        var rng = SystemRandomNumberGenerator()
+        var rng: any RandomNumberGenerator = SystemRandomNumberGenerator()  // not the bare empty struct: see StreamID.mint
         let registry = RoomRegistry()
         let names = Set((0..<200).map { _ in registry.makeRandomRoomName(using: &rng) })
         #expect(names.count == 200)
