@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
     ],
     targets: [
         // RTMP 1.0: handshake, chunk stream, AMF0, the server's command state machine. Knows no rooms.
@@ -62,6 +63,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Access tokens (JWT: HS256, ES256, RS256, JWKS) verified into their claims. Knows no rooms.
+        .target(name: "AccessTokens", dependencies: [.product(name: "JWTKit", package: "jwt-kit")]),
         // Pure room logic: participants, names, caps, chat history. No I/O.
         .target(name: "Rooms"),
         // Wire messages and the per-connection session state machine; knows Rooms, not sockets.
@@ -77,6 +80,7 @@ let package = Package(
         // Configuration, HTTP routes, WebSocket glue, lifecycle.
         .target(name: "ParleyServer", dependencies: [
             "Rooms", "Signaling", "SFU", "SDP", "DTLS", "MediaNegotiation", "RTMP", "FLV", "RTP", "AudioTranscode", "VideoTranscode", "Matroska", "Recording",
+            "AccessTokens",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -90,7 +94,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "parley", dependencies: [
-            "ParleyServer",
+            "ParleyServer", "AccessTokens",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // SRTP micro-benchmark against libsrtp2 (`make bench`).
@@ -125,6 +129,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
+        .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens"], exclude: ["Fixtures"]),
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "FLVTests", dependencies: ["FLV", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode", "TestSupport"]),

@@ -1,3 +1,4 @@
+import AccessTokens
 import Logging
 import NIOCore
 
@@ -57,6 +58,9 @@ public struct ParleyConfiguration: Sendable {
     /// A connection that has not sent a whole request head this soon after opening is closed (idle sockets,
     /// slowloris headers).
     public var requestHeadTimeout: Duration = .seconds(15)
+    /// Keys of access tokens: every socket must then connect with a valid token, and what it may do follows the
+    /// token's grants (docs/PROTOCOL.md, "Access tokens"). nil: no token checks (everyone may do everything).
+    public var accessTokenKeys: [AccessTokenKey]? = nil
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

@@ -30,6 +30,8 @@ public struct ParleyServer: Sendable {
     let recordingStats = RecordingStats()
     /// WHIP publishers and WHEP players (docs/WHIP-WHEP.md).
     let whipEndpoints: WHIPEndpoints
+    /// Token checks, when the configuration has keys.
+    let access: TokenAccess?
     let startedAt: ContinuousClock.Instant
     let logger: Logger
 
@@ -38,6 +40,7 @@ public struct ParleyServer: Sendable {
         self.hub = SignalingHub(limits: .init(maxParticipants: configuration.maxParticipants))
         self.connections = OpenConnections(limits: .init(perAddress: max(1, configuration.maxConnectionsPerAddress),
                                                          requestHead: configuration.requestHeadTimeout))
+        self.access = configuration.accessTokenKeys.map { TokenAccess(keys: $0) }
         self.startedAt = .now
         var logger = Logger(label: "parley")
         logger.logLevel = configuration.logLevel
@@ -61,6 +64,7 @@ public struct ParleyServer: Sendable {
     /// close frame (swift-websocket's, 1000) and finish their closing handshake, requests in flight complete. Whatever is still
     /// open after the grace period is closed; then the media plane closes its ports and `run` returns.
     public func run() async throws {
+        try await access?.prepare()  // an unusable key stops the start here, with a clear message
         try await media.start()  // ports bound before the first offer can be answered
         RecordingRecovery.recover(configuration.recordDir, logger: logger)  // what a crash left, downloadable
         // Shut down in reverse: the application, then RTMP, then the media plane that both feed.
@@ -153,7 +157,7 @@ public struct ParleyServer: Sendable {
         router.get("/health") { _, _ -> Health in
             await self.health()
         }
-        WHIPRoutes(endpoints: whipEndpoints, limiter: AddressRateLimiter(perSecond: 20)).add(to: router)
+        WHIPRoutes(endpoints: whipEndpoints, limiter: AddressRateLimiter(perSecond: 20), access: access).add(to: router)
 
         let wsRouter = Router(context: ParleyWebSocketContext.self)
         wsRouter.ws("/ws") { _, _ in
@@ -232,7 +236,7 @@ public struct ParleyServer: Sendable {
         let outbox = Outbox()
         let session = ParleySession(
             hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
-            recorder: StreamRecordings(server: self, logger: logger), outbox: outbox, version: ParleyVersion.current,
+            recorder: StreamRecordings(server: self, logger: logger), access: access, outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
         try await pump(session, outbox: outbox, inbound: inbound, outbound: outbound, logger: logger, abort: abort)

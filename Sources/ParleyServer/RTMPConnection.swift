@@ -157,6 +157,10 @@ final class RTMPConnection {
             return
         }
         let target = RTMPNames.strippingQuery(rawName)
+        if let refusal = await authorize(rawName, room: room, publishing: nil) {
+            refuse("NetStream.Play.Failed", refusal, out: &out)
+            return
+        }
         let hub = server.hub
         var found: String?
         for participant in await hub.participants(in: room) {
@@ -204,6 +208,12 @@ final class RTMPConnection {
             refuse("NetStream.Publish.BadName", "rtmp://HOST/ROOM/NAME: \(error.message)", out: &out)
             return
         }
+        let record = server.configuration.recordAll || RTMPNames.asksToRecord(rawName) || RTMPNames.asksToRecord(rtmp.app ?? "")
+        // Before a takeover: only a holder of a token for this name may take it from a running encoder.
+        if let refusal = await authorize(rawName, room: room, publishing: (name, record && !server.configuration.recordAll)) {
+            refuse("NetStream.Publish.Denied", refusal, out: &out)
+            return
+        }
         let hub = server.hub
         let key = RTMPPublishers.key(room: room, name: name)
         if let stale = publishers.current(key) {
@@ -226,8 +236,7 @@ final class RTMPConnection {
         logger.info("RTMP publisher joined", metadata: ["room": "\(room)", "name": "\(name)"])
         publisher = Publisher(session: session, room: room, name: name,
                               ingest: RTMPIngest(transcodeBFrames: server.configuration.rtmpTranscode),
-                              record: server.configuration.recordAll || RTMPNames.asksToRecord(rawName)
-                                  || RTMPNames.asksToRecord(rtmp.app ?? ""))
+                              record: record)
         if let channel { _ = publishers.claim(key, .init(session: session, channel: channel)) }
         rtmp.acceptPublish(output: &out)
     }
@@ -327,6 +336,26 @@ final class RTMPConnection {
         logger.info("RTMP publisher left", metadata: ["room": "\(p.room)", "name": "\(p.name)"])
     }
 
+    /// With token checks: why the URL's `?token=` (on the stream name or the app) does not allow this play, or
+    /// this publish as `name` (which must be the token's subject) and its recording; nil to go on.
+    private func authorize(_ rawName: String, room: String, publishing: (name: String, record: Bool)?) async -> String? {
+        guard let access = server.access else { return nil }
+        let token = RTMPNames.token(rawName) ?? RTMPNames.token(rtmp.app ?? "")
+        let grant: AccessGrant
+        switch await access.grant(token: token, missing: "This server needs an access token: add ?token=TOKEN to the stream name") {
+        case .success(let granted): grant = granted
+        case .failure(let refusal): return refusal.message
+        }
+        if let refusal = grant.refusesJoin(room) { return refusal.message }
+        guard let publishing else {
+            return grant.canSubscribe ? nil : "The access token does not allow playing ('canSubscribe')"
+        }
+        if !grant.canPublish { return "The access token does not allow publishing ('canPublish')" }
+        if publishing.name != grant.identity { return "The access token publishes as '\(grant.identity)', not '\(publishing.name)'" }
+        if publishing.record && !grant.canRecord { return "The access token does not allow recording ('roomRecord')" }
+        return nil
+    }
+
     private func refuse(_ code: String, _ description: String, out: inout ByteBuffer) {
         logger.notice("RTMP publish refused", metadata: ["code": "\(code)", "reason": "\(description)"])
         rtmp.refuse(code: code, description: description, output: &out)
@@ -336,9 +365,19 @@ final class RTMPConnection {
 
 /// The URL parts an RTMP client sends, as Parley reads them.
 enum RTMPNames {
-    /// `alice?token=…` → `alice`: a query rides on the app or the stream name (kept for the auth layer).
+    /// `alice?token=…` → `alice`: a query rides on the app or the stream name.
     static func strippingQuery(_ part: String) -> String {
         String(part.prefix { $0 != "?" })
+    }
+
+    /// `alice?token=T` → `T` (percent-decoded), if the part has one.
+    static func token(_ part: String) -> String? {
+        guard let query = part.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            if kv.first == "token", let value = kv.dropFirst().first { return String(value).removingPercentEncoding ?? String(value) }
+        }
+        return nil
     }
 
     /// `?record=true` (or 1, yes) in a part of the URL.

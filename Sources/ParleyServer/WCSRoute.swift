@@ -12,7 +12,7 @@ extension ParleyServer {
         let outbox = Outbox()
         let session = WCSSession(
             hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
-            recorder: StreamRecordings(server: self, logger: logger), outbox: outbox, version: ParleyVersion.current,
+            recorder: StreamRecordings(server: self, logger: logger), access: access, outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
         let keepAlive = session.keepAlive

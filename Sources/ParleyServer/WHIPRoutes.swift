@@ -17,6 +17,9 @@ import Synchronization
 struct WHIPRoutes: Sendable {
     let endpoints: WHIPEndpoints
     let limiter: AddressRateLimiter
+    /// Token checks (`Authorization: Bearer`) of a POST; nil when the server has none. A session's own URL is
+    /// unguessable and needs no token.
+    var access: (any AccessControl)? = nil
     /// An SDP offer is a few KiB; anything past this is refused before it is read.
     static let largestBody = 64 * 1024
 
@@ -49,7 +52,7 @@ struct WHIPRoutes: Sendable {
         case .success(let text): offer = text
         case .failure(let refused): return refused.response
         }
-        // Parley has no auth layer yet (issue 18): an `Authorization: Bearer` token, if any, is not checked.
+        if let access, let refused = await Self.authorize(kind, room: room, name: name, request, access) { return refused }
         let created: WHIPEndpoints.Created
         do {
             switch kind {
@@ -97,6 +100,35 @@ struct WHIPRoutes: Sendable {
             return Self.response(error)
         }
         return Response(status: .ok, headers: Self.cors)
+    }
+
+    /// 401 without a valid bearer token, 403 when its grant does not allow this publish or play; nil to go on.
+    /// A publisher's NAME must be the token's subject; a player's NAME is the stream it plays.
+    static func authorize(_ kind: WHIPEndpoints.Kind, room: String, name: String, _ request: Request,
+                          _ access: any AccessControl) async -> Response? {
+        var token: String?
+        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
+            token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        }
+        let grant: AccessGrant
+        switch await access.grant(token: token, missing: "This server needs an access token: send Authorization: Bearer TOKEN") {
+        case .success(let granted): grant = granted
+        case .failure(let refusal):
+            var response = problem(.unauthorized, refusal.message)
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        if let refusal = grant.refusesJoin(room) { return problem(.forbidden, refusal.message) }
+        switch kind {
+        case .whip:
+            if !grant.canPublish { return problem(.forbidden, "The access token does not allow publishing ('canPublish')") }
+            if name != grant.identity { return problem(.forbidden, "The access token publishes as '\(grant.identity)', not '\(name)'") }
+            let record = request.uri.queryParameters.get("record").map { $0 == "true" || $0 == "1" } ?? false
+            if record && !grant.canRecord { return problem(.forbidden, "The access token does not allow recording ('roomRecord')") }
+        case .whep:
+            if !grant.canSubscribe { return problem(.forbidden, "The access token does not allow playing ('canSubscribe')") }
+        }
+        return nil
     }
 
     /// 429 for an address over its rate; nil to go on.

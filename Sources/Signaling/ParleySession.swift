@@ -7,6 +7,8 @@ import Rooms
 public final class ParleySession {
     public static let closeUnsupportedData: UInt16 = 1003
     public static let closePolicyViolation: UInt16 = 1008
+    /// After an `unauthorized` reply: a client gets one try per socket.
+    public static let closeUnauthorized: UInt16 = 4401
 
     private let hub: SignalingHub
     private let media: (any MediaService)?
@@ -16,6 +18,10 @@ public final class ParleySession {
     private let republishes = RepublishTable()
     private let republisher: (any RepublishService)?
     private let recorder: (any RecordingService)?
+    /// Token checks; nil when the server has none (every session may do everything).
+    private let access: (any AccessControl)?
+    /// The connected session's token grant (nil without token checks).
+    private var grant: AccessGrant?
     /// Recordings to start once their stream is live: stream id → file name.
     private let pendingRecordings = PendingRecordings()
     public static let maxRepublishesPerSession = 4
@@ -41,6 +47,7 @@ public final class ParleySession {
         media: (any MediaService)? = nil,
         republisher: (any RepublishService)? = nil,
         recorder: (any RecordingService)? = nil,
+        access: (any AccessControl)? = nil,
         outbox: Outbox,
         version: String,
         limiter: RateLimiter = RateLimiter(),
@@ -52,6 +59,7 @@ public final class ParleySession {
         self.media = media
         self.republisher = republisher
         self.recorder = recorder
+        self.access = access
         self.outbox = outbox
         self.version = version
         self.limiter = limiter
@@ -119,9 +127,27 @@ public final class ParleySession {
         case (.ping, _):
             outbox.send(ParleyWire.reply(id, result: ParleyWire.PingResult(time: wallNow())))
 
-        case (.connect(let raw), .awaitingConnect):
+        case (.connect(let raw, let token), .awaitingConnect):
+            var name = raw
+            if let access {
+                switch await access.grant(token: token, missing: "This server needs an access token: give 'token' in connect") {
+                case .success(let granted):
+                    grant = granted
+                    name = granted.identity
+                case .failure(let refusal):
+                    logger.notice("connect refused", metadata: ["reason": "\(refusal.message)"])
+                    outbox.send(ParleyWire.reply(id, error: refusal))
+                    outbox.close(code: Self.closeUnauthorized, reason: "unauthorized")
+                    state = .closed
+                    return
+                }
+            }
+            guard let name else {
+                outbox.send(ParleyWire.reply(id, error: .badRequest("Missing field 'username'")))
+                return
+            }
             do throws(RoomError) {
-                let username = try Validation.username(raw)
+                let username = try Validation.username(name)
                 let sessionID = await hub.openSession(sink: ParleySink(outbox: outbox))
                 state = .connected(id: sessionID, username: username)
                 logger[metadataKey: "session"] = "\(sessionID)"
@@ -134,6 +160,21 @@ public final class ParleySession {
 
         case (.connect, .connected):
             outbox.send(ParleyWire.reply(id, error: .alreadyConnected))
+
+        case (.join(let room, _), .connected) where grant?.refusesJoin(room) != nil:
+            outbox.send(ParleyWire.reply(id, error: grant?.refusesJoin(room) ?? .forbidden("")))
+
+        case (.message, .connected) where grant?.canPublishData == false:
+            outbox.send(ParleyWire.reply(id, error: .forbidden("The access token does not allow chat ('canPublishData')")))
+
+        case (.publish, .connected) where grant?.canPublish == false, (.republish, .connected) where grant?.canPublish == false:
+            outbox.send(ParleyWire.reply(id, error: .forbidden("The access token does not allow publishing ('canPublish')")))
+
+        case (.publish(_, _, _, _, _, true), .connected) where grant?.canRecord == false:
+            outbox.send(ParleyWire.reply(id, error: .forbidden("The access token does not allow recording ('roomRecord')")))
+
+        case (.play, .connected) where grant?.canSubscribe == false:
+            outbox.send(ParleyWire.reply(id, error: .forbidden("The access token does not allow playing ('canSubscribe')")))
 
         case (.join(let room, let cap), .connected(let session, let username)):
             await hub.join(session, name: username, room: room, maxParticipants: cap,

@@ -30,7 +30,7 @@ public enum RequestID: Sendable, Equatable, Codable {
 
 /// A request of Parley's own protocol (docs/PROTOCOL.md), decoded and type-checked.
 public enum ClientRequest: Sendable, Equatable {
-    case connect(username: String)
+    case connect(username: String?, token: String? = nil)
     case join(room: String?, maxParticipants: Int?)
     case leave(room: String)
     case message(room: String, text: String, to: String?)
@@ -98,7 +98,7 @@ public enum ParleyWire {
             switch type {
             case "connect":
                 let b = try decoder.decode(ConnectBody.self, from: data)
-                return .request(id, .connect(username: b.username))
+                return .request(id, .connect(username: b.username, token: b.token))
             case "join":
                 let b = try decoder.decode(JoinBody.self, from: data)
                 return .request(id, .join(room: b.room, maxParticipants: b.maxParticipants))
@@ -164,7 +164,10 @@ public enum ParleyWire {
 
     private struct IDEnvelope: Decodable { let id: RequestID? }
     private struct TypeEnvelope: Decodable { let type: String? }
-    private struct ConnectBody: Decodable { let username: String }
+    private struct ConnectBody: Decodable {
+        let username: String?
+        let token: String?
+    }
     private struct JoinBody: Decodable {
         let room: String?
         let maxParticipants: Int?

@@ -1,3 +1,4 @@
+import AccessTokens
 import ArgumentParser
 import Foundation
 import Logging
@@ -79,6 +80,24 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "Seconds a new connection has to send a whole request head before it is closed (idle and slowloris sockets). (env: PARLEY_REQUEST_HEAD_TIMEOUT)")
     var requestHeadTimeout: Double = env("PARLEY_REQUEST_HEAD_TIMEOUT").flatMap { Double($0) } ?? 15
 
+    @Option(help: "Access tokens: off (anyone may connect, join, publish and play) or jwt (a valid token on every connect; its grants decide the rest; docs/PROTOCOL.md). (env: PARLEY_AUTH)")
+    var auth: String = env("PARLEY_AUTH") ?? "off"
+
+    @Option(name: .customLong("auth-key"), help: ArgumentHelp(
+        "An HS256 token key as ID=SECRET (at least 32 bytes), picked by a token's kid, else its iss; repeat for several. (env: PARLEY_AUTH_KEYS, comma-separated)"))
+    var authKeys: [String] = envList("PARLEY_AUTH_KEYS")
+
+    @Option(name: .customLong("auth-key-file"), help: ArgumentHelp(
+        "An HS256 token key as ID=PATH, the secret read from the file (a trailing newline is dropped); repeat for several. (env: PARLEY_AUTH_KEY_FILES, comma-separated)"))
+    var authKeyFiles: [String] = envList("PARLEY_AUTH_KEY_FILES")
+
+    @Option(name: .customLong("auth-public-key"), help: ArgumentHelp(
+        "An ES256 (P-256) or RS256 public key as ID=PATH to a PEM file; repeat for several. (env: PARLEY_AUTH_PUBLIC_KEYS, comma-separated)"))
+    var authPublicKeys: [String] = envList("PARLEY_AUTH_PUBLIC_KEYS")
+
+    @Option(name: .customLong("auth-jwks"), help: "A JSON Web Key Set file: each key by its kid. (env: PARLEY_AUTH_JWKS)")
+    var authJWKS: String? = env("PARLEY_AUTH_JWKS")
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -106,6 +125,48 @@ struct Parley: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard !(selfSigned && tlsCert != nil) else { throw ValidationError("use either --tls-cert/--tls-key or --tls-self-signed") }
+        guard ["off", "jwt"].contains(auth) else { throw ValidationError("--auth must be off or jwt") }
+        let keysGiven = !authKeys.isEmpty || !authKeyFiles.isEmpty || !authPublicKeys.isEmpty || authJWKS != nil
+        if auth == "jwt" && !keysGiven {
+            throw ValidationError("--auth jwt needs a key: --auth-key, --auth-key-file, --auth-public-key or --auth-jwks")
+        }
+        // Keys alone would look like protection and check nothing.
+        if auth == "off" && keysGiven { throw ValidationError("token keys are given but --auth is off: add --auth jwt") }
+        _ = try accessTokenKeys()
+    }
+
+    /// The keys of --auth jwt, files read; nil with --auth off.
+    private func accessTokenKeys() throws -> [AccessTokenKey]? {
+        guard auth == "jwt" else { return nil }
+        func pair(_ text: String, _ flag: String) throws -> (String, String) {
+            guard let equals = text.firstIndex(of: "="), equals != text.startIndex, text.index(after: equals) != text.endIndex else {
+                throw ValidationError("\(flag) must be ID=VALUE")
+            }
+            return (String(text[..<equals]), String(text[text.index(after: equals)...]))
+        }
+        func read(_ path: String, _ flag: String) throws -> String {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("\(flag): cannot read \(path)")
+            }
+            return text
+        }
+        var keys: [AccessTokenKey] = []
+        for text in authKeys {
+            let (id, secret) = try pair(text, "--auth-key")
+            keys.append(.hmac(id: id, secret: Array(secret.utf8)))
+        }
+        for text in authKeyFiles {
+            let (id, path) = try pair(text, "--auth-key-file")
+            var secret = try read(path, "--auth-key-file")
+            while secret.hasSuffix("\n") || secret.hasSuffix("\r") { secret.removeLast() }
+            keys.append(.hmac(id: id, secret: Array(secret.utf8)))
+        }
+        for text in authPublicKeys {
+            let (id, path) = try pair(text, "--auth-public-key")
+            keys.append(.publicKey(id: id, pem: try read(path, "--auth-public-key")))
+        }
+        if let authJWKS { keys.append(.jwks(json: try read(authJWKS, "--auth-jwks"))) }
+        return keys
     }
 
     func run() async throws {
@@ -130,6 +191,7 @@ struct Parley: AsyncParsableCommand {
         configuration.recordRetention = recordRetentionHours > 0 ? .milliseconds(Int64(recordRetentionHours * 3_600_000)) : nil
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
         configuration.requestHeadTimeout = .milliseconds(Int64(requestHeadTimeout * 1000))
+        configuration.accessTokenKeys = try accessTokenKeys()
         raiseOpenFileLimit()
         try await ParleyServer(configuration: configuration).run()
     }
@@ -152,6 +214,11 @@ private let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
 
 private func envFlag(_ name: String) -> Bool {
     ["1", "true", "yes"].contains(env(name)?.lowercased() ?? "")
+}
+
+/// A comma-separated environment variable as a list (empty when unset).
+private func envList(_ name: String) -> [String] {
+    env(name)?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } ?? []
 }
 
 private func env(_ name: String) -> String? {

@@ -39,12 +39,12 @@ final class FakeWCSSocket: @unchecked Sendable {
     private var streams = 0
     let label: String
 
-    init(hub: SignalingHub, media: (any MediaService)? = nil, limiter: RateLimiter = RateLimiter(),
-         clock: @escaping @Sendable () -> Double = { 0 }, label: String = "wcs") {
+    init(hub: SignalingHub, media: (any MediaService)? = nil, access: (any AccessControl)? = nil,
+         limiter: RateLimiter = RateLimiter(), clock: @escaping @Sendable () -> Double = { 0 }, label: String = "wcs") {
         self.label = label
         var logger = Logger(label: "wcs-test")
         logger.logLevel = .warning
-        session = WCSSession(hub: hub, media: media, outbox: outbox, version: "test", limiter: limiter,
+        session = WCSSession(hub: hub, media: media, access: access, outbox: outbox, version: "test", limiter: limiter,
                              logger: logger, monotonicNow: clock)
         let relays = session.relays
         Task { await relays.run() }  // as the socket's task runs them
@@ -113,9 +113,10 @@ final class FakeWCSSocket: @unchecked Sendable {
     }
 
     @discardableResult
-    func connect(login: String? = nil, appKey: String = "roomApp") async throws -> WCSJSON {
+    func connect(login: String? = nil, appKey: String = "roomApp", token: String? = nil) async throws -> WCSJSON {
         var custom: [String: WCSJSON] = [:]
         if let login { custom["login"] = .string(login) }
+        if let token { custom["token"] = .string(token) }
         await send("connection", ["appKey": .string(appKey), "mediaProviders": ["WebRTC", "WSPlayer"],
                                   "clientVersion": "2.0", "custom": .object(custom)])
         let data = try await expect("getUserData")

@@ -337,8 +337,15 @@ export interface Timers {
 export interface ConnectOptions {
   /** e.g. `ws://host:8080/ws` (`wss://` with TLS). */
   urlServer: string;
-  /** 1–64 printable characters; the server trims it. Also the name in every room. */
+  /** 1–64 printable characters; the server trims it. Also the name in every room. With access tokens the
+   *  token's subject is the name instead (`session.username()` says which). */
   username: string;
+  /**
+   * An access token (JWT) for a server started with `--auth jwt` (docs/PROTOCOL.md, "Access tokens"), or a function
+   * that returns one (or a promise of one): it is called for every connect, so reconnects get a fresh token.
+   * A refused token makes the session FAILED with code `unauthorized`.
+   */
+  token?: string | (() => string | Promise<string>);
   /**
    * Reconnect after an unexpected drop of an established session (default on): then every joined room is
    * rejoined under the same name and emits STATE again. `false` disables it (a drop is then FAILED).

@@ -454,7 +454,19 @@ export class Session extends Emitter {
     this.#scheduleBeat(socket);
     let result;
     try {
-      result = await this._request("connect", { username: this.#options.username });
+      const fields = { username: this.#options.username };
+      // A function is asked again on every reconnect: a backend can hand out a fresh, short-lived token.
+      let token = this.#options.token;
+      if (typeof token === "function") {
+        try {
+          token = await token();
+        } catch (error) {
+          throw new ParleyError("token_unavailable", `No access token: ${error?.message ?? error}`);
+        }
+      }
+      if (token !== undefined && token !== null) fields.token = token;
+      if (socket !== this.#socket) return;  // dropped while the token was fetched
+      result = await this._request("connect", fields);
     } catch (error) {
       if (error.code === "connection_lost" || error.code === "not_connected") return;  // onclose handles it
       // A refused connect (e.g. invalid_username) would be refused again: fail, no retry.
@@ -914,7 +926,7 @@ export class Stream extends Emitter {
 
 export const Parley = Object.freeze({
   roomApi: Object.freeze({
-    /** Opens a session: `{urlServer, username, reconnect?: {maxAttempts, initialDelay, maxDelay} | false}`. */
+    /** Opens a session: `{urlServer, username, token?, reconnect?, heartbeat?}` (parley.d.ts, ConnectOptions). */
     connect: (options) => new Session(options),
   }),
 });

@@ -17,6 +17,10 @@ public final class WCSSession {
     private let republisher: (any RepublishService)?
     /// Records a publish with `record: true`.
     private let recorder: (any RecordingService)?
+    /// Token checks (`custom.token` in `connection`); nil when the server has none.
+    private let access: (any AccessControl)?
+    /// The connected session's token grant (nil without token checks).
+    private var grant: AccessGrant?
     private let outbox: Outbox
     /// Its streams' relay tasks, run by the socket's task.
     public let relays = StreamRelays()
@@ -40,6 +44,7 @@ public final class WCSSession {
         media: (any MediaService)? = nil,
         republisher: (any RepublishService)? = nil,
         recorder: (any RecordingService)? = nil,
+        access: (any AccessControl)? = nil,
         outbox: Outbox,
         version: String,
         limiter: RateLimiter = RateLimiter(),
@@ -50,6 +55,7 @@ public final class WCSSession {
         self.media = media
         self.republisher = republisher
         self.recorder = recorder
+        self.access = access
         self.outbox = outbox
         self.version = version
         self.limiter = limiter
@@ -144,7 +150,22 @@ public final class WCSSession {
             logger.notice("unsupported WCS message ignored", metadata: ["message": "\(message)"])
             outbox.send(WCSWire.fail(info: "'\(message)' is not supported by this server (Parley)"))
 
-        case (.connection(let client), .awaitingConnection):
+        case (.connection(var client), .awaitingConnection):
+            if let access {
+                var token: String?
+                if case .object(let custom)? = client.custom, case .string(let given)? = custom["token"] { token = given }
+                switch await access.grant(token: token, missing: "This server needs an access token: connect with custom.token") {
+                case .success(let granted):
+                    grant = granted
+                    client.login = granted.identity  // the token's subject, whatever custom.login says
+                case .failure(let refusal):
+                    logger.notice("WCS connection refused", metadata: ["reason": "\(refusal.message)"])
+                    outbox.send(WCSWire.fail(apiMethod: "ConnectionStatusEvent", info: "\(refusal.code): \(refusal.message)"))
+                    outbox.close(code: ParleySession.closeUnauthorized, reason: "unauthorized")
+                    state = .closed
+                    return
+                }
+            }
             let id = await hub.openSession(sink: WCSSink(outbox: outbox, state: streams))
             state = .connected(id: id, client: client)
             logger[metadataKey: "session"] = "\(id)"
@@ -213,6 +234,10 @@ public final class WCSSession {
                     "A room needs a login: connect with custom.login (the room API's username)"))
                 return
             }
+            if let refusal = grant?.refusesJoin(room) {
+                outbox.send(WCSWire.dataStatus(operationId: operationId, failure: refusal.message))
+                return
+            }
             await hub.join(session, name: login, room: room, maxParticipants: nil) { result in
                 switch result {
                 case .success(let snapshot):
@@ -255,6 +280,10 @@ public final class WCSSession {
             }
 
         case .sendMessage(let room, let to, let text):
+            if grant?.canPublishData == false {
+                outbox.send(WCSWire.dataStatus(operationId: operationId, failure: "The access token does not allow chat ('canPublishData')"))
+                return
+            }
             await hub.post(session, room: room, text: text, to: to) { result in
                 switch result {
                 case .success: outbox.send(WCSWire.dataStatus(operationId: operationId))
@@ -309,6 +338,10 @@ public final class WCSSession {
             }
             room = target
         }
+        if let grant, let refusal = Self.refusesPublish(grant, room: room, record: request.record) {
+            failStream(id, name: name, refusal)
+            return
+        }
         let lifecycle = StreamLifecycle(hub: hub, media: media, session: session)
         let mediaID: String
         do throws(RoomError) {
@@ -354,6 +387,11 @@ public final class WCSSession {
             failStream(id, name: request.name, error.info)
             return
         }
+        if let grant, !grant.canSubscribe || (grant.room != nil && source.room != grant.room) {
+            failStream(id, name: request.name, grant.canSubscribe ? "The access token is for room '\(grant.room ?? "")' only"
+                                                                  : "The access token does not allow playing ('canSubscribe')")
+            return
+        }
         let pipe = StreamPipe()
         let playID: String, answer: String
         do {
@@ -367,6 +405,14 @@ public final class WCSSession {
                                  source: source.description))
         outbox.send(WCSWire.remoteSDP(mediaSessionId: id, sdp: answer))
         follow(id, pipe, session: session)
+    }
+
+    /// Why a token's grant refuses a publish (into `room`, or outside rooms when nil), or nil.
+    static func refusesPublish(_ grant: AccessGrant, room: String?, record: Bool) -> String? {
+        if !grant.canPublish { return "The access token does not allow publishing ('canPublish')" }
+        if record && !grant.canRecord { return "The access token does not allow recording ('roomRecord')" }
+        if let only = grant.room, room != only { return "The access token is for room '\(only)' only" }
+        return nil
     }
 
     /// The stream a WCS client means by `name`: one published in `room` (or in any room this socket is in) under

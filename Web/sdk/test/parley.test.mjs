@@ -469,3 +469,39 @@ test("the browser's `online` event retries at once while RECONNECTING, and check
     delete globalThis.removeEventListener;
   }
 });
+
+test("token: sent with connect; a function is asked on every connect; a refusal is FAILED unauthorized", async () => {
+  const fixed = connect({ token: "t0" });
+  await tick();
+  serve(socket(0));
+  await until(() => fixed.status() === SESSION_STATUS.ESTABLISHED);
+  assert.equal(socket(0).requests("connect")[0].token, "t0");
+
+  const timers = fakeTimers();
+  let minted = 0;
+  const fresh = connect({ timers, token: async () => `t${++minted}` });
+  await tick();
+  serve(socket(0));
+  await until(() => fresh.status() === SESSION_STATUS.ESTABLISHED);
+  socket(0).drop();
+  timers.fire();
+  serve(socket(1));
+  await until(() => fresh.status() === SESSION_STATUS.ESTABLISHED);
+  assert.deepEqual([socket(0), socket(1)].map((ws) => ws.requests("connect")[0].token), ["t1", "t2"]);
+
+  const refused = connect({ token: "expired" });
+  const statuses = record(refused);
+  await tick();
+  serve(socket(0), { refuse: { connect: "unauthorized" } });
+  await until(() => refused.status() === SESSION_STATUS.FAILED);
+  assert.deepEqual(statuses, ["CONNECTED", "FAILED unauthorized"]);
+
+  const broken = connect({ token: () => { throw new Error("backend down"); } });
+  const seen = [];
+  broken.on(SESSION_STATUS.FAILED, (_s, info) => seen.push(info));
+  await tick();
+  socket(0).open();
+  await until(() => seen.length === 1);
+  assert.deepEqual(seen, [{ code: "token_unavailable", message: "No access token: backend down" }]);
+  assert.equal(socket(0).requests("connect").length, 0);
+});
