@@ -120,7 +120,7 @@ let package = Package(
         ], path: "e2e/testbed"),
         // libFuzzer targets for every parser of untrusted bytes (`make fuzz`); see docs/ROBUSTNESS.md, "Fuzzing".
         .target(name: "FuzzTargets", dependencies: [
-            "STUN", "SDP", "RTP", "SRTP", "RTMP", "FLV", "Matroska", "Signaling", "SFU", "VideoTranscode",
+            "STUN", "SDP", "RTP", "SRTP", "RTMP", "FLV", "Matroska", "Signaling", "SFU", "VideoTranscode", "AccessTokens",
             .product(name: "NIOCore", package: "swift-nio"),
         ], path: "Fuzz/FuzzTargets"),
         // The fuzzing driver: LLVMFuzzerTestOneInput in a `-sanitize=fuzzer` build (-DFUZZING), a corpus replayer otherwise.

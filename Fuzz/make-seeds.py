@@ -9,6 +9,7 @@ The seeds are real captures the tests already hold, and small media made with ff
                      RTP packets carrying the VP8 frames below
   wcs-json           frames from Tests/SignalingTests (WCS), and a connection/publishStream/sendData exchange
   parley-wire        frames from Tests/SignalingTests/ParleyWireTests.swift
+  access-token       the PyJWT-minted tokens of Tests/AccessTokensTests/Fixtures/tokens.json
   amf0, rtmp-*       the commands an RTMP encoder sends (connect, createStream, publish) and the onMetaData of
                      ffmpeg's FLV below, as AMF0 and as RTMP chunk streams
   flv                the audio and video tags of an H.264/AAC FLV made by ffmpeg
@@ -452,6 +453,9 @@ def main():
     for i, frame in enumerate(raw_json_literals("Tests/SignalingTests/ParleyWireTests.swift")):
         emit("parley-wire", f"tests-{i:02}", frame)
     emit("parley-wire", "publish", json.dumps({"id": 9, "type": "publish", "room": "r", "sdp": offer}))
+    with open(os.path.join(ROOT, "Tests", "AccessTokensTests", "Fixtures", "tokens.json")) as f:
+        for name, token in sorted(json.load(f)["tokens"].items()):
+            emit("access-token", name, token)
 
     total = 0
     for target, names in sorted(written.items()):

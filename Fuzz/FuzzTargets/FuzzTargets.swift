@@ -23,6 +23,7 @@ public enum FuzzTargets {
         "matroska-recovery": MatroskaFuzz.run,
         "wcs-json": SignalingFuzz.wcs,
         "parley-wire": SignalingFuzz.parleyWire,
+        "access-token": AccessTokenFuzz.run,
     ]
 
     /// The names, sorted.
