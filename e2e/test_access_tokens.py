@@ -1,6 +1,7 @@
 """Access tokens (--auth jwt) with tokens minted by an independent library (PyJWT), through every door: Parley's
 protocol, the SDK in Chromium, the WCS adapter, WHIP/WHEP (Authorization: Bearer) and RTMP (?token= with ffmpeg)."""
 import json
+import socket
 import subprocess
 import threading
 import time
@@ -14,6 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from websockets.sync.client import connect as ws_connect
 
 from conftest import REPO, start_parley, wait_for
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # websockets: sync connect outside a with block
 
 SECRET = "e2e-parley-access-token-secret-0123456789"
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
@@ -38,11 +41,20 @@ def server(tmp_path_factory):
     stop()
 
 
+def websocket(server, path="/ws", source=None, origin=None):
+    """A WebSocket to the server, from a chosen loopback address (per-address limits count each apart)."""
+    sock = socket.socket()
+    sock.bind((source or "127.0.0.1", 0))
+    sock.connect(("127.0.0.1", server.port))
+    headers = {"Origin": origin} if origin else None
+    return ws_connect(f"ws://127.0.0.1:{server.port}{path}", sock=sock, additional_headers=headers)
+
+
 class Client:
     """Parley's protocol over one WebSocket."""
 
-    def __init__(self, server):
-        self.ws = ws_connect(server.ws_url)
+    def __init__(self, server, source=None):
+        self.ws = websocket(server, source=source)
         self.next_id = 0
 
     def request(self, type_, **fields):
@@ -76,7 +88,7 @@ def error(reply):
     ("no exp", lambda: jwt.encode({"sub": "alice"}, SECRET, algorithm="HS256", headers={"kid": "app"}), "'exp'"),
 ])
 def test_connect_refuses_a_bad_token_and_closes_the_socket(server, name, make, why):
-    client = Client(server)
+    client = Client(server, source=f"127.0.1.{len(name)}")  # not the address the other tests use: no slowing
     fields = {"username": "alice"}
     if (t := make()) is not None:
         fields["token"] = t
@@ -116,7 +128,7 @@ def test_a_valid_token_names_the_user_and_its_grants_decide(server):
 
 def test_the_wcs_adapter_takes_the_token_from_custom_token(server):
     def connection(custom):
-        ws = ws_connect(f"ws://127.0.0.1:{server.port}/")
+        ws = websocket(server, path="/", source="127.0.2.1")
         ws.send(json.dumps({"message": "connection", "data": [{"appKey": "roomApp", "mediaProviders": ["WebRTC"],
                                                                  "custom": custom}]}))
         return ws, json.loads(ws.recv(timeout=5))
@@ -212,3 +224,35 @@ def test_the_sdk_in_chromium_connects_with_a_token_and_reports_refusals(server, 
     log = lambda: driver.execute_script("return window.__log")
     wait_for(lambda: {"refused unauthorized", "ESTABLISHED helen", "STATE", "publish forbidden"} <= set(log()),
              what=f"the SDK's statuses ({log()})")
+
+
+def test_only_the_servers_own_pages_may_open_a_websocket_when_tokens_are_on(server):
+    before = server.health()["auth"]["originRefused"]
+    with pytest.raises(Exception):
+        websocket(server, origin="https://evil.example")
+    websocket(server, origin=f"http://127.0.0.1:{server.port}").close()  # its own page
+    websocket(server).close()  # no Origin: not a browser
+    assert server.health()["auth"]["originRefused"] == before + 1
+
+
+def test_refused_tokens_are_counted_and_an_address_past_ten_is_slowed():
+    server, stop = start_parley("access-tokens-slowed", extra_args=["--auth", "jwt", "--auth-key", f"app={SECRET}",
+                                                                    "--allowed-origin", "https://app.example"])
+    try:
+        times = []
+        for _ in range(12):
+            started = time.monotonic()
+            assert error(Client(server, source="127.0.3.1").request("connect", token=token(ttl=-60))) == "unauthorized"
+            times.append(time.monotonic() - started)
+        assert max(times[:10]) < 1.0 and min(times[10:]) >= 2.0, times
+        started = time.monotonic()
+        assert Client(server, source="127.0.3.2").request("connect", token=token())["ok"], "another address"
+        assert time.monotonic() - started < 1.0
+        auth = server.health()["auth"]
+        assert auth["failures"] == 12 and auth["slowed"] == 2, auth
+        # An explicit allow-list: that origin only (its own page is not on it).
+        websocket(server, origin="https://app.example").close()
+        with pytest.raises(Exception):
+            websocket(server, origin=f"http://127.0.0.1:{server.port}")
+    finally:
+        stop()

@@ -61,6 +61,9 @@ public struct ParleyConfiguration: Sendable {
     /// Keys of access tokens: every socket must then connect with a valid token, and what it may do follows the
     /// token's grants (docs/PROTOCOL.md, "Access tokens"). nil: no token checks (everyone may do everything).
     public var accessTokenKeys: [AccessTokenKey]? = nil
+    /// Origins whose pages may open the WebSockets (`*`: any). Empty: any origin without token checks, the
+    /// server's own pages only with them.
+    public var allowedOrigins: [String] = []
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

@@ -32,6 +32,8 @@ public struct ParleyServer: Sendable {
     let whipEndpoints: WHIPEndpoints
     /// Token checks, when the configuration has keys.
     let access: TokenAccess?
+    /// Refused tokens per address (slowed past a limit), and refused Origins.
+    let authFailures = AuthFailures()
     let startedAt: ContinuousClock.Instant
     let logger: Logger
 
@@ -157,22 +159,27 @@ public struct ParleyServer: Sendable {
         router.get("/health") { _, _ -> Health in
             await self.health()
         }
-        WHIPRoutes(endpoints: whipEndpoints, limiter: AddressRateLimiter(perSecond: 20), access: access).add(to: router)
+        WHIPRoutes(endpoints: whipEndpoints, limiter: AddressRateLimiter(perSecond: 20), access: access,
+                   authFailures: authFailures).add(to: router)
 
         let wsRouter = Router(context: ParleyWebSocketContext.self)
-        wsRouter.ws("/ws") { _, _ in
-            .upgrade([:])
+        let origins = OriginPolicy(configuration.allowedOrigins, sameOriginByDefault: access != nil)
+        let authFailures = self.authFailures
+        wsRouter.ws("/ws") { request, _ in
+            origins.shouldUpgrade(request, counting: authFailures)
         } onUpgrade: { inbound, outbound, context in
             context.requestContext.releaseUpgradeHandler()  // see ParleyWebSocketContext
             try await self.serveParleySocket(inbound: inbound, outbound: outbound, logger: context.logger,
+                                             address: context.requestContext.remoteAddress,
                                              abort: context.requestContext.closeConnection)
         }
         // Web Call Server (Flashphoner WebSDK) clients open the bare server URL, ws://HOST:8080 (docs/WCS-COMPATIBILITY.md).
-        wsRouter.ws("/") { _, _ in
-            .upgrade([:])
+        wsRouter.ws("/") { request, _ in
+            origins.shouldUpgrade(request, counting: authFailures)
         } onUpgrade: { inbound, outbound, context in
             context.requestContext.releaseUpgradeHandler()
             try await self.serveWCSSocket(inbound: inbound, outbound: outbound, logger: context.logger,
+                                          address: context.requestContext.remoteAddress,
                                           abort: context.requestContext.closeConnection)
         }
 
@@ -212,6 +219,9 @@ public struct ParleyServer: Sendable {
         let whipSessions: Int
         /// HTTP and WebSocket connections: open, and closed by the per-address cap or the request-head deadline.
         let connections: OpenConnections.Snapshot
+        /// Refused access tokens, checks slowed for an address past its limit, and WebSocket upgrades refused for
+        /// their Origin.
+        let auth: AuthFailures.Snapshot
         let media: MediaStats.Snapshot
     }
 
@@ -226,17 +236,19 @@ public struct ParleyServer: Sendable {
             recordings: recordingStats.snapshot,
             whipSessions: await whipEndpoints.count,
             connections: connections.snapshot,
+            auth: authFailures.snapshot,
             media: media.stats.snapshot
         )
     }
 
     /// One Parley-protocol socket: a reader feeding the session, a writer draining its outbox.
     func serveParleySocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger,
-                           abort: @escaping @Sendable () -> Void) async throws {
+                           address: String?, abort: @escaping @Sendable () -> Void) async throws {
         let outbox = Outbox()
         let session = ParleySession(
             hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
-            recorder: StreamRecordings(server: self, logger: logger), access: access, outbox: outbox, version: ParleyVersion.current,
+            recorder: StreamRecordings(server: self, logger: logger), access: authFailures.guarding(access, address: address),
+            outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
         try await pump(session, outbox: outbox, inbound: inbound, outbound: outbound, logger: logger, abort: abort)

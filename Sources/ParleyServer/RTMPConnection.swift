@@ -339,7 +339,7 @@ final class RTMPConnection {
     /// With token checks: why the URL's `?token=` (on the stream name or the app) does not allow this play, or
     /// this publish as `name` (which must be the token's subject) and its recording; nil to go on.
     private func authorize(_ rawName: String, room: String, publishing: (name: String, record: Bool)?) async -> String? {
-        guard let access = server.access else { return nil }
+        guard let access = server.authFailures.guarding(server.access, address: channel?.remoteAddress?.ipAddress) else { return nil }
         let token = RTMPNames.token(rawName) ?? RTMPNames.token(rtmp.app ?? "")
         let grant: AccessGrant
         switch await access.grant(token: token, missing: "This server needs an access token: add ?token=TOKEN to the stream name") {

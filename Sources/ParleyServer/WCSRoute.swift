@@ -8,11 +8,11 @@ extension ParleyServer {
     /// application-level keep-alive (a `ping` every `pingInterval`; a client that has sent nothing since the
     /// previous ping is closed with 1001).
     func serveWCSSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger,
-                        abort: @escaping @Sendable () -> Void) async throws {
+                        address: String?, abort: @escaping @Sendable () -> Void) async throws {
         let outbox = Outbox()
         let session = WCSSession(
             hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
-            recorder: StreamRecordings(server: self, logger: logger), access: access, outbox: outbox, version: ParleyVersion.current,
+            recorder: StreamRecordings(server: self, logger: logger), access: authFailures.guarding(access, address: address), outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
         let keepAlive = session.keepAlive

@@ -20,6 +20,7 @@ struct WHIPRoutes: Sendable {
     /// Token checks (`Authorization: Bearer`) of a POST; nil when the server has none. A session's own URL is
     /// unguessable and needs no token.
     var access: (any AccessControl)? = nil
+    var authFailures: AuthFailures? = nil
     /// An SDP offer is a few KiB; anything past this is refused before it is read.
     static let largestBody = 64 * 1024
 
@@ -52,7 +53,8 @@ struct WHIPRoutes: Sendable {
         case .success(let text): offer = text
         case .failure(let refused): return refused.response
         }
-        if let access, let refused = await Self.authorize(kind, room: room, name: name, request, access) { return refused }
+        let guarded = authFailures.map { $0.guarding(access, address: context.remoteAddress?.ipAddress) } ?? access
+        if let guarded, let refused = await Self.authorize(kind, room: room, name: name, request, guarded) { return refused }
         let created: WHIPEndpoints.Created
         do {
             switch kind {

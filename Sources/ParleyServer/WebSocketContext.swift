@@ -12,9 +12,12 @@ struct ParleyWebSocketContext: RequestContext, WebSocketRequestContext {
     let slot: Slot
     /// Closes the connection at once, whatever its writer is waiting for (a client that stopped reading).
     let closeConnection: @Sendable () -> Void
+    /// The client's IP address, for per-address limits.
+    let remoteAddress: String?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
         slot = Slot()
         closeConnection = { [weak channel = source.channel] in channel?.close(promise: nil) }
     }

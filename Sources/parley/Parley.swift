@@ -98,6 +98,10 @@ struct Parley: AsyncParsableCommand {
     @Option(name: .customLong("auth-jwks"), help: "A JSON Web Key Set file: each key by its kid. (env: PARLEY_AUTH_JWKS)")
     var authJWKS: String? = env("PARLEY_AUTH_JWKS")
 
+    @Option(name: .customLong("allowed-origin"), help: ArgumentHelp(
+        "A web origin (https://app.example.com) whose pages may open the WebSockets; repeat for several, * for any. Default: any origin, or with --auth jwt only the server's own pages. (env: PARLEY_ALLOWED_ORIGINS, comma-separated)"))
+    var allowedOrigins: [String] = envList("PARLEY_ALLOWED_ORIGINS")
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -192,6 +196,7 @@ struct Parley: AsyncParsableCommand {
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
         configuration.requestHeadTimeout = .milliseconds(Int64(requestHeadTimeout * 1000))
         configuration.accessTokenKeys = try accessTokenKeys()
+        configuration.allowedOrigins = allowedOrigins
         raiseOpenFileLimit()
         try await ParleyServer(configuration: configuration).run()
     }

@@ -1,0 +1,53 @@
+import Testing
+@testable import ParleyServer
+
+@Suite struct OriginPolicyTests {
+    @Test func withoutTokenChecksEveryOriginMayConnect() {
+        let open = OriginPolicy([], sameOriginByDefault: false)
+        #expect(open.rule == .any && open.allows(origin: "https://anywhere.example", host: "parley.example"))
+    }
+
+    @Test func withTokenChecksOnlyTheServersOwnPagesByDefault() {
+        let own = OriginPolicy([], sameOriginByDefault: true)
+        #expect(own.allows(origin: "https://parley.example:8443", host: "parley.example:8443"))
+        #expect(own.allows(origin: "http://PARLEY.example", host: "parley.example"))
+        #expect(!own.allows(origin: "https://evil.example", host: "parley.example"))
+        #expect(!own.allows(origin: "null", host: "parley.example"))
+        #expect(!own.allows(origin: "https://parley.example", host: nil))
+        #expect(own.allows(origin: nil, host: "parley.example"), "no Origin: not a browser")
+    }
+
+    @Test func anAllowListIsExactButForCaseAndATrailingSlash() {
+        let list = OriginPolicy(["https://App.example/", "http://localhost:3000"], sameOriginByDefault: true)
+        #expect(list.allows(origin: "https://app.example", host: "parley.example"))
+        #expect(list.allows(origin: "http://localhost:3000", host: "parley.example"))
+        #expect(!list.allows(origin: "https://app.example.evil", host: "parley.example"))
+        #expect(!list.allows(origin: "https://parley.example", host: "parley.example"), "the list replaces same-origin")
+        #expect(OriginPolicy(["https://a.example", "*"], sameOriginByDefault: true).rule == .any)
+    }
+}
+
+@Suite struct AuthFailuresTests {
+    @Test func anAddressPastItsLimitIsSlowedForTheWindowOnly() {
+        let failures = AuthFailures(limits: .init(limit: 3, window: .seconds(60), delay: .seconds(2)))
+        let start = ContinuousClock.now
+        for i in 0..<3 {
+            #expect(!failures.isSlowed("a", now: start + .seconds(i)))
+            failures.failed("a", now: start + .seconds(i))
+        }
+        #expect(failures.isSlowed("a", now: start + .seconds(10)))
+        #expect(!failures.isSlowed("b", now: start + .seconds(10)), "per address")
+        #expect(!failures.isSlowed("a", now: start + .seconds(61)), "the window ends")
+        failures.failed("a", now: start + .seconds(61))
+        #expect(!failures.isSlowed("a", now: start + .seconds(62)), "a new window starts at one")
+        #expect(failures.snapshot.failures == 4)
+    }
+
+    @Test func theTableStaysBounded() {
+        let failures = AuthFailures(limits: .init(limit: 1, maxAddresses: 100))
+        let start = ContinuousClock.now, end = start + .seconds(1)
+        for i in 0..<1_000 { failures.failed("10.0.\(i / 256).\(i % 256)", now: start + .milliseconds(i)) }
+        #expect(failures.isSlowed("10.0.3.231", now: end), "the newest is kept")
+        #expect(!failures.isSlowed("10.0.0.0", now: end), "the oldest went")
+    }
+}
