@@ -5,13 +5,13 @@ import time
 from conftest import wait_for
 
 SETUP = """
-const [wsUrl, username, roomName] = arguments;
+const [wsUrl, username, roomName, options] = arguments;
 return (async () => {
   const { Parley, SESSION_STATUS, ROOM_EVENT, STREAM_STATUS } = await import('/sdk/parley.js');
   window.__S = STREAM_STATUS;
   window.__log = [];
   const log = (entry) => window.__log.push(entry);
-  window.__session = Parley.roomApi.connect({ urlServer: wsUrl, username })
+  window.__session = Parley.roomApi.connect({ urlServer: wsUrl, username, ...(options || {}) })
     .on(SESSION_STATUS.ESTABLISHED, () => log('ESTABLISHED'));
   window.__room = window.__session.join({ name: roomName })
     .on(ROOM_EVENT.STATE, () => log('STATE'))

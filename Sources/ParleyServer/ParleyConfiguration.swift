@@ -64,6 +64,11 @@ public struct ParleyConfiguration: Sendable {
     /// Origins whose pages may open the WebSockets (`*`: any). Empty: any origin without token checks, the
     /// server's own pages only with them.
     public var allowedOrigins: [String] = []
+    /// TURN servers handed to browsers (`turn:host:3478?transport=udp`, `turns:host:443?transport=tcp`), with
+    /// credentials made from `turnSecret` (coturn's `static-auth-secret`) valid for `turnTTL`.
+    public var turnURLs: [String] = []
+    public var turnSecret: [UInt8]? = nil
+    public var turnTTL: Duration = .seconds(4 * 3600)
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

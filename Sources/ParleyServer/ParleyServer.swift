@@ -34,6 +34,8 @@ public struct ParleyServer: Sendable {
     let access: TokenAccess?
     /// Refused tokens per address (slowed past a limit), and refused Origins.
     let authFailures = AuthFailures()
+    /// TURN servers and credentials for browsers, when configured.
+    let turn: TURNCredentials?
     let startedAt: ContinuousClock.Instant
     let logger: Logger
 
@@ -43,6 +45,9 @@ public struct ParleyServer: Sendable {
         self.connections = OpenConnections(limits: .init(perAddress: max(1, configuration.maxConnectionsPerAddress),
                                                          requestHead: configuration.requestHeadTimeout))
         self.access = configuration.accessTokenKeys.map { TokenAccess(keys: $0) }
+        self.turn = configuration.turnSecret.flatMap { secret in
+            configuration.turnURLs.isEmpty ? nil : TURNCredentials(urls: configuration.turnURLs, secret: secret, ttl: configuration.turnTTL)
+        }
         self.startedAt = .now
         var logger = Logger(label: "parley")
         logger.logLevel = configuration.logLevel
@@ -248,7 +253,7 @@ public struct ParleyServer: Sendable {
         let session = ParleySession(
             hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
             recorder: StreamRecordings(server: self, logger: logger), access: authFailures.guarding(access, address: address),
-            outbox: outbox, version: ParleyVersion.current,
+            iceServers: turn, outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
         try await pump(session, outbox: outbox, inbound: inbound, outbound: outbound, logger: logger, abort: abort)

@@ -22,6 +22,8 @@ public final class ParleySession {
     private let access: (any AccessControl)?
     /// The connected session's token grant (nil without token checks).
     private var grant: AccessGrant?
+    /// TURN servers for the client, if the server hands some out.
+    private let iceServers: (any IceServerSource)?
     /// Recordings to start once their stream is live: stream id → file name.
     private let pendingRecordings = PendingRecordings()
     public static let maxRepublishesPerSession = 4
@@ -48,6 +50,7 @@ public final class ParleySession {
         republisher: (any RepublishService)? = nil,
         recorder: (any RecordingService)? = nil,
         access: (any AccessControl)? = nil,
+        iceServers: (any IceServerSource)? = nil,
         outbox: Outbox,
         version: String,
         limiter: RateLimiter = RateLimiter(),
@@ -60,6 +63,7 @@ public final class ParleySession {
         self.republisher = republisher
         self.recorder = recorder
         self.access = access
+        self.iceServers = iceServers
         self.outbox = outbox
         self.version = version
         self.limiter = limiter
@@ -153,7 +157,8 @@ public final class ParleySession {
                 logger[metadataKey: "session"] = "\(sessionID)"
                 logger.info("session connected", metadata: ["username": "\(username)"])
                 outbox.send(ParleyWire.reply(id, result: ParleyWire.ConnectResult(
-                    sessionId: sessionID, username: username, server: .init(version: version))))
+                    sessionId: sessionID, username: username, server: .init(version: version),
+                    iceServers: iceServers?.iceServers(for: sessionID))))
             } catch {
                 outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
             }
@@ -177,8 +182,9 @@ public final class ParleySession {
             outbox.send(ParleyWire.reply(id, error: .forbidden("The access token does not allow playing ('canSubscribe')")))
 
         case (.join(let room, let cap), .connected(let session, let username)):
+            let servers = iceServers?.iceServers(for: session)
             await hub.join(session, name: username, room: room, maxParticipants: cap,
-                           respond: replier(id, ParleyWire.JoinResult.init))
+                           respond: replier(id) { ParleyWire.JoinResult($0, iceServers: servers) })
 
         case (.leave(let room), .connected(let session, _)):
             await hub.leave(session, room: room, respond: replier(id) { _ in ParleyWire.Empty() })

@@ -337,10 +337,13 @@ public enum ParleyWire {
         public let sessionId: String
         public let username: String
         public let server: ServerInfo
-        public init(sessionId: String, username: String, server: ServerInfo) {
+        /// TURN servers with this session's credentials, when the server hands some out.
+        public let iceServers: [IceServer]?
+        public init(sessionId: String, username: String, server: ServerInfo, iceServers: [IceServer]? = nil) {
             self.sessionId = sessionId
             self.username = username
             self.server = server
+            self.iceServers = iceServers
         }
     }
     public struct ParticipantJSON: Encodable, Sendable {
@@ -359,9 +362,12 @@ public enum ParleyWire {
     }
     public struct JoinResult: Encodable, Sendable {
         let room: RoomJSON
-        public init(_ s: RoomSnapshot) {
+        /// Fresh TURN credentials (a session may outlive the ones `connect` gave).
+        let iceServers: [IceServer]?
+        public init(_ s: RoomSnapshot, iceServers: [IceServer]? = nil) {
             room = RoomJSON(name: s.name, maxParticipants: s.maxParticipants,
                             participants: s.participants.map(ParticipantJSON.init), history: s.history)
+            self.iceServers = iceServers
         }
     }
     public struct MessageResult: Encodable, Sendable {

@@ -102,6 +102,19 @@ struct Parley: AsyncParsableCommand {
         "A web origin (https://app.example.com) whose pages may open the WebSockets; repeat for several, * for any. Default: any origin, or with --auth jwt only the server's own pages. (env: PARLEY_ALLOWED_ORIGINS, comma-separated)"))
     var allowedOrigins: [String] = envList("PARLEY_ALLOWED_ORIGINS")
 
+    @Option(name: .customLong("turn-url"), help: ArgumentHelp(
+        "A TURN server for browsers behind firewalls that block UDP, e.g. turn:turn.example.com:3478?transport=udp or turns:turn.example.com:443?transport=tcp; repeat for several; needs --turn-secret. (env: PARLEY_TURN_URLS, comma-separated)"))
+    var turnURLs: [String] = envList("PARLEY_TURN_URLS")
+
+    @Option(help: "The TURN server's shared secret (coturn: static-auth-secret); each session gets credentials made from it. (env: PARLEY_TURN_SECRET)")
+    var turnSecret: String? = env("PARLEY_TURN_SECRET")
+
+    @Option(help: "A file holding the TURN secret (a trailing newline is dropped). (env: PARLEY_TURN_SECRET_FILE)")
+    var turnSecretFile: String? = env("PARLEY_TURN_SECRET_FILE")
+
+    @Option(help: "Seconds a session's TURN credentials stay valid. (env: PARLEY_TURN_TTL)")
+    var turnTtl: Int = env("PARLEY_TURN_TTL").flatMap { Int($0) } ?? 4 * 3600
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -137,6 +150,24 @@ struct Parley: AsyncParsableCommand {
         // Keys alone would look like protection and check nothing.
         if auth == "off" && keysGiven { throw ValidationError("token keys are given but --auth is off: add --auth jwt") }
         _ = try accessTokenKeys()
+        guard turnSecret == nil || turnSecretFile == nil else { throw ValidationError("use either --turn-secret or --turn-secret-file") }
+        let secretGiven = turnSecret != nil || turnSecretFile != nil
+        guard turnURLs.isEmpty == !secretGiven else { throw ValidationError("--turn-url and --turn-secret go together") }
+        for url in turnURLs where !(url.hasPrefix("turn:") || url.hasPrefix("turns:") || url.hasPrefix("stun:")) {
+            throw ValidationError("--turn-url '\(url)' must start with turn:, turns: or stun:")
+        }
+        guard turnTtl >= 60 else { throw ValidationError("--turn-ttl must be at least 60 seconds") }
+        _ = try turnSecretBytes()
+    }
+
+    private func turnSecretBytes() throws -> [UInt8]? {
+        if let turnSecret { return Array(turnSecret.utf8) }
+        guard let turnSecretFile else { return nil }
+        guard var text = try? String(contentsOfFile: turnSecretFile, encoding: .utf8) else {
+            throw ValidationError("--turn-secret-file: cannot read \(turnSecretFile)")
+        }
+        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        return Array(text.utf8)
     }
 
     /// The keys of --auth jwt, files read; nil with --auth off.
@@ -197,6 +228,9 @@ struct Parley: AsyncParsableCommand {
         configuration.requestHeadTimeout = .milliseconds(Int64(requestHeadTimeout * 1000))
         configuration.accessTokenKeys = try accessTokenKeys()
         configuration.allowedOrigins = allowedOrigins
+        configuration.turnURLs = turnURLs
+        configuration.turnSecret = try turnSecretBytes()
+        configuration.turnTTL = .seconds(turnTtl)
         raiseOpenFileLimit()
         try await ParleyServer(configuration: configuration).run()
     }

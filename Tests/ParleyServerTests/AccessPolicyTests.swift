@@ -1,3 +1,5 @@
+import Foundation
+import Signaling
 import Testing
 @testable import ParleyServer
 
@@ -49,5 +51,16 @@ import Testing
         for i in 0..<1_000 { failures.failed("10.0.\(i / 256).\(i % 256)", now: start + .milliseconds(i)) }
         #expect(failures.isSlowed("10.0.3.231", now: end), "the newest is kept")
         #expect(!failures.isSlowed("10.0.0.0", now: end), "the oldest went")
+    }
+}
+
+@Suite struct TURNCredentialsTests {
+    /// The expected credential is Python's `base64(hmac.new(secret, username, sha1))`, as coturn computes it.
+    @Test func credentialsAreCoturnsRESTForm() {
+        let turn = TURNCredentials(urls: ["turn:t.example:3478?transport=udp", "turns:t.example:443?transport=tcp"],
+                                   secret: Array("north-turn-secret".utf8), ttl: .seconds(14_400),
+                                   now: { Date(timeIntervalSince1970: 1_800_000_000) })
+        #expect(turn.iceServers(for: "sess1") == [IceServer(urls: ["turn:t.example:3478?transport=udp", "turns:t.example:443?transport=tcp"],
+                                                             username: "1800014400:sess1", credential: "UME04EYK9iYhr0Gv+fr/C3PhiJ4=")])
     }
 }

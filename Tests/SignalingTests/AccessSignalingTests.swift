@@ -1,4 +1,5 @@
 import Foundation
+import Rooms
 import Testing
 @testable import Signaling
 
@@ -128,5 +129,29 @@ struct FakeAccess: AccessControl {
         await viewer.send("playStream", ["mediaSessionId": .string(play), "name": "abc-viewer", "published": false,
                                          "mediaProvider": "WebRTC", "sdp": "offer", "custom": ["name": "abc"]])
         #expect(try await viewer.expectStatus("FAILED", id: play)["info"]?.string?.contains("canSubscribe") == true)
+    }
+}
+
+
+@Suite struct IceServerSignalingTests {
+    struct FixedTURN: IceServerSource {
+        func iceServers(for session: SessionID) -> [IceServer] {
+            [IceServer(urls: ["turn:t.example:3478"], username: "9:\(session)", credential: "c")]
+        }
+    }
+
+    @Test func connectAndJoinRepliesCarryTheSessionsTURNServers() async throws {
+        let socket = FakeSocket(hub: SignalingHub(), iceServers: FixedTURN())
+        let connected = try #require(try await socket.request("connect", ["username": "a"])["result"] as? [String: Any])
+        let session = try #require(connected["sessionId"] as? String)
+        let servers = try #require(connected["iceServers"] as? [[String: Any]])
+        #expect(servers.count == 1 && servers[0]["username"] as? String == "9:\(session)")
+        #expect(servers[0]["urls"] as? [String] == ["turn:t.example:3478"] && servers[0]["credential"] as? String == "c")
+        let joined = try #require(try await socket.request("join", ["room": "r"])["result"] as? [String: Any])
+        #expect((joined["iceServers"] as? [[String: Any]])?.count == 1)
+
+        let plain = FakeSocket(hub: SignalingHub())
+        let reply = try #require(try await plain.request("connect", ["username": "a"])["result"] as? [String: Any])
+        #expect(reply["iceServers"] == nil, "no TURN: no field")
     }
 }

@@ -347,6 +347,11 @@ export interface ConnectOptions {
    */
   token?: string | (() => string | Promise<string>);
   /**
+   * `"relay"` sends all media through the TURN servers the server hands out (`--turn-url`), e.g. to test them or to
+   * hide the client's addresses; default `"all"`: TURN is used only where a direct path fails.
+   */
+  iceTransportPolicy?: "all" | "relay";
+  /**
    * Reconnect after an unexpected drop of an established session (default on): then every joined room is
    * rejoined under the same name and emits STATE again. `false` disables it (a drop is then FAILED).
    */

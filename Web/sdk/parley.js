@@ -205,7 +205,9 @@ export class Room extends Emitter {
     if (this.#maxParticipants !== undefined) fields.maxParticipants = this.#maxParticipants;
     let room;
     try {
-      ({ room } = await this.#session._request("join", fields));
+      let iceServers;
+      ({ room, iceServers } = await this.#session._request("join", fields));
+      this.#session._setIceServers(iceServers);
     } catch (error) {
       this.#joining = false;
       this.#joinRefused(error);
@@ -313,6 +315,7 @@ export class Session extends Emitter {
   #wasEstablished = false;
   #attempt = 0;
   #retryTimer = null;
+  #iceServers = [];  // TURN servers with this session's credentials (connect and join replies)
   #heartbeat;
   #beatTimer = null;
   #onOnline = () => this.#networkBack();
@@ -385,6 +388,15 @@ export class Session extends Emitter {
   }
 
   _forget(room) { this.#rooms.delete(room); }
+
+  /** The latest TURN servers from the server (credentials expire: a join brings fresh ones). */
+  _setIceServers(servers) { if (Array.isArray(servers)) this.#iceServers = servers; }
+  /** For each new RTCPeerConnection. */
+  _iceConfiguration() {
+    const configuration = { iceServers: this.#iceServers };
+    if (this.#options.iceTransportPolicy) configuration.iceTransportPolicy = this.#options.iceTransportPolicy;
+    return configuration;
+  }
 
   _addStream(stream) { this.#streams.add(stream); }
   _addRecording(stream) { this.#recordings.set(stream.id(), stream); }
@@ -477,6 +489,7 @@ export class Session extends Emitter {
     }
     this.#id = result.sessionId;
     this.#username = result.username;
+    this._setIceServers(result.iceServers);
     this.#attempt = 0;
     this.#wasEstablished = true;
     this.#setStatus(SESSION_STATUS.ESTABLISHED);
@@ -812,9 +825,10 @@ export class Stream extends Emitter {
     return true;
   }
 
-  /** Parley is ICE-lite with its candidates in the answer, so no STUN or TURN server is needed. */
+  /** Parley is ICE-lite with its candidates in the answer, so no STUN server is needed; TURN servers, when the
+   *  server hands some out, serve networks that block UDP (or all media, with `iceTransportPolicy: "relay"`). */
   #connect() {
-    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    const pc = new RTCPeerConnection({ ...this.#session._iceConfiguration(), bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
     this.#pc = pc;
     if (this.#kind !== "publish") {
       this.#remote = new MediaStream();

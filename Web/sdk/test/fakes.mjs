@@ -27,8 +27,9 @@ export const socket = (i) => FakeSocket.instances[i];
  * A tiny server on one socket: answers like docs/PROTOCOL.md says. `hold`: request types whose replies are
  * kept in `ws.held` (push them by hand); `refuse`: `{type: code}` error replies (`refuseJoin` for joins, may be
  * a function of the request). Media requests get stream ids `pub1`, `play1`, … and the answer SDP `answer`.
+ * `iceServers(reply)`: TURN servers for the connect and join replies.
  */
-export function serve(ws, { username = "test", others = [], history = [], refuseJoin, refuse = {}, hold = [] } = {}) {
+export function serve(ws, { username = "test", others = [], history = [], refuseJoin, refuse = {}, hold = [], iceServers } = {}) {
   ws.held = [];
   let streams = 0;
   ws.onsend = (req) => {
@@ -36,11 +37,11 @@ export function serve(ws, { username = "test", others = [], history = [], refuse
     const reply = (result) => send({ id: req.id, ok: true, result });
     const fail = (code) => send({ id: req.id, ok: false, error: { code, message: `refused: ${code}` } });
     if (refuse[req.type]) return fail(refuse[req.type]);
-    if (req.type === "connect") reply({ sessionId: `s${FakeSocket.instances.indexOf(ws)}`, username, server: { name: "parley", version: "t" } });
+    if (req.type === "connect") reply({ sessionId: `s${FakeSocket.instances.indexOf(ws)}`, username, server: { name: "parley", version: "t" }, ...(iceServers ? { iceServers: iceServers("connect") } : {}) });
     if (req.type === "join") {
       const refusal = typeof refuseJoin === "function" ? refuseJoin(req) : refuseJoin;
       if (refusal) fail(refusal);
-      else reply({ room: { name: req.room ?? "random123", maxParticipants: req.maxParticipants ?? 10, participants: others, history } });
+      else reply({ room: { name: req.room ?? "random123", maxParticipants: req.maxParticipants ?? 10, participants: others, history }, ...(iceServers ? { iceServers: iceServers("join") } : {}) });
     }
     if (req.type === "message") {
       const message = { room: req.room, from: username, text: req.text, time: 5 };

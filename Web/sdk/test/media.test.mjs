@@ -457,3 +457,15 @@ test("a media connection that fails: FAILED ice_failed if the socket answers a p
   assert.deepEqual(seen, ["PUBLISHING", "PENDING connection_lost"]);
   assert.ok(camera.localStream().getTracks().every((t) => !t.stopped));
 });
+
+test("TURN: the servers of the latest connect or join reply go to every new connection; iceTransportPolicy passes through", async () => {
+  const session = connect({ iceTransportPolicy: "relay" });
+  const room = session.join({ name: "abc" });
+  await tick();
+  const turn = (reply) => [{ urls: ["turn:t.example:3478?transport=udp"], username: `9:${reply}`, credential: "c" }];
+  serve(socket(0), { iceServers: turn });
+  await until(() => room.isJoined());
+  room.publish({});
+  await until(() => pc(0));
+  assert.deepEqual(pc(0).config, { iceServers: turn("join"), iceTransportPolicy: "relay", bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+});
