@@ -6,7 +6,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import OUTPUT, REPO, free_port, wait_for
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # websockets: sync connect outside a with block
 
 
 def _start(log_name):
@@ -95,3 +99,88 @@ def test_a_half_sent_request_is_cut_at_the_end_of_the_grace_period():
         log.close()
     text = (OUTPUT / "server-sigterm-slow.log").read_text()
     assert "count=1" in text and "closing connections still open after the grace period" in text, text
+
+
+def _draining_server(name, timeout):
+    from conftest import start_parley
+    return start_parley(name, extra_args=["--drain-timeout", str(timeout), "--rtmp-port", "0"])
+
+
+def _client(server, username, room):
+    import json
+    from websockets.sync.client import connect
+    ws = connect(server.ws_url)
+    ws.send(json.dumps({"id": 1, "type": "connect", "username": username}))
+    assert json.loads(ws.recv(timeout=5))["ok"]
+    ws.send(json.dumps({"id": 2, "type": "join", "room": room}))
+    reply = json.loads(ws.recv(timeout=5))
+    while reply.get("id") != 2:
+        reply = json.loads(ws.recv(timeout=5))
+    return ws, reply
+
+
+def _health(server):
+    import json
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"{server.base}/health", timeout=2) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+
+
+def test_a_drain_refuses_new_rooms_lets_the_others_finish_then_exits():
+    server, stop = _draining_server("drain", 30)
+    try:
+        alice, _ = _client(server, "alice", "standup")
+        server.process.send_signal(signal.SIGTERM)
+        wait_for(lambda: _health(server)[0] == 503, what="/health 503 while draining")
+        status, health = _health(server)
+        assert health["status"] == "draining" and health["draining"] is True, health
+        # The room that exists takes people; a new one does not.
+        bob, reply = _client(server, "bob", "standup")
+        assert reply["ok"], reply
+        carol, reply = _client(server, "carol", "new-room")
+        assert reply["error"]["code"] == "draining", reply
+        assert server.process.poll() is None, "still serving the standup"
+        started = time.monotonic()
+        for ws in (alice, bob, carol):
+            ws.close()
+        server.process.wait(timeout=10)
+        assert time.monotonic() - started < 5 and server.process.returncode == 0
+    finally:
+        stop()
+
+
+def test_a_drain_that_times_out_tells_the_clients_to_reconnect():
+    server, stop = _draining_server("drain-timeout", 2)
+    try:
+        alice, _ = _client(server, "alice", "standup")
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            while True:
+                alice.recv(timeout=10)
+        except Exception:
+            pass
+        assert alice.close_code == 1012, alice.close_code  # Service Restart: the SDK reconnects
+        assert 1.5 < time.monotonic() - started < 6
+        server.process.wait(timeout=10)
+    finally:
+        stop()
+
+
+def test_a_second_signal_ends_a_drain_at_once():
+    server, stop = _draining_server("drain-second-signal", 60)
+    try:
+        alice, _ = _client(server, "alice", "standup")
+        server.process.send_signal(signal.SIGTERM)
+        wait_for(lambda: _health(server)[0] == 503, what="draining")
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=15)
+        assert time.monotonic() - started < 8
+        alice.close()
+    finally:
+        stop()

@@ -69,6 +69,9 @@ public struct ParleyConfiguration: Sendable {
     public var turnURLs: [String] = []
     public var turnSecret: [UInt8]? = nil
     public var turnTTL: Duration = .seconds(4 * 3600)
+    /// On SIGTERM, wait this long for the rooms to empty before shutting down (new rooms are refused meanwhile;
+    /// a second signal stops at once). Zero shuts down at once.
+    public var drainTimeout: Duration = .zero
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

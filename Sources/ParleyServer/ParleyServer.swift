@@ -36,6 +36,9 @@ public struct ParleyServer: Sendable {
     let authFailures = AuthFailures()
     /// TURN servers and credentials for browsers, when configured.
     let turn: TURNCredentials?
+    /// Open protocol sockets, told to reconnect at the end of a drain; and whether one has begun (SIGTERM with
+    /// `drainTimeout`: `/health` then answers 503 `draining`).
+    let liveSockets = LiveSockets()
     let startedAt: ContinuousClock.Instant
     let logger: Logger
 
@@ -87,7 +90,7 @@ public struct ParleyServer: Sendable {
         services.append(.init(service: WHIPService(endpoints: whipEndpoints)))
         services.append(.init(service: try makeApplication()))
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
-        let grace = configuration.shutdownGracePeriod
+        let grace = configuration.shutdownGracePeriod, drainTimeout = configuration.drainTimeout
         let logger = self.logger, connections = self.connections
         try await withThrowingTaskGroup(of: Bool.self) { tasks in  // true: the service group ended
             tasks.addTask {
@@ -96,6 +99,20 @@ public struct ParleyServer: Sendable {
             }
             tasks.addTask {
                 for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    if signal == .sigterm, drainTimeout > .zero {
+                        // Until the rooms are empty, the timeout, or a second signal (stop now).
+                        await withTaskGroup(of: Void.self) { drain in
+                            drain.addTask { await self.drain(for: drainTimeout) }
+                            drain.addTask {
+                                for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                                    logger.notice("a second signal: stopping without waiting for the rooms")
+                                    return
+                                }
+                            }
+                            await drain.next()
+                            drain.cancelAll()
+                        }
+                    }
                     logger.info("shutting down", metadata: ["signal": "\(signal)"])
                     await group.triggerGracefulShutdown()
                     try await Task.sleep(for: grace)
@@ -161,8 +178,12 @@ public struct ParleyServer: Sendable {
             ]))
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger)
             .withAdditionalMediaTypes(forFileExtensions: ["ts": MediaType(type: .text, subType: "plain", parameter: ("charset", "utf-8"))]))
-        router.get("/health") { _, _ -> Health in
-            await self.health()
+        router.get("/health") { _, _ -> Response in
+            let health = await self.health()
+            // Draining: load balancers take the node out of rotation; the body still says why.
+            return Response(status: health.draining ? .serviceUnavailable : .ok,
+                            headers: [.contentType: "application/json; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(health))))
         }
         WHIPRoutes(endpoints: whipEndpoints, limiter: AddressRateLimiter(perSecond: 20), access: access,
                    authFailures: authFailures).add(to: router)
@@ -209,7 +230,9 @@ public struct ParleyServer: Sendable {
     }
 
     struct Health: ResponseEncodable {
+        /// `ok`, or `draining` (with HTTP 503) while a shutdown waits for the rooms to empty.
         let status: String
+        let draining: Bool
         let version: String
         let uptime: Double
         let sessions: Int
@@ -234,7 +257,8 @@ public struct ParleyServer: Sendable {
         let stats = await hub.stats
         let uptime = ContinuousClock.now - startedAt
         return Health(
-            status: "ok", version: ParleyVersion.current,
+            status: liveSockets.isDraining ? "draining" : "ok", draining: liveSockets.isDraining,
+            version: ParleyVersion.current,
             uptime: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
             sessions: stats.sessions, rooms: stats.rooms, participants: stats.participants, streams: stats.streams,
             transcodes: await videoTranscodes.count,
@@ -256,6 +280,8 @@ public struct ParleyServer: Sendable {
             iceServers: turn, outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
+        liveSockets.add(outbox)
+        defer { liveSockets.remove(outbox) }
         try await pump(session, outbox: outbox, inbound: inbound, outbound: outbound, logger: logger, abort: abort)
     }
 

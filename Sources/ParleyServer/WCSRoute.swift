@@ -15,6 +15,8 @@ extension ParleyServer {
             recorder: StreamRecordings(server: self, logger: logger), access: authFailures.guarding(access, address: address), outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
+        liveSockets.add(outbox)
+        defer { liveSockets.remove(outbox) }
         let keepAlive = session.keepAlive
         let period = configuration.pingInterval
         try await pump(session, outbox: outbox, inbound: inbound, outbound: outbound, logger: logger, abort: abort) {

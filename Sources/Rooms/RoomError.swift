@@ -14,6 +14,8 @@ public enum RoomError: Error, Equatable, Sendable {
     case invalidDisplay
     /// A client-given stream name (WCS) another stream holds.
     case streamNameTaken(String)
+    /// The server is draining for a restart: rooms that exist go on, no new one opens.
+    case draining
 
     public var code: String {
         switch self {
@@ -30,6 +32,7 @@ public enum RoomError: Error, Equatable, Sendable {
         case .tooManyStreams: "too_many_streams"
         case .invalidDisplay: "bad_request"
         case .streamNameTaken: "name_taken"
+        case .draining: "draining"
         }
     }
 
@@ -61,6 +64,8 @@ public enum RoomError: Error, Equatable, Sendable {
             "display must be 1–\(Validation.maxDisplayLength) printable characters"
         case .streamNameTaken(let name):
             "The stream name '\(name)' is already in use"
+        case .draining:
+            "This server is shutting down: it opens no new room (try again: a client reconnects elsewhere or after the restart)"
         }
     }
 }

@@ -28,6 +28,8 @@ public actor SignalingHub {
     private var sessions: [SessionID: any SessionSink] = [:]
     private var rng: any RandomNumberGenerator
     private let now: @Sendable () -> Int64
+    /// Draining for a shutdown: joins of rooms that exist go on, no new room opens.
+    public private(set) var draining = false
 
     /// - Parameters:
     ///   - now: wall-clock milliseconds since 1970, injected so tests control chat timestamps.
@@ -48,6 +50,8 @@ public actor SignalingHub {
     }
 
     public var limits: RoomRegistry.Limits { registry.limits }
+
+    public func startDraining() { draining = true }
 
     /// A room's members, each with its live streams there.
     public func participants(in room: String) -> [Participant] {
@@ -78,6 +82,10 @@ public actor SignalingHub {
     ) {
         guard sessions[session] != nil else { return }
         let roomName = room ?? registry.makeRandomRoomName(using: &rng)
+        if draining && !registry.contains(room: roomName) {
+            respond(.failure(.draining))
+            return
+        }
         do {
             let outcome = try registry.join(session: session, name: name, room: roomName, requestedCap: maxParticipants)
             var snapshot = outcome.snapshot

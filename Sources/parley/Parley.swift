@@ -115,6 +115,9 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "Seconds a session's TURN credentials stay valid. (env: PARLEY_TURN_TTL)")
     var turnTtl: Int = env("PARLEY_TURN_TTL").flatMap { Int($0) } ?? 4 * 3600
 
+    @Option(help: "On SIGTERM, refuse new rooms and wait up to this many seconds for the rooms to empty, then tell the remaining clients to reconnect and stop (a second signal stops at once); 0 stops at once. (env: PARLEY_DRAIN_TIMEOUT)")
+    var drainTimeout: Double = env("PARLEY_DRAIN_TIMEOUT").flatMap { Double($0) } ?? 0
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -157,6 +160,7 @@ struct Parley: AsyncParsableCommand {
             throw ValidationError("--turn-url '\(url)' must start with turn:, turns: or stun:")
         }
         guard turnTtl >= 60 else { throw ValidationError("--turn-ttl must be at least 60 seconds") }
+        guard drainTimeout >= 0, drainTimeout.isFinite else { throw ValidationError("--drain-timeout must be 0 or more") }
         _ = try turnSecretBytes()
     }
 
@@ -231,6 +235,7 @@ struct Parley: AsyncParsableCommand {
         configuration.turnURLs = turnURLs
         configuration.turnSecret = try turnSecretBytes()
         configuration.turnTTL = .seconds(turnTtl)
+        configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
         raiseOpenFileLimit()
         try await ParleyServer(configuration: configuration).run()
     }

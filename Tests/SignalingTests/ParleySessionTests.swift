@@ -136,3 +136,18 @@ func errorCode(_ reply: [String: Any]) -> String? {
         #expect(limiter.check(now: 11.0) == .allow)
     }
 }
+
+@Suite struct DrainingHubTests {
+    @Test func aDrainingHubOpensNoNewRoomButExistingOnesTakePeople() async throws {
+        let hub = SignalingHub()
+        let alice = FakeSocket(hub: hub), bob = FakeSocket(hub: hub)
+        _ = try await alice.request("connect", ["username": "alice"])
+        _ = try await bob.request("connect", ["username": "bob"])
+        _ = try await alice.request("join", ["room": "standup"])
+        await hub.startDraining()
+        let refused = try await bob.request("join", ["room": "new-room"])
+        #expect(errorCode(refused) == "draining")
+        #expect(errorCode(try await bob.request("join", [:])) == "draining", "nor one the server would name")
+        #expect(try await bob.request("join", ["room": "standup"])["ok"] as? Bool == true)
+    }
+}

@@ -100,7 +100,7 @@ public actor WHIPEndpoints {
             await hub.closeSession(owner)
             switch refusal {
             case .nameTaken: throw .nameTaken(refusal.message)
-            case .roomFull: throw .unavailable(refusal.message)
+            case .roomFull, .draining: throw .unavailable(refusal.message)
             default: throw .badRequest(refusal.message)
             }
         }
