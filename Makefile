@@ -11,7 +11,7 @@ APT_RUN_PACKAGES := pkg-config libssl-dev libavcodec-dev libswresample-dev libav
 APT_TEST_PACKAGES := chromium chromium-driver libsrtp2-dev iproute2 util-linux ffmpeg rtmpdump \
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice python3-gi gir1.2-gst-plugins-bad-1.0 \
-  nginx libnginx-mod-rtmp nftables coturn
+  nginx libnginx-mod-rtmp nftables coturn prometheus
 export DEBIAN_FRONTEND := noninteractive
 
 .PHONY: help run build build-release test test-swift test-sdk test-e2e bench deps-run deps-test clean
@@ -35,12 +35,12 @@ deps-run:
 	$(call apt_ensure,$(APT_RUN_PACKAGES))
 	@command -v $(SWIFT) >/dev/null || { echo "Swift 6 is required: https://www.swift.org/install/linux/"; exit 1; }
 
-# nginx (RTMP push tests) and coturn (TURN tests) come with system services; the tests start their own, so a
-# service this installed is disabled again.
+# nginx (RTMP push tests), coturn (TURN tests) and prometheus (its promtool lints /metrics) come with system
+# services; the tests start their own or none, so a service this installed is disabled again.
 deps-test: deps-run
-	@had=""; for s in nginx coturn; do dpkg -s $$s >/dev/null 2>&1 && had="$$had $$s"; done; \
+	@had=""; for s in nginx coturn prometheus; do dpkg -s $$s >/dev/null 2>&1 && had="$$had $$s"; done; \
 	$(MAKE) --no-print-directory apt-test-packages || exit 1; \
-	for s in nginx coturn; do \
+	for s in nginx coturn prometheus; do \
 	  case " $$had " in *" $$s "*) continue;; esac; \
 	  if command -v systemctl >/dev/null && systemctl is-enabled $$s >/dev/null 2>&1; then \
 	    echo "$$s was installed for the tests only (they start their own): disabling its system service"; \

@@ -72,6 +72,11 @@ public struct ParleyConfiguration: Sendable {
     /// On SIGTERM, wait this long for the rooms to empty before shutting down (new rooms are refused meanwhile;
     /// a second signal stops at once). Zero shuts down at once.
     public var drainTimeout: Duration = .zero
+    /// The admin API and `/metrics` on their own listener; nil: off.
+    public var adminPort: Int? = nil
+    public var adminHost: String = "127.0.0.1"
+    /// The admin API's bearer key; without it (and without token checks) the API is open to its address's reach.
+    public var adminKey: [UInt8]? = nil
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

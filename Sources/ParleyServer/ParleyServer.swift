@@ -88,6 +88,9 @@ public struct ParleyServer: Sendable {
                                                               interval: .seconds(300), logger: logger)))
         }
         services.append(.init(service: WHIPService(endpoints: whipEndpoints)))
+        if let port = configuration.adminPort {  // stops after the application: /metrics and the API see the drain
+            services.append(.init(service: makeAdminApplication(port: port)))
+        }
         services.append(.init(service: try makeApplication()))
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let grace = configuration.shutdownGracePeriod, drainTimeout = configuration.drainTimeout
@@ -227,6 +230,19 @@ public struct ParleyServer: Sendable {
             onServerRunning: onServerRunning,
             logger: logger
         )
+    }
+
+    /// The admin API's listener (tests bind port 0 and learn the port from `onServerRunning`).
+    public func makeAdminApplication(port: Int, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
+        if configuration.adminKey == nil && access == nil {
+            logger.notice("the admin API has no key: anything that reaches \(configuration.adminHost):\(port) may use it")
+        }
+        return Application(
+            router: AdminAPI(server: self, key: configuration.adminKey).routes(),
+            configuration: .init(address: .hostname(configuration.adminHost, port: port), serverName: "parley-admin"),
+            onServerRunning: onServerRunning, logger: logger)
     }
 
     struct Health: ResponseEncodable {

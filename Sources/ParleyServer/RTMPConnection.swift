@@ -222,7 +222,7 @@ final class RTMPConnection {
             stale.channel.close(promise: nil)
             await hub.closeSession(stale.session, reason: .disconnected)
         }
-        let session = await hub.openSession(sink: RTMPSink())
+        let session = await hub.openSession(sink: RTMPSink(channel: channel))
         var refusal: RoomError?
         await hub.join(session, name: name, room: room, maxParticipants: nil) { result in
             if case .failure(let error) = result { refusal = error }
@@ -406,9 +406,11 @@ enum RTMPNames {
         + "ffmpeg -bf 0 or -tune zerolatency"
 }
 
-/// An RTMP publisher reads no room events.
+/// An RTMP publisher reads no room events; removed by the operator, its connection is closed.
 struct RTMPSink: SessionSink {
+    let channel: (any Channel)?
     func deliver(_ event: RoomEvent) {}
+    func evict() { channel?.close(promise: nil) }
 }
 
 /// An RTMP encoder cannot make a keyframe on request: new viewers start from the keyframe cache.

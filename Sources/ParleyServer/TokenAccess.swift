@@ -37,6 +37,7 @@ actor TokenAccess: AccessControl {
         let video = token.video
         return AccessGrant(identity: token.subject, room: video.room, canJoin: video.roomJoin == true,
                            canPublish: video.canPublish ?? true, canSubscribe: video.canSubscribe ?? true,
-                           canPublishData: video.canPublishData ?? true, canRecord: video.roomRecord == true)
+                           canPublishData: video.canPublishData ?? true, canRecord: video.roomRecord == true,
+                           canListRooms: video.roomList == true, isRoomAdmin: video.roomAdmin == true)
     }
 }

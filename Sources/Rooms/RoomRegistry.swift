@@ -50,6 +50,22 @@ public struct RoomRegistry: Sendable {
     public func contains(room: String) -> Bool { rooms[room] != nil }
     public func participants(in room: String) -> [Participant] { rooms[room]?.members ?? [] }
     public func rooms(of session: SessionID) -> [String] { roomsBySession[session].map { $0.sorted() } ?? [] }
+    public var roomNames: [String] { rooms.keys.sorted() }
+
+    /// A room as a newcomer would see it (members and history), or nil.
+    public func snapshot(of roomName: String) -> RoomSnapshot? {
+        rooms[roomName].map { RoomSnapshot(name: $0.name, maxParticipants: $0.cap, participants: $0.members, history: $0.history) }
+    }
+
+    /// Chat text from the server (an operator) to everyone in the room, kept in its history; `from` is empty,
+    /// which no participant's name can be.
+    public mutating func postSystem(room roomName: String, text: String, time: Int64) throws(RoomError) -> PostOutcome {
+        guard var room = rooms[roomName] else { throw .notInRoom(room: roomName) }
+        let message = ChatMessage(room: roomName, from: "", to: nil, text: try Validation.chatText(text), time: time)
+        room.record(message, limit: limits.historyLimit)
+        rooms[roomName] = room
+        return PostOutcome(message: message, recipients: room.members.map(\.session))
+    }
 
     /// Joins `session` to `roomName` under `name`, creating the room on first join.
     /// `requestedCap` only counts when this join creates the room.

@@ -12,9 +12,15 @@ public struct AccessGrant: Sendable, Equatable {
     public var canSubscribe: Bool
     public var canPublishData: Bool
     public var canRecord: Bool
+    /// The admin API: `roomList` lists rooms; `roomAdmin` reads and acts on rooms (only `room`'s, if set).
+    public var canListRooms: Bool
+    public var isRoomAdmin: Bool
 
     public init(identity: String, room: String? = nil, canJoin: Bool = true, canPublish: Bool = true,
-                canSubscribe: Bool = true, canPublishData: Bool = true, canRecord: Bool = false) {
+                canSubscribe: Bool = true, canPublishData: Bool = true, canRecord: Bool = false,
+                canListRooms: Bool = false, isRoomAdmin: Bool = false) {
+        self.canListRooms = canListRooms
+        self.isRoomAdmin = isRoomAdmin
         self.identity = identity
         self.room = room
         self.canJoin = canJoin

@@ -9,6 +9,8 @@ public final class ParleySession {
     public static let closePolicyViolation: UInt16 = 1008
     /// After an `unauthorized` reply: a client gets one try per socket.
     public static let closeUnauthorized: UInt16 = 4401
+    /// The operator removed the session (admin API): do not reconnect.
+    public static let closeKicked: UInt16 = 4003
 
     private let hub: SignalingHub
     private let media: (any MediaService)?
@@ -423,6 +425,11 @@ struct ParleySink: SessionSink {
 
     func deliver(_ event: RoomEvent) {
         outbox.send(ParleyWire.event(event))
+    }
+
+    /// 4003: the SDK ends the session (FAILED `kicked`) instead of reconnecting.
+    func evict() {
+        outbox.close(code: ParleySession.closeKicked, reason: "Removed from the room by the server's operator")
     }
 }
 

@@ -19,6 +19,8 @@ public enum UnpublishReason: String, Sendable, Equatable {
     case disconnected
     /// Its media failed: the handshake failed, or ICE consent expired while the publisher's socket was fine.
     case failed
+    /// The publisher was removed by the server's operator.
+    case kicked
 
     /// Why a publish whose transport ended is withdrawn. The browser's own close is a deliberate stop; a lost
     /// consent or handshake is the media failing (a lost socket is announced as `disconnected` before).
@@ -36,9 +38,18 @@ public enum LeaveReason: String, Sendable, Equatable {
     case left
     /// The socket closed, or stopped answering pings.
     case disconnected
+    /// Removed by the server's operator (the admin API): a kick, or the room closed.
+    case kicked
 }
 
 /// Where the hub delivers events for one session. Called inside the hub's isolation, so it must not block.
 public protocol SessionSink: Sendable {
     func deliver(_ event: RoomEvent)
+    /// The operator removed this session (`SignalingHub.kick`): end its connection, without a reconnect.
+    func evict()
+}
+
+extension SessionSink {
+    /// A sink with no connection of its own (tests, internal ones) has nothing to end.
+    public func evict() {}
 }

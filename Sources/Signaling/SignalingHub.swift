@@ -53,6 +53,58 @@ public actor SignalingHub {
 
     public func startDraining() { draining = true }
 
+    // MARK: For the operator (the admin API)
+
+    public struct RoomSummary: Sendable, Equatable, Encodable {
+        public let name: String
+        public let maxParticipants: Int
+        public let participants: Int
+        /// Live streams in the room.
+        public let streams: Int
+    }
+
+    public func roomSummaries() -> [RoomSummary] {
+        registry.roomNames.compactMap { name in
+            guard let snapshot = registry.snapshot(of: name) else { return nil }
+            let members = streams.withStreams(snapshot.participants, inRoom: name)
+            return RoomSummary(name: name, maxParticipants: snapshot.maxParticipants, participants: members.count,
+                               streams: members.reduce(0) { $0 + $1.streams.count })
+        }
+    }
+
+    /// A room with its members and their live streams, or nil.
+    public func room(named name: String) -> RoomSnapshot? {
+        guard var snapshot = registry.snapshot(of: name) else { return nil }
+        snapshot.participants = streams.withStreams(snapshot.participants, inRoom: name)
+        return snapshot
+    }
+
+    /// Removes a participant by the operator's decision: the others hear its streams end and it leave, with
+    /// reason `kicked`, and its connection is closed (so its session ends in every room it was in). False when
+    /// no such participant is in the room.
+    @discardableResult
+    public func kick(room: String, participant name: String) -> Bool {
+        guard let member = registry.participants(in: room).first(where: { $0.name == name }) else { return false }
+        let sink = sessions[member.session]
+        closeSession(member.session, reason: .kicked)
+        sink?.evict()
+        return true
+    }
+
+    /// Removes everyone from a room (it then ends); returns how many were in it.
+    public func closeRoom(_ room: String) -> Int {
+        let members = registry.participants(in: room)
+        for member in members { kick(room: room, participant: member.name) }
+        return members.count
+    }
+
+    /// Chat from the server to everyone in a room (`from` is empty).
+    public func postSystem(room: String, text: String) throws(RoomError) -> ChatMessage {
+        let outcome = try registry.postSystem(room: room, text: text, time: now())
+        broadcast(.message(outcome.message), to: outcome.recipients)
+        return outcome.message
+    }
+
     /// A room's members, each with its live streams there.
     public func participants(in room: String) -> [Participant] {
         streams.withStreams(registry.participants(in: room), inRoom: room)
@@ -204,7 +256,11 @@ public actor SignalingHub {
     /// A participant left a room: its streams there end, and the others hear of each live one going, then
     /// of the participant.
     private func announceDeparture(_ outcome: RoomRegistry.LeaveOutcome, reason: LeaveReason) {
-        let streamReason: UnpublishReason = reason == .left ? .left : .disconnected
+        let streamReason: UnpublishReason = switch reason {
+        case .left: .left
+        case .disconnected: .disconnected
+        case .kicked: .kicked
+        }
         for stream in streams.removeAll(of: outcome.participant.session, inRoom: outcome.room) where stream.state == .live {
             broadcast(.unpublished(room: outcome.room, participant: outcome.participant.name, stream: stream.id,
                                    reason: streamReason), to: outcome.notify)

@@ -118,6 +118,18 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "On SIGTERM, refuse new rooms and wait up to this many seconds for the rooms to empty, then tell the remaining clients to reconnect and stop (a second signal stops at once); 0 stops at once. (env: PARLEY_DRAIN_TIMEOUT)")
     var drainTimeout: Double = env("PARLEY_DRAIN_TIMEOUT").flatMap { Double($0) } ?? 0
 
+    @Option(help: "Port of the admin API and /metrics (docs/admin-api.yaml); off unless given. (env: PARLEY_ADMIN_PORT)")
+    var adminPort: Int? = env("PARLEY_ADMIN_PORT").flatMap { Int($0) }
+
+    @Option(help: "Address of the admin listener. (env: PARLEY_ADMIN_HOST)")
+    var adminHost: String = env("PARLEY_ADMIN_HOST") ?? "127.0.0.1"
+
+    @Option(help: "The admin API's bearer key (at least 16 characters); or --admin-key-file. (env: PARLEY_ADMIN_KEY)")
+    var adminKey: String? = env("PARLEY_ADMIN_KEY")
+
+    @Option(help: "A file holding the admin key (a trailing newline is dropped). (env: PARLEY_ADMIN_KEY_FILE)")
+    var adminKeyFile: String? = env("PARLEY_ADMIN_KEY_FILE")
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -161,17 +173,22 @@ struct Parley: AsyncParsableCommand {
         }
         guard turnTtl >= 60 else { throw ValidationError("--turn-ttl must be at least 60 seconds") }
         guard drainTimeout >= 0, drainTimeout.isFinite else { throw ValidationError("--drain-timeout must be 0 or more") }
+        if let adminPort, !(0...65535).contains(adminPort) { throw ValidationError("--admin-port must be 0–65535") }
+        guard adminKey == nil || adminKeyFile == nil else { throw ValidationError("use either --admin-key or --admin-key-file") }
+        if let key = try adminKeyBytes(), key.count < 16 { throw ValidationError("--admin-key must have at least 16 characters") }
+        let loopback = adminHost == "127.0.0.1" || adminHost == "::1" || adminHost == "localhost"
+        if adminPort != nil, !loopback, adminKey == nil, adminKeyFile == nil, auth == "off" {
+            throw ValidationError("an admin API on \(adminHost) needs --admin-key (or --auth jwt): it can close rooms")
+        }
         _ = try turnSecretBytes()
     }
 
+    private func adminKeyBytes() throws -> [UInt8]? {
+        try adminKey.map { Array($0.utf8) } ?? adminKeyFile.map { Array(try secret(fromFile: $0, "--admin-key-file").utf8) }
+    }
+
     private func turnSecretBytes() throws -> [UInt8]? {
-        if let turnSecret { return Array(turnSecret.utf8) }
-        guard let turnSecretFile else { return nil }
-        guard var text = try? String(contentsOfFile: turnSecretFile, encoding: .utf8) else {
-            throw ValidationError("--turn-secret-file: cannot read \(turnSecretFile)")
-        }
-        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-        return Array(text.utf8)
+        try turnSecret.map { Array($0.utf8) } ?? turnSecretFile.map { Array(try secret(fromFile: $0, "--turn-secret-file").utf8) }
     }
 
     /// The keys of --auth jwt, files read; nil with --auth off.
@@ -196,9 +213,7 @@ struct Parley: AsyncParsableCommand {
         }
         for text in authKeyFiles {
             let (id, path) = try pair(text, "--auth-key-file")
-            var secret = try read(path, "--auth-key-file")
-            while secret.hasSuffix("\n") || secret.hasSuffix("\r") { secret.removeLast() }
-            keys.append(.hmac(id: id, secret: Array(secret.utf8)))
+            keys.append(.hmac(id: id, secret: Array(try secret(fromFile: path, "--auth-key-file").utf8)))
         }
         for text in authPublicKeys {
             let (id, path) = try pair(text, "--auth-public-key")
@@ -236,6 +251,9 @@ struct Parley: AsyncParsableCommand {
         configuration.turnSecret = try turnSecretBytes()
         configuration.turnTTL = .seconds(turnTtl)
         configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
+        configuration.adminPort = adminPort
+        configuration.adminHost = adminHost
+        configuration.adminKey = try adminKeyBytes()
         raiseOpenFileLimit()
         try await ParleyServer(configuration: configuration).run()
     }
@@ -258,6 +276,13 @@ private let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
 
 private func envFlag(_ name: String) -> Bool {
     ["1", "true", "yes"].contains(env(name)?.lowercased() ?? "")
+}
+
+/// A secret kept in a file (out of `ps` and shell history), without the trailing newline an editor adds.
+private func secret(fromFile path: String, _ flag: String) throws -> String {
+    guard var text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("\(flag): cannot read \(path)") }
+    while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+    return text
 }
 
 /// A comma-separated environment variable as a list (empty when unset).

@@ -151,3 +151,35 @@ func errorCode(_ reply: [String: Any]) -> String? {
         #expect(try await bob.request("join", ["room": "standup"])["ok"] as? Bool == true)
     }
 }
+
+@Suite struct OperatorHubTests {
+    @Test func kickCloseAndSystemMessages() async throws {
+        let hub = SignalingHub(now: { 7 })
+        let alice = FakeSocket(hub: hub), bob = FakeSocket(hub: hub)
+        _ = try await alice.request("connect", ["username": "alice"])
+        _ = try await bob.request("connect", ["username": "bob"])
+        _ = try await alice.request("join", ["room": "r"])
+        _ = try await bob.request("join", ["room": "r"])
+        _ = try await alice.next()  // bob joined
+        #expect(await hub.roomSummaries() == [.init(name: "r", maxParticipants: 10, participants: 2, streams: 0)])
+
+        let message = try await hub.postSystem(room: "r", text: "maintenance at noon")
+        #expect(message.from == "" && message.time == 7)
+        for socket in [alice, bob] {
+            let event = try await socket.next()
+            #expect(event["event"] as? String == "message" && event["from"] as? String == "")
+        }
+        #expect(await hub.room(named: "r")?.history.map(\.text) == ["maintenance at noon"])
+
+        #expect(await hub.kick(room: "r", participant: "bob"))
+        let left = try await alice.next()
+        #expect(left["event"] as? String == "left" && left["reason"] as? String == "kicked")
+        guard case .close(let code, _)? = await bob.nextFrame() else { Issue.record("bob not closed"); return }
+        #expect(code == ParleySession.closeKicked)
+        #expect(await !hub.kick(room: "r", participant: "bob"))
+
+        #expect(await hub.closeRoom("r") == 1)
+        #expect(await hub.roomSummaries().isEmpty)
+        #expect(await hub.stats.sessions == 0)
+    }
+}

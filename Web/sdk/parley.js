@@ -593,15 +593,18 @@ export class Session extends Emitter {
     for (const push of [...this.#republishes.values()]) {
       push._event({ status: "ended", reason: "connection_lost", message: `Connection to the server lost: ${message}` });
     }
-    // Retry only a session that was up: a server that cannot be reached at all is reported at once.
-    const retry = !this.#closedByUser && this.#wasEstablished && this.#reconnect !== null
+    // Retry only a session that was up (a server that cannot be reached at all is reported at once), and not one
+    // the server's operator removed (4003).
+    const kicked = event?.code === 4003;
+    const retry = !this.#closedByUser && !kicked && this.#wasEstablished && this.#reconnect !== null
       && this.#attempt < this.#reconnect.maxAttempts;
     const ended = { code: "connection_lost", message: `Connection to the server lost: ${message}` };
     for (const stream of [...this.#streams]) {
       if (!(retry && this.#reconnect.restore && stream._suspend(ended))) stream._end(ended, true);
     }
     if (this.#closedByUser) return;
-    const info = { code: "connection_lost", message, closeCode: event?.code };
+    const info = { code: kicked ? "kicked" : "connection_lost", message, closeCode: event?.code };
+    if (kicked) this.#closedByUser = true;
     if (!retry) {
       this.#setStatus(SESSION_STATUS.FAILED, info);
       return;

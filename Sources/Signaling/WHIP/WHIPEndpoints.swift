@@ -91,7 +91,9 @@ public actor WHIPEndpoints {
             throw .badRequest(error.message)
         }
         guard sessions.count < maxSessions else { throw .unavailable("The server has \(maxSessions) WHIP and WHEP sessions") }
-        let owner = await hub.openSession(sink: SilentSink())
+        let box = SilentSink.OwnerBox()
+        let owner = await hub.openSession(sink: SilentSink(endpoints: self, owner: box))
+        box.id.withLock { $0 = owner }
         var refusal: RoomError?
         await hub.join(owner, name: name, room: room, maxParticipants: nil) { result in
             if case .failure(let error) = result { refusal = error }
@@ -220,6 +222,12 @@ public actor WHIPEndpoints {
         if let ifMatch, ifMatch != "*", ifMatch != session.etag { throw .staleETag }
     }
 
+    /// The WHIP session of hub session `owner`, removed by the operator (it has left the room already).
+    func endOwned(by owner: SessionID) async {
+        guard let id = sessions.first(where: { $0.value.owner == owner })?.key else { return }
+        await end(id, reason: .kicked)
+    }
+
     /// Ends session `id` however it ends: its media stops, and a WHIP participant leaves its room.
     private func end(_ id: String, reason: LeaveReason) async {
         guard let session = sessions.removeValue(forKey: id) else { return }
@@ -252,8 +260,19 @@ public actor WHIPEndpoints {
     }
 }
 
-/// A WHIP participant hears nothing of its room.
+/// A WHIP participant hears nothing of its room; removed by the operator, its session ends (its media stops).
 struct SilentSink: SessionSink {
+    let endpoints: WHIPEndpoints
+    let owner: OwnerBox
     func deliver(_ event: RoomEvent) {}
+    func evict() {
+        guard let id = owner.id.withLock({ $0 }) else { return }
+        Task { await endpoints.endOwned(by: id) }
+    }
+
+    /// The hub names the session once the sink is in; the sink learns it then.
+    final class OwnerBox: Sendable {
+        let id = Mutex<SessionID?>(nil)
+    }
 }
 

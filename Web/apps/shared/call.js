@@ -69,7 +69,9 @@ export function startCallApp({ maxParticipants = 3, screenSharing = false } = {}
     const key = `${+message.time}|${message.from.name()}|${message.text}`;
     if (seen.has(key)) return;
     seen.add(key);
-    chatLine(message.text, false, message.from.name(), message.time);
+    // An empty sender is the server (an operator's message through the admin API).
+    if (message.from.name() === "") chatLine(message.text, true, null, message.time);
+    else chatLine(message.text, false, message.from.name(), message.time);
   }
 
   function showParticipants() {
@@ -125,6 +127,7 @@ export function startCallApp({ maxParticipants = 3, screenSharing = false } = {}
     } else if (status === SESSION_STATUS.FAILED) {
       notice(info?.code === "connection_lost"
         ? "Cannot reach the server. Check your network and press Join to try again."
+        : info?.code === "kicked" ? "You were removed from the room."
         : `The server refused the session: ${info?.message ?? info?.code}`, "error");
       leave(SESSION_STATUS.FAILED);
     }

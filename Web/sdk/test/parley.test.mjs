@@ -232,12 +232,7 @@ test("gives up after maxAttempts → FAILED; reconnect: false → FAILED at the 
 });
 
 test("disconnect() → DISCONNECTED, closes the socket and never reconnects, even during RECONNECTING", async () => {
-  const timers = fakeTimers();
-  const session = connect({ timers });
-  const statuses = record(session);
-  await tick();
-  serve(socket(0));
-  await until(() => session.status() === SESSION_STATUS.ESTABLISHED);
+  const { session, statuses, timers } = await established();
   session.disconnect();
   assert.equal(socket(0).readyState, 3);
   assert.equal(timers.queue.length, 0);
@@ -504,4 +499,22 @@ test("token: sent with connect; a function is asked on every connect; a refusal 
   await until(() => seen.length === 1);
   assert.deepEqual(seen, [{ code: "token_unavailable", message: "No access token: backend down" }]);
   assert.equal(socket(0).requests("connect").length, 0);
+});
+
+/** An ESTABLISHED session with fake timers, and the record of its statuses. */
+async function established(options = {}) {
+  const timers = fakeTimers();
+  const session = connect({ timers, ...options });
+  const statuses = record(session);
+  await tick();
+  serve(socket(0));
+  await until(() => session.status() === SESSION_STATUS.ESTABLISHED);
+  return { session, statuses, timers };
+}
+
+test("closed with 4003 (removed by the operator): FAILED kicked, no reconnect", async () => {
+  const { statuses, timers } = await established();
+  socket(0).drop(4003);
+  assert.deepEqual(statuses, ["CONNECTED", "ESTABLISHED", "FAILED kicked"]);
+  assert.equal(timers.queue.length, 0, "no retry");
 });

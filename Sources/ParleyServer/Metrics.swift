@@ -1,0 +1,66 @@
+/// Prometheus's text exposition format (0.0.4) of the server's counters, read when scraped: the media loops keep
+/// their own atomics and never call a registry. No room or participant labels (their number is unbounded).
+struct MetricsText {
+    private(set) var text = ""
+
+    mutating func gauge(_ name: String, _ help: String, _ value: Double, labels: [(String, String)] = []) {
+        family(name, help, "gauge", [(labels, value)])
+    }
+
+    mutating func counter(_ name: String, _ help: String, _ samples: [([(String, String)], Double)]) {
+        family(name, help, "counter", samples)
+    }
+
+    mutating func family(_ name: String, _ help: String, _ type: String, _ samples: [([(String, String)], Double)]) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        for (labels, value) in samples {
+            let set = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\(Self.escape($0.1))\"" }.joined(separator: ",") + "}"
+            text += "\(name)\(set) \(Self.format(value))\n"
+        }
+    }
+
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
+extension ParleyServer {
+    /// `GET /metrics` on the admin listener.
+    func metrics() async -> String {
+        let health = await health()
+        var m = MetricsText()
+        m.gauge("parley_info", "The server's version.", 1, labels: [("version", health.version)])
+        m.gauge("parley_uptime_seconds", "Seconds since the server started.", health.uptime)
+        m.gauge("parley_draining", "1 while a shutdown waits for the rooms to empty.", health.draining ? 1 : 0)
+        m.gauge("parley_sessions", "Signaling sessions (Parley protocol, WCS, RTMP and WHIP participants).", Double(health.sessions))
+        m.gauge("parley_rooms", "Rooms open.", Double(health.rooms))
+        m.gauge("parley_participants", "Participants in rooms.", Double(health.participants))
+        m.gauge("parley_streams", "Published streams, starting or live.", Double(health.streams))
+        m.gauge("parley_peer_connections", "WebRTC transports open.", Double(health.media.peerConnections))
+        m.gauge("parley_whip_sessions", "WHIP publishers and WHEP players.", Double(health.whipSessions))
+        m.gauge("parley_transcodes", "VP8 to H.264 transcodes running for RTMP.", Double(health.transcodes))
+        m.counter("parley_rtp_packets_total", "SRTP/SRTCP datagrams received and sent on the media ports.",
+                  [([("direction", "in")], Double(health.media.packetsIn)), ([("direction", "out")], Double(health.media.packetsOut))])
+        m.counter("parley_rtp_bytes_total", "Bytes of those datagrams.",
+                  [([("direction", "in")], Double(health.media.bytesIn)), ([("direction", "out")], Double(health.media.bytesOut))])
+        m.counter("parley_media_drops_total", "Datagrams dropped on the media ports, by reason.",
+                  health.media.drops.sorted { $0.key < $1.key }.map { ([("reason", $0.key)], Double($0.value)) })
+        m.gauge("parley_connections_open", "HTTP and WebSocket connections open.", Double(health.connections.open))
+        m.counter("parley_connections_refused_total", "Connections closed by a limit, by reason.",
+                  [([("reason", "per_address")], Double(health.connections.refusedPerAddress)),
+                   ([("reason", "request_head_timeout")], Double(health.connections.headTimeouts))])
+        m.counter("parley_auth_failures_total", "Access tokens refused.", [([], Double(health.auth.failures))])
+        m.counter("parley_auth_slowed_total", "Token checks delayed for an address past its limit.", [([], Double(health.auth.slowed))])
+        m.counter("parley_origin_refused_total", "WebSocket upgrades refused for their Origin.", [([], Double(health.auth.originRefused))])
+        m.gauge("parley_recordings_active", "Recordings being written.", Double(health.recordings.active))
+        m.counter("parley_recordings_total", "Recordings ended, by outcome.",
+                  [([("outcome", "finished")], Double(health.recordings.finished)), ([("outcome", "stopped")], Double(health.recordings.stopped)),
+                   ([("outcome", "refused")], Double(health.recordings.refused))])
+        return m.text
+    }
+}
