@@ -61,6 +61,11 @@ extension ParleyServer {
         m.counter("parley_recordings_total", "Recordings ended, by outcome.",
                   [([("outcome", "finished")], Double(health.recordings.finished)), ([("outcome", "stopped")], Double(health.recordings.stopped)),
                    ([("outcome", "refused")], Double(health.recordings.refused))])
+        if let hooks = webhooks?.snapshot {
+            m.counter("parley_webhook_deliveries_total", "Webhook events by outcome (per URL; dropped: the queue was full).",
+                      [([("outcome", "delivered")], Double(hooks.delivered)), ([("outcome", "failed")], Double(hooks.failed)),
+                       ([("outcome", "dropped")], Double(hooks.dropped))])
+        }
         return m.text
     }
 }

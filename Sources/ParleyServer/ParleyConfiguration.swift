@@ -77,6 +77,9 @@ public struct ParleyConfiguration: Sendable {
     public var adminHost: String = "127.0.0.1"
     /// The admin API's bearer key; without it (and without token checks) the API is open to its address's reach.
     public var adminKey: [UInt8]? = nil
+    /// Where room activity is POSTed (webhooks), signed with `webhookSecret` when given.
+    public var webhookURLs: [String] = []
+    public var webhookSecret: [UInt8]? = nil
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

@@ -36,6 +36,8 @@ public struct ParleyServer: Sendable {
     let authFailures = AuthFailures()
     /// TURN servers and credentials for browsers, when configured.
     let turn: TURNCredentials?
+    /// Room activity for the operator's backend, when `webhookURLs` are given.
+    let webhooks: Webhooks?
     /// Open protocol sockets, told to reconnect at the end of a drain; and whether one has begun (SIGTERM with
     /// `drainTimeout`: `/health` then answers 503 `draining`).
     let liveSockets = LiveSockets()
@@ -44,7 +46,14 @@ public struct ParleyServer: Sendable {
 
     public init(configuration: ParleyConfiguration) throws {
         self.configuration = configuration
-        self.hub = SignalingHub(limits: .init(maxParticipants: configuration.maxParticipants))
+        var logger = Logger(label: "parley")
+        logger.logLevel = configuration.logLevel
+        let webhooks: Webhooks? = configuration.webhookURLs.isEmpty ? nil
+            : Webhooks(urls: configuration.webhookURLs, secret: configuration.webhookSecret, logger: logger)
+        self.webhooks = webhooks
+        var observer: (@Sendable (HubActivity) -> Void)?
+        if let webhooks { observer = { webhooks.observe($0) } }
+        self.hub = SignalingHub(limits: .init(maxParticipants: configuration.maxParticipants), observer: observer)
         self.connections = OpenConnections(limits: .init(perAddress: max(1, configuration.maxConnectionsPerAddress),
                                                          requestHead: configuration.requestHeadTimeout))
         self.access = configuration.accessTokenKeys.map { TokenAccess(keys: $0) }
@@ -52,8 +61,6 @@ public struct ParleyServer: Sendable {
             configuration.turnURLs.isEmpty ? nil : TURNCredentials(urls: configuration.turnURLs, secret: secret, ttl: configuration.turnTTL)
         }
         self.startedAt = .now
-        var logger = Logger(label: "parley")
-        logger.logLevel = configuration.logLevel
         self.logger = logger
         let announced = configuration.announcedIPs.isEmpty ? MediaEngine.defaultAnnouncedIPs() : configuration.announcedIPs
         self.media = try MediaEngine(
@@ -88,6 +95,7 @@ public struct ParleyServer: Sendable {
                                                               interval: .seconds(300), logger: logger)))
         }
         services.append(.init(service: WHIPService(endpoints: whipEndpoints)))
+        if let webhooks { services.append(.init(service: webhooks)) }  // stops after the application: its last events go out
         if let port = configuration.adminPort {  // stops after the application: /metrics and the API see the drain
             services.append(.init(service: makeAdminApplication(port: port)))
         }

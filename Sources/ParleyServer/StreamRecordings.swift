@@ -72,9 +72,13 @@ struct StreamRecordings: RecordingService {
         }
         var logger = self.logger
         logger[metadataKey: "recording"] = "\(name)"
+        let webhooks = server.webhooks, room = record.room
         return StreamRecording(path: directory + "/" + name, tracks: kept.map(\.track), sink: sink, items: items, logger: logger,
                                limits: .init(minFreeMB: floor, maxMilliseconds: Int64(server.configuration.recordMaxSeconds) * 1000),
-                               stats: server.recordingStats)
+                               stats: server.recordingStats) { end in
+            let outcome = switch end { case .finished: "finished"; case .stopped: "stopped" }
+            webhooks?.recordingEnded(room: room, name: name, outcome: outcome)
+        }
     }
 }
 
@@ -132,6 +136,8 @@ final class StreamRecording: RecordingJob {
     let logger: Logger
     let limits: Limits
     let stats: RecordingStats?
+    /// Told once the file is complete (webhooks).
+    let ended: (@Sendable (RecordingEnd) -> Void)?
 
     /// When a recording ends before its stream: the disk's free space, and its length.
     struct Limits: Sendable {
@@ -140,9 +146,11 @@ final class StreamRecording: RecordingJob {
     }
 
     init(path: String, tracks: [RecordedTrack], sink: MediaSinkHandle, items: AsyncStream<RecordingItem>, logger: Logger,
-         limits: Limits = .init(minFreeMB: 0, maxMilliseconds: .max), stats: RecordingStats? = nil) {
+         limits: Limits = .init(minFreeMB: 0, maxMilliseconds: .max), stats: RecordingStats? = nil,
+         ended: (@Sendable (RecordingEnd) -> Void)? = nil) {
         self.limits = limits
         self.stats = stats
+        self.ended = ended
         self.path = path
         self.tracks = tracks
         self.sink = sink
@@ -159,6 +167,7 @@ final class StreamRecording: RecordingJob {
         case .finished: stats?.count(.finished)
         case .stopped: stats?.count(.stopped)
         }
+        ended?(end)
         return end
     }
 

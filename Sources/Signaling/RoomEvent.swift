@@ -42,6 +42,14 @@ public enum LeaveReason: String, Sendable, Equatable {
     case kicked
 }
 
+/// What happens to rooms, told to whoever watches the whole server (webhooks): rooms opening and ending, and the
+/// room events `joined`, `left`, `published` and `unpublished`. Called inside the hub's isolation: it must not block.
+public enum HubActivity: Sendable, Equatable {
+    case roomStarted(room: String)
+    case roomFinished(room: String)
+    case event(RoomEvent)
+}
+
 /// Where the hub delivers events for one session. Called inside the hub's isolation, so it must not block.
 public protocol SessionSink: Sendable {
     func deliver(_ event: RoomEvent)

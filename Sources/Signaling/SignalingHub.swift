@@ -30,6 +30,8 @@ public actor SignalingHub {
     private let now: @Sendable () -> Int64
     /// Draining for a shutdown: joins of rooms that exist go on, no new room opens.
     public private(set) var draining = false
+    /// Told of rooms opening and ending and of members and streams coming and going (webhooks); must not block.
+    private let observer: (@Sendable (HubActivity) -> Void)?
 
     /// - Parameters:
     ///   - now: wall-clock milliseconds since 1970, injected so tests control chat timestamps.
@@ -37,8 +39,10 @@ public actor SignalingHub {
     public init(
         limits: RoomRegistry.Limits = .init(),
         now: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) },
-        rng: any RandomNumberGenerator = SystemRandomNumberGenerator()
+        rng: any RandomNumberGenerator = SystemRandomNumberGenerator(),
+        observer: (@Sendable (HubActivity) -> Void)? = nil
     ) {
+        self.observer = observer
         self.registry = RoomRegistry(limits: limits)
         self.now = now
         self.rng = rng
@@ -138,12 +142,14 @@ public actor SignalingHub {
             respond(.failure(.draining))
             return
         }
+        let opens = !registry.contains(room: roomName)
         do {
             let outcome = try registry.join(session: session, name: name, room: roomName, requestedCap: maxParticipants)
             var snapshot = outcome.snapshot
             snapshot.participants = streams.withStreams(snapshot.participants, inRoom: roomName)
             respond(.success(snapshot))
-            broadcast(.joined(room: roomName, participant: outcome.joined), to: outcome.notify)
+            if opens { observer?(.roomStarted(room: roomName)) }
+            broadcast(.joined(room: roomName, participant: outcome.joined), to: outcome.notify, observed: true)
         } catch {
             respond(.failure(error))
         }
@@ -198,7 +204,8 @@ public actor SignalingHub {
         if let room = record.room, !registry.isMember(session: session, room: room) { throw .notInRoom(room: room) }
         let live = try streams.goLive(id, owner: session, limit: registry.limits.maxStreamsPerParticipant)
         if let room = live.room, let owner = member(session, of: room) {
-            broadcast(.published(room: room, participant: owner.name, stream: live.description), to: others(of: session, in: room))
+            broadcast(.published(room: room, participant: owner.name, stream: live.description), to: others(of: session, in: room),
+                      observed: true)
         }
         return live
     }
@@ -210,7 +217,7 @@ public actor SignalingHub {
         guard let record = streams.remove(id, owner: session) else { return false }
         if record.state == .live, let room = record.room, let owner = member(session, of: room) {
             broadcast(.unpublished(room: room, participant: owner.name, stream: id, reason: reason),
-                      to: others(of: session, in: room))
+                      to: others(of: session, in: room), observed: true)
         }
         return true
     }
@@ -263,12 +270,15 @@ public actor SignalingHub {
         }
         for stream in streams.removeAll(of: outcome.participant.session, inRoom: outcome.room) where stream.state == .live {
             broadcast(.unpublished(room: outcome.room, participant: outcome.participant.name, stream: stream.id,
-                                   reason: streamReason), to: outcome.notify)
+                                   reason: streamReason), to: outcome.notify, observed: true)
         }
-        broadcast(.left(room: outcome.room, participant: outcome.participant, reason: reason), to: outcome.notify)
+        broadcast(.left(room: outcome.room, participant: outcome.participant, reason: reason), to: outcome.notify, observed: true)
+        if outcome.roomRemoved { observer?(.roomFinished(room: outcome.room)) }
     }
 
-    private func broadcast(_ event: RoomEvent, to recipients: [SessionID]) {
+    /// `observed`: the event is also one the observer hears of (membership and streams, not chat or mute).
+    private func broadcast(_ event: RoomEvent, to recipients: [SessionID], observed: Bool = false) {
+        if observed { observer?(.event(event)) }
         for id in recipients {
             sessions[id]?.deliver(event)
         }

@@ -130,6 +130,16 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "A file holding the admin key (a trailing newline is dropped). (env: PARLEY_ADMIN_KEY_FILE)")
     var adminKeyFile: String? = env("PARLEY_ADMIN_KEY_FILE")
 
+    @Option(name: .customLong("webhook-url"), help: ArgumentHelp(
+        "An http(s) URL to POST room activity to (room_started, room_finished, participant_joined, participant_left, track_published, track_unpublished, recording_finished); repeat for several. (env: PARLEY_WEBHOOK_URLS, comma-separated)"))
+    var webhookURLs: [String] = envList("PARLEY_WEBHOOK_URLS")
+
+    @Option(help: "Secret that signs webhooks (Parley-Signature: t=…,v1=HMAC-SHA256); or --webhook-secret-file. (env: PARLEY_WEBHOOK_SECRET)")
+    var webhookSecret: String? = env("PARLEY_WEBHOOK_SECRET")
+
+    @Option(help: "A file holding the webhook secret. (env: PARLEY_WEBHOOK_SECRET_FILE)")
+    var webhookSecretFile: String? = env("PARLEY_WEBHOOK_SECRET_FILE")
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -174,6 +184,11 @@ struct Parley: AsyncParsableCommand {
         guard turnTtl >= 60 else { throw ValidationError("--turn-ttl must be at least 60 seconds") }
         guard drainTimeout >= 0, drainTimeout.isFinite else { throw ValidationError("--drain-timeout must be 0 or more") }
         if let adminPort, !(0...65535).contains(adminPort) { throw ValidationError("--admin-port must be 0–65535") }
+        for url in webhookURLs where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+            throw ValidationError("--webhook-url '\(url)' must be an http:// or https:// URL")
+        }
+        guard webhookSecret == nil || webhookSecretFile == nil else { throw ValidationError("use either --webhook-secret or --webhook-secret-file") }
+        _ = try webhookSecretBytes()
         guard adminKey == nil || adminKeyFile == nil else { throw ValidationError("use either --admin-key or --admin-key-file") }
         if let key = try adminKeyBytes(), key.count < 16 { throw ValidationError("--admin-key must have at least 16 characters") }
         let loopback = adminHost == "127.0.0.1" || adminHost == "::1" || adminHost == "localhost"
@@ -185,6 +200,10 @@ struct Parley: AsyncParsableCommand {
 
     private func adminKeyBytes() throws -> [UInt8]? {
         try adminKey.map { Array($0.utf8) } ?? adminKeyFile.map { Array(try secret(fromFile: $0, "--admin-key-file").utf8) }
+    }
+
+    private func webhookSecretBytes() throws -> [UInt8]? {
+        try webhookSecret.map { Array($0.utf8) } ?? webhookSecretFile.map { Array(try secret(fromFile: $0, "--webhook-secret-file").utf8) }
     }
 
     private func turnSecretBytes() throws -> [UInt8]? {
@@ -254,6 +273,8 @@ struct Parley: AsyncParsableCommand {
         configuration.adminPort = adminPort
         configuration.adminHost = adminHost
         configuration.adminKey = try adminKeyBytes()
+        configuration.webhookURLs = webhookURLs
+        configuration.webhookSecret = try webhookSecretBytes()
         raiseOpenFileLimit()
         try await ParleyServer(configuration: configuration).run()
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Rooms
 import Signaling
 import Testing
 @testable import ParleyServer
@@ -62,5 +63,24 @@ import Testing
                                    now: { Date(timeIntervalSince1970: 1_800_000_000) })
         #expect(turn.iceServers(for: "sess1") == [IceServer(urls: ["turn:t.example:3478?transport=udp", "turns:t.example:443?transport=tcp"],
                                                              username: "1800014400:sess1", credential: "UME04EYK9iYhr0Gv+fr/C3PhiJ4=")])
+    }
+}
+
+@Suite struct WebhookSignatureTests {
+    /// The expected hex is Python's `hmac.new(secret, b"<t>." + body, sha256).hexdigest()`.
+    @Test func theSignatureIsHMACSHA256OfTheTimeAndTheBody() {
+        let header = Webhooks.signature(Data(#"{"a":1}"#.utf8), secret: Array("north-webhook-secret".utf8),
+                                        at: Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(header == "t=1800000000,v1=fa6a4498e61a21aa1cea992edc388c65445940ebb7d4be9c69daf36a9e6f3a4c")
+    }
+
+    @Test func hubActivityBecomesNamedEvents() async throws {
+        let hooks = Webhooks(urls: ["http://127.0.0.1:9/"], secret: nil, logger: .init(label: "test"))
+        hooks.observe(.roomStarted(room: "r"))
+        hooks.observe(.event(.message(ChatMessage(room: "r", from: "a", to: nil, text: "x", time: 1))))  // not a webhook
+        #expect(hooks.snapshot == .init(delivered: 0, failed: 0, dropped: 0))
+        for _ in 0..<Webhooks.capacity + 5 { hooks.observe(.roomFinished(room: "r")) }
+        #expect(hooks.snapshot.dropped == 6, "past the queue's capacity (room_started is in it) events are dropped and counted")
+        await hooks.close()
     }
 }
