@@ -39,7 +39,8 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     records = tempfile.mkdtemp(prefix="parley-ws-cycles-")
     server = subprocess.Popen([BINARY, "--host", "127.0.0.1", "--port", str(PORT), "--media-port", "0", "--rtmp-port", "0",
-                               "--announced-ip", "127.0.0.1", "--log-level", "error", "--record-dir", records],
+                               "--announced-ip", "127.0.0.1", "--log-level", "error", "--record-dir", records,
+                               "--new-connections-per-address", "1000000"],  # the cycles come as fast as they can
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rss = lambda: round(int(next(l for l in open(f"/proc/{server.pid}/status") if l.startswith("VmRSS")).split()[1]) / 1024, 1)  # noqa: E731,E741
     time.sleep(1.5)

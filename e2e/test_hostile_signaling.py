@@ -91,7 +91,9 @@ class Target:
 def start(name):
     """The server with this test's limits; its own /health probe comes from 127.0.0.2, outside the flooded address."""
     server, stop = start_parley(name, extra_args=["--log-level", "notice", "--max-connections-per-address",
-                                                  str(PER_ADDRESS), "--request-head-timeout", str(HEAD_TIMEOUT)])
+                                                  str(PER_ADDRESS), "--request-head-timeout", str(HEAD_TIMEOUT),
+                                                  # the floods and cycles here test the other limits
+                                                  "--new-connections-per-address", "1000000"])
     return Target(server.port, server.process), stop
 
 
@@ -243,5 +245,20 @@ def test_hostile_signaling_clients_leave_the_server_answering_and_clean():
         print("hostile signaling:", json.dumps(figures))
         (OUTPUT / "hostile-signaling.json").write_text(json.dumps(figures, indent=2))
         assert figures["rss_end_mib"] <= baseline * 1.10, f"RSS grew from {baseline:.1f} to {figures['rss_end_mib']} MiB"
+    finally:
+        stop()
+
+
+def test_an_address_opening_connections_too_fast_is_refused_at_accept():
+    server, stop = start_parley("connection-rate", extra_args=["--new-connections-per-address", "20"])
+    target = Target(server.port, server.process)
+    try:
+        burst = [target.raw_socket("127.0.0.7") for _ in range(60)]  # well under a second
+        time.sleep(1)  # every one accepted (and refused) by now
+        refused = target.health()["connections"]["refusedRate"]
+        assert 20 <= refused <= 40, refused  # 20 admitted per second: the rest of a sub-second burst goes
+        target.cycle(1, source="127.0.0.8")  # another address is served meanwhile
+        for s in burst:
+            s.close()
     finally:
         stop()

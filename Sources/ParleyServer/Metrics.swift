@@ -53,7 +53,8 @@ extension ParleyServer {
         m.gauge("parley_connections_open", "HTTP and WebSocket connections open.", Double(health.connections.open))
         m.counter("parley_connections_refused_total", "Connections closed by a limit, by reason.",
                   [([("reason", "per_address")], Double(health.connections.refusedPerAddress)),
-                   ([("reason", "request_head_timeout")], Double(health.connections.headTimeouts))])
+                   ([("reason", "request_head_timeout")], Double(health.connections.headTimeouts)),
+                   ([("reason", "new_per_second")], Double(health.connections.refusedRate))])
         m.counter("parley_auth_failures_total", "Access tokens refused.", [([], Double(health.auth.failures))])
         m.counter("parley_auth_slowed_total", "Token checks delayed for an address past its limit.", [([], Double(health.auth.slowed))])
         m.counter("parley_origin_refused_total", "WebSocket upgrades refused for their Origin.", [([], Double(health.auth.originRefused))])

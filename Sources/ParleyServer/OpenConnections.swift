@@ -1,3 +1,4 @@
+import Dispatch
 import HummingbirdCore
 import Logging
 import NIOCore
@@ -13,6 +14,9 @@ final class OpenConnections: Sendable {
         var perAddress: Int = 256
         /// A connection must send a whole request head (up to its blank line) this soon after it opens.
         var requestHead: Duration = .seconds(15)
+        /// New connections one address may open in one second; more are closed as they are accepted (a reconnect
+        /// storm, a scanner). Browsers open a few per page.
+        var newPerSecond: Int = 100
     }
 
     struct Snapshot: Encodable, Sendable {
@@ -21,36 +25,60 @@ final class OpenConnections: Sendable {
         let refusedPerAddress: Int
         /// Closed for not sending a request head in time (idle or slowloris sockets).
         let headTimeouts: Int
+        /// Closed at accept: their address had opened `newPerSecond` already in that second.
+        let refusedRate: Int
     }
 
     let limits: Limits
-    private let state = Mutex<(channels: [ObjectIdentifier: any Channel], perAddress: [String: Int])>(([:], [:]))
+    private let state = Mutex<(channels: [ObjectIdentifier: any Channel], perAddress: [String: Int],
+                               opening: [String: (second: Int64, count: Int)])>(([:], [:], [:]))
     private let refused = Atomic<Int>(0)
+    private let refusedRate = Atomic<Int>(0)
+    /// Whole seconds of the monotonic clock (tests move it).
+    private let second: @Sendable () -> Int64
     private let timedOut = Atomic<Int>(0)
 
-    init(limits: Limits = Limits()) { self.limits = limits }
+    init(limits: Limits = Limits(),
+         second: @escaping @Sendable () -> Int64 = { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000_000) }) {
+        self.limits = limits
+        self.second = second
+    }
 
     var count: Int { state.withLock { $0.channels.count } }
 
     var snapshot: Snapshot {
-        Snapshot(open: count, refusedPerAddress: refused.load(ordering: .relaxed), headTimeouts: timedOut.load(ordering: .relaxed))
+        Snapshot(open: count, refusedPerAddress: refused.load(ordering: .relaxed), headTimeouts: timedOut.load(ordering: .relaxed),
+                 refusedRate: refusedRate.load(ordering: .relaxed))
     }
 
-    /// Registers `channel`; false (and nothing registered) when its address already holds its share.
+    private enum Admission { case admitted, tooMany, tooFast }
+
+    /// Registers `channel`; false (and nothing registered) when its address already holds its share, or opened
+    /// its share of new connections this second.
     fileprivate func opened(_ channel: any Channel) -> Bool {
         let address = Self.host(of: channel)
-        let admitted = state.withLock { state -> Bool in
-            guard state.channels[ObjectIdentifier(channel)] == nil else { return true }
+        let now = second()
+        let admission = state.withLock { state -> Admission in
+            guard state.channels[ObjectIdentifier(channel)] == nil else { return .admitted }
             if let address {
+                var opening: (second: Int64, count: Int) = state.opening[address].flatMap { $0.second == now ? $0 : nil } ?? (now, 0)
+                guard opening.count < limits.newPerSecond else { return .tooFast }
+                opening.count += 1
+                if state.opening.count >= 10_000 { state.opening = state.opening.filter { $0.value.second == now } }
+                state.opening[address] = opening
                 let held = state.perAddress[address, default: 0]
-                guard held < limits.perAddress else { return false }
+                guard held < limits.perAddress else { return .tooMany }
                 state.perAddress[address] = held + 1
             }
             state.channels[ObjectIdentifier(channel)] = channel
-            return true
+            return .admitted
         }
-        if !admitted { refused.add(1, ordering: .relaxed) }
-        return admitted
+        switch admission {
+        case .admitted: return true
+        case .tooMany: refused.add(1, ordering: .relaxed)
+        case .tooFast: refusedRate.add(1, ordering: .relaxed)
+        }
+        return false
     }
 
     fileprivate func closed(_ channel: any Channel) {

@@ -55,6 +55,8 @@ public struct ParleyConfiguration: Sendable {
     /// HTTP/WebSocket connections one address may hold at once; more are closed as they are accepted (a flood of
     /// sockets from one host cannot take every file descriptor). Offices behind one NAT need room: 256 by default.
     public var maxConnectionsPerAddress: Int = 256
+    /// New HTTP/WebSocket connections one address may open per second; more are closed as they are accepted.
+    public var newConnectionsPerAddressPerSecond: Int = 100
     /// A connection that has not sent a whole request head this soon after opening is closed (idle sockets,
     /// slowloris headers).
     public var requestHeadTimeout: Duration = .seconds(15)

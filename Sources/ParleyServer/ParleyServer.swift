@@ -55,7 +55,8 @@ public struct ParleyServer: Sendable {
         if let webhooks { observer = { webhooks.observe($0) } }
         self.hub = SignalingHub(limits: .init(maxParticipants: configuration.maxParticipants), observer: observer)
         self.connections = OpenConnections(limits: .init(perAddress: max(1, configuration.maxConnectionsPerAddress),
-                                                         requestHead: configuration.requestHeadTimeout))
+                                                         requestHead: configuration.requestHeadTimeout,
+                                                         newPerSecond: max(1, configuration.newConnectionsPerAddressPerSecond)))
         self.access = configuration.accessTokenKeys.map { TokenAccess(keys: $0) }
         self.turn = configuration.turnSecret.flatMap { secret in
             configuration.turnURLs.isEmpty ? nil : TURNCredentials(urls: configuration.turnURLs, secret: secret, ttl: configuration.turnTTL)

@@ -77,6 +77,9 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "HTTP/WebSocket connections one address may hold open at once; more are closed as they arrive. (env: PARLEY_MAX_CONNECTIONS_PER_ADDRESS)")
     var maxConnectionsPerAddress: Int = env("PARLEY_MAX_CONNECTIONS_PER_ADDRESS").flatMap { Int($0) } ?? 256
 
+    @Option(help: "New HTTP/WebSocket connections one address may open per second; more are closed as they arrive. (env: PARLEY_NEW_CONNECTIONS_PER_ADDRESS)")
+    var newConnectionsPerAddress: Int = env("PARLEY_NEW_CONNECTIONS_PER_ADDRESS").flatMap { Int($0) } ?? 100
+
     @Option(help: "Seconds a new connection has to send a whole request head before it is closed (idle and slowloris sockets). (env: PARLEY_REQUEST_HEAD_TIMEOUT)")
     var requestHeadTimeout: Double = env("PARLEY_REQUEST_HEAD_TIMEOUT").flatMap { Double($0) } ?? 15
 
@@ -162,6 +165,7 @@ struct Parley: AsyncParsableCommand {
             throw ValidationError("--record-retention-hours must be 0 (keep) or more")
         }
         guard maxConnectionsPerAddress >= 1 else { throw ValidationError("--max-connections-per-address must be at least 1") }
+        guard newConnectionsPerAddress >= 1 else { throw ValidationError("--new-connections-per-address must be at least 1") }
         guard requestHeadTimeout > 0, requestHeadTimeout.isFinite else { throw ValidationError("--request-head-timeout must be more than 0") }
         guard maxParticipants >= 1 else { throw ValidationError("--max-participants must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
@@ -263,6 +267,7 @@ struct Parley: AsyncParsableCommand {
         configuration.recordMaxSeconds = recordMaxSeconds
         configuration.recordRetention = recordRetentionHours > 0 ? .milliseconds(Int64(recordRetentionHours * 3_600_000)) : nil
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
+        configuration.newConnectionsPerAddressPerSecond = newConnectionsPerAddress
         configuration.requestHeadTimeout = .milliseconds(Int64(requestHeadTimeout * 1000))
         configuration.accessTokenKeys = try accessTokenKeys()
         configuration.allowedOrigins = allowedOrigins

@@ -72,6 +72,8 @@ struct ParleyLaunch {
             name: "parley", executable: binary,
             arguments: ["--host", "127.0.0.1", "--port", "\(port)", "--media-port", "\(mediaPort)",
                         "--announced-ip", "127.0.0.1", "--max-participants", "\(maxParticipants)",
+                        // The load comes from one address: no per-address limits.
+                        "--max-connections-per-address", "100000", "--new-connections-per-address", "100000",
                         "--log-level", "warning"] + extraArguments,
             log: "\(logDirectory)/parley.log")
         try await waitForPort(port, process: server)
