@@ -14,12 +14,13 @@ APT_TEST_PACKAGES := chromium chromium-driver libsrtp2-dev iproute2 util-linux f
   nginx libnginx-mod-rtmp nftables coturn prometheus
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help run build build-release test test-swift test-sdk test-e2e bench deps-run deps-test clean
+.PHONY: help run build build-release build-static install test test-swift test-sdk test-e2e bench deps-run deps-test clean
 
 help:
 	@echo "make run    - install what is missing, build, and start Parley on http://localhost:8080"
 	@echo "make test   - run the whole test suite (installs test dependencies when missing)"
 	@echo "make bench  - run the benchmarks (release build)"
+	@echo "make install PREFIX=/usr/local - a self-contained release binary and the web apps it serves (docs/DEPLOY.md)"
 
 # Installs Debian packages only when absent; `apt-get update` runs once, and only if something is missing.
 define apt_ensure
@@ -62,6 +63,20 @@ build-release: deps-run
 
 run: build-release
 	.build/release/parley $(ARGS)
+
+# A binary that runs on a machine without Swift: the Swift runtime and Foundation linked in (the C libraries stay
+# Debian's: APT_RUN_PACKAGES). Its own build folder, so it never rebuilds the release build `make run` uses.
+build-static: deps-run
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build/static --product parley
+
+# PREFIX/bin/parley and PREFIX/share/parley/web (the apps and SDK it serves); DESTDIR for packaging.
+PREFIX ?= /usr/local
+install: build-static
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/parley
+	install -m 755 .build/static/release/parley $(DESTDIR)$(PREFIX)/bin/parley
+	rm -rf $(DESTDIR)$(PREFIX)/share/parley/web
+	cp -R Web $(DESTDIR)$(PREFIX)/share/parley/web
+	find $(DESTDIR)$(PREFIX)/share/parley/web -name test -type d -prune -exec rm -rf {} +
 
 test: deps-test
 	$(SWIFT) build --build-tests

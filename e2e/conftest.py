@@ -67,7 +67,7 @@ def stop_process(process, timeout=10):
         process.wait()
 
 
-def start_parley(name, host="127.0.0.1", announced_ip="127.0.0.1", extra_args=()):
+def start_parley(name, host="127.0.0.1", announced_ip="127.0.0.1", extra_args=(), env=None):
     """Starts a Parley server (the debug build, or $PARLEY_BIN) on free ports and waits for its /health; returns
     (server, stop). Its log is e2e/output/server-NAME.log; its recordings go to a temporary folder."""
     binary = Path(os.environ.get("PARLEY_BIN", REPO / ".build" / "debug" / "parley"))
@@ -84,7 +84,7 @@ def start_parley(name, host="127.0.0.1", announced_ip="127.0.0.1", extra_args=()
          # Media on a free UDP port, offered to browsers on loopback only: no packet leaves this machine.
          "--media-port", "0", "--announced-ip", announced_ip, "--rtmp-port", str(rtmp_port), "--record-dir", records,
          *extra_args],
-        stdout=log, stderr=subprocess.STDOUT)
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env} if env else None)
     server = Server(f"http://{host}:{port}", port, process, log_path, rtmp_port)
 
     def up():

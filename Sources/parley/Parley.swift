@@ -9,9 +9,16 @@ struct Parley: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parley",
         abstract: "Parley: a self-hosted WebRTC video chat and conference server.",
-        discussion: "Every option can also be set by the environment variable shown beside it; the flag wins.",
+        discussion: """
+            Every option can also be set by the environment variable shown beside it, or in a YAML file given with \
+            --config (PARLEY_CONFIG): the variable's name without PARLEY_, in lower case with dashes (PARLEY_MAX_PARTICIPANTS \
+            is max-participants; lists as YAML lists). A flag wins over the environment, which wins over the file.
+            """,
         version: ParleyVersion.current
     )
+
+    @Option(help: "A YAML file of settings (docs/parley.example.yaml); flags and environment variables win over it. (env: PARLEY_CONFIG)")
+    var config: String?
 
     @Option(help: "Address to listen on for HTTP and WebSocket. (env: PARLEY_HOST)")
     var host: String = env("PARLEY_HOST") ?? "0.0.0.0"
@@ -151,6 +158,7 @@ struct Parley: AsyncParsableCommand {
     private var selfSigned: Bool { tlsSelfSigned || envFlag("PARLEY_TLS_SELF_SIGNED") }
 
     func validate() throws {
+        try ConfigFile.shared.check()
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
         guard (0...65535).contains(mediaPort) else { throw ValidationError("--media-port must be 0–65535") }
         guard spreadViewersFrom >= 0 else { throw ValidationError("--spread-viewers-from must be at least 0") }
@@ -316,17 +324,22 @@ private func envList(_ name: String) -> [String] {
     env(name)?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } ?? []
 }
 
+/// A setting's value: its environment variable, else its key in the --config file (ConfigFile).
 private func env(_ name: String) -> String? {
-    guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
-    return value
+    let inFile = ConfigFile.shared.value(forEnvironment: name)  // asked either way: the file's known keys
+    if let value = ProcessInfo.processInfo.environment[name], !value.isEmpty { return value }
+    return inFile
 }
 
-/// The bundled Web/ folder: beside the working directory when run from the repository, else found from the binary
-/// (…/.build/<config>/parley → …/Web).
+/// The web apps and SDK: `Web` in the working directory (the source tree), `share/parley/web` beside an installed
+/// binary (`make install PREFIX=…`: PREFIX/bin/parley and PREFIX/share/parley/web), or `Web` above a build's binary.
 private func defaultWebRoot() -> String {
     let fm = FileManager.default
     if fm.fileExists(atPath: "Web/sdk") { return "Web" }
-    var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    let installed = executable.deletingLastPathComponent().appendingPathComponent("share/parley/web")
+    if fm.fileExists(atPath: installed.appendingPathComponent("sdk").path) { return installed.path }
+    var url = executable
     for _ in 0..<4 {
         let candidate = url.appendingPathComponent("Web")
         if fm.fileExists(atPath: candidate.appendingPathComponent("sdk").path) { return candidate.path }
