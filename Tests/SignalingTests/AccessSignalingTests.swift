@@ -155,3 +155,18 @@ struct FakeAccess: AccessControl {
         #expect(reply["iceServers"] == nil, "no TURN: no field")
     }
 }
+
+@Suite struct WCSKickTests {
+    @Test func aKickedWCSClientsSocketIsClosed() async throws {
+        let hub = SignalingHub()
+        let alice = FakeWCSSocket(hub: hub, label: "alice"), bob = FakeWCSSocket(hub: hub, label: "bob")
+        try await alice.connect(login: "alice")
+        _ = try await alice.join("r")
+        try await bob.connect(login: "bob")
+        _ = try await bob.join("r")
+        _ = try await alice.expectRoomEvent("JOINED")
+        #expect(await hub.kick(room: "r", participant: "bob"))
+        #expect(try await alice.expectRoomEvent("LEFT") == "bob")
+        #expect(try await bob.closeFrame()?.0 == ParleySession.closeKicked)
+    }
+}

@@ -32,4 +32,9 @@ struct WCSSink: SessionSink {
             }
         }
     }
+
+    /// Removed by the operator: the socket closes (the WebSDK's session ends; it does not reconnect by itself).
+    func evict() {
+        outbox.close(code: ParleySession.closeKicked, reason: "Removed from the room by the server's operator")
+    }
 }
