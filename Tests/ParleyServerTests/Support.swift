@@ -21,6 +21,7 @@ struct RunningServer {
     static func start(_ configure: (inout ParleyConfiguration) -> Void = { _ in }) async throws -> RunningServer {
         var config = ParleyConfiguration(host: "127.0.0.1", port: 0, webRoot: fixtureWebRoot(), logLevel: .warning,
                                          mediaPort: 0, announcedIPs: ["127.0.0.1"])
+        config.newConnectionsPerAddressPerSecond = 100_000  // the tests' many clients all come from 127.0.0.1
         configure(&config)
         let server = try ParleyServer(configuration: config)
         try await server.media.start()
