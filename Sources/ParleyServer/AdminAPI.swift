@@ -37,11 +37,8 @@ struct AdminAPI: Sendable {
     }
 
     func permission(_ request: Request) async -> Permission {
-        let bearer = request.headers[.authorization].flatMap { header -> String? in
-            header.lowercased().hasPrefix("bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
-        }
         if key == nil && server.access == nil { return .everything }
-        guard let bearer, !bearer.isEmpty else { return .nothing("Send Authorization: Bearer with the admin key or an access token") }
+        guard let bearer = request.bearerToken, !bearer.isEmpty else { return .nothing("Send Authorization: Bearer with the admin key or an access token") }
         if let key, Self.constantTimeEqual(Array(bearer.utf8), key) { return .everything }
         guard let access = server.access else { return .nothing("Wrong admin key") }
         switch await access.grant(token: bearer) {
@@ -163,14 +160,9 @@ struct AdminAPI: Sendable {
 
     /// Finished recordings (not the `.part` files being written), newest first.
     static func recordings(in directory: String) -> [Recording] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         let formatter = ISO8601DateFormatter()
-        return names.filter { $0.hasSuffix(".webm") || $0.hasSuffix(".mkv") }.compactMap { name -> (Recording, Date)? in
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name),
-                  let modified = attributes[.modificationDate] as? Date else { return nil }
-            let bytes = (attributes[.size] as? NSNumber)?.intValue ?? 0
-            return (Recording(name: name, bytes: bytes, modified: formatter.string(from: modified)), modified)
-        }.sorted { $0.1 > $1.1 }.map(\.0)
+        return RecordNames.finished(in: directory).sorted { $0.modified > $1.modified }
+            .map { Recording(name: $0.name, bytes: $0.bytes, modified: formatter.string(from: $0.modified)) }
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
@@ -180,11 +172,8 @@ struct AdminAPI: Sendable {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// No CORS fields: the admin API is for the operator's tools, not for pages.
     static func problem(_ status: HTTPResponse.Status, _ detail: String) -> Response {
-        var response = WHIPRoutes.problem(status, detail)
-        response.headers[.accessControlAllowOrigin] = nil
-        response.headers[.accessControlExposeHeaders] = nil
-        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
-        return response
+        Problem.response(status, detail, headers: status == .unauthorized ? [.wwwAuthenticate: "Bearer"] : [:])
     }
 }

@@ -346,14 +346,9 @@ final class RTMPConnection {
         case .success(let granted): grant = granted
         case .failure(let refusal): return refusal.message
         }
-        if let refusal = grant.refusesJoin(room) { return refusal.message }
-        guard let publishing else {
-            return grant.canSubscribe ? nil : "The access token does not allow playing ('canSubscribe')"
-        }
-        if !grant.canPublish { return "The access token does not allow publishing ('canPublish')" }
-        if publishing.name != grant.identity { return "The access token publishes as '\(grant.identity)', not '\(publishing.name)'" }
-        if publishing.record && !grant.canRecord { return "The access token does not allow recording ('roomRecord')" }
-        return nil
+        let refusal = grant.refusesJoin(room)
+            ?? publishing.map { grant.refusesPublish(as: $0.name, record: $0.record) } ?? grant.refusesPlay()
+        return refusal?.message
     }
 
     private func refuse(_ code: String, _ description: String, out: inout ByteBuffer) {

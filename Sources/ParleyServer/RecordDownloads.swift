@@ -18,6 +18,26 @@ struct RecordDownloadsMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 enum RecordNames {
+    /// A finished recording in the folder (a `.part` is still being written).
+    struct File {
+        let name: String
+        let path: String
+        let bytes: Int
+        let modified: Date
+    }
+
+    /// The finished recordings of `directory`: servable names of `.webm`/`.mkv` regular files.
+    static func finished(in directory: String) -> [File] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).compactMap { name in
+            guard isServable(name), name.hasSuffix(".webm") || name.hasSuffix(".mkv") else { return nil }
+            let path = directory + "/" + name
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                  attributes[.type] as? FileAttributeType == .typeRegular,
+                  let modified = attributes[.modificationDate] as? Date else { return nil }
+            return File(name: name, path: path, bytes: (attributes[.size] as? NSNumber)?.intValue ?? 0, modified: modified)
+        }
+    }
+
     /// A recording's name as the server makes it: letters, digits, `-`, `_` and dots, not leading, no `.part`.
     static func isServable(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 200 && !name.hasPrefix(".") && !name.contains("..") && !name.hasSuffix(".part")

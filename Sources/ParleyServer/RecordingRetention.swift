@@ -26,17 +26,12 @@ struct RecordingRetention: Service {
         let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
         let cutoff = now.addingTimeInterval(-seconds)
         var deleted: [String] = []
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] 
-            where RecordNames.isServable(name) && (name.hasSuffix(".webm") || name.hasSuffix(".mkv")) {
-            let path = directory + "/" + name
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-                  attributes[.type] as? FileAttributeType == .typeRegular,
-                  let modified = attributes[.modificationDate] as? Date, modified < cutoff else { continue }
+        for file in RecordNames.finished(in: directory) where file.modified < cutoff {
             do {
-                try FileManager.default.removeItem(atPath: path)
-                deleted.append(name)
+                try FileManager.default.removeItem(atPath: file.path)
+                deleted.append(file.name)
             } catch {
-                logger.warning("an expired recording cannot be deleted", metadata: ["recording": "\(name)", "error": "\(error)"])
+                logger.warning("an expired recording cannot be deleted", metadata: ["recording": "\(file.name)", "error": "\(error)"])
             }
         }
         if !deleted.isEmpty { logger.info("expired recordings deleted", metadata: ["count": "\(deleted.count)"]) }

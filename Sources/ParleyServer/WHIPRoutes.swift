@@ -53,13 +53,15 @@ struct WHIPRoutes: Sendable {
         case .success(let text): offer = text
         case .failure(let refused): return refused.response
         }
+        let record = request.uri.queryParameters.get("record").map { $0 == "true" || $0 == "1" } ?? false
         let guarded = authFailures.map { $0.guarding(access, address: context.remoteAddress?.ipAddress) } ?? access
-        if let guarded, let refused = await Self.authorize(kind, room: room, name: name, request, guarded) { return refused }
+        if let guarded, let refused = await Self.authorize(kind, room: room, name: name, record: record, request, guarded) {
+            return refused
+        }
         let created: WHIPEndpoints.Created
         do {
             switch kind {
             case .whip:
-                let record = request.uri.queryParameters.get("record").map { $0 == "true" || $0 == "1" } ?? false
                 created = try await endpoints.publish(room: room, name: name, offer: offer, record: record)
             case .whep:
                 created = try await endpoints.play(room: room, name: name, offer: offer)
@@ -106,31 +108,15 @@ struct WHIPRoutes: Sendable {
 
     /// 401 without a valid bearer token, 403 when its grant does not allow this publish or play; nil to go on.
     /// A publisher's NAME must be the token's subject; a player's NAME is the stream it plays.
-    static func authorize(_ kind: WHIPEndpoints.Kind, room: String, name: String, _ request: Request,
+    static func authorize(_ kind: WHIPEndpoints.Kind, room: String, name: String, record: Bool, _ request: Request,
                           _ access: any AccessControl) async -> Response? {
-        var token: String?
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
-            token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-        }
         let grant: AccessGrant
-        switch await access.grant(token: token, missing: "This server needs an access token: send Authorization: Bearer TOKEN") {
+        switch await access.grant(token: request.bearerToken, missing: "This server needs an access token: send Authorization: Bearer TOKEN") {
         case .success(let granted): grant = granted
-        case .failure(let refusal):
-            var response = problem(.unauthorized, refusal.message)
-            response.headers[.wwwAuthenticate] = "Bearer"
-            return response
+        case .failure(let refusal): return problem(.unauthorized, refusal.message, headers: [.wwwAuthenticate: "Bearer"])
         }
-        if let refusal = grant.refusesJoin(room) { return problem(.forbidden, refusal.message) }
-        switch kind {
-        case .whip:
-            if !grant.canPublish { return problem(.forbidden, "The access token does not allow publishing ('canPublish')") }
-            if name != grant.identity { return problem(.forbidden, "The access token publishes as '\(grant.identity)', not '\(name)'") }
-            let record = request.uri.queryParameters.get("record").map { $0 == "true" || $0 == "1" } ?? false
-            if record && !grant.canRecord { return problem(.forbidden, "The access token does not allow recording ('roomRecord')") }
-        case .whep:
-            if !grant.canSubscribe { return problem(.forbidden, "The access token does not allow playing ('canSubscribe')") }
-        }
-        return nil
+        let refusal = grant.refusesJoin(room) ?? (kind == .whip ? grant.refusesPublish(as: name, record: record) : grant.refusesPlay())
+        return refusal.map { problem(.forbidden, $0.message) }
     }
 
     /// 429 for an address over its rate; nil to go on.
@@ -193,19 +179,37 @@ struct WHIPRoutes: Sendable {
         }
     }
 
-    /// An RFC 9457 problem: the status and, for people and logs, why.
-    static func problem(_ status: HTTPResponse.Status, _ detail: String, retryAfter: Int? = nil) -> Response {
+    /// An RFC 9457 problem, with the CORS fields a browser client needs: the status and, for people and logs, why.
+    static func problem(_ status: HTTPResponse.Status, _ detail: String, retryAfter: Int? = nil,
+                        headers extra: HTTPFields = [:]) -> Response {
         var headers = cors
-        headers[.contentType] = "application/problem+json"
         if let retryAfter { headers[.retryAfter] = "\(retryAfter)" }
-        let body: [String: Any] = ["type": "about:blank", "title": status.reasonPhrase, "status": status.code, "detail": detail]
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        headers.append(contentsOf: extra)
+        return Problem.response(status, detail, headers: headers)
     }
 
     /// A path segment, percent-encoded.
     static func segment(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+    }
+}
+
+extension Request {
+    /// The token of `Authorization: Bearer TOKEN`, if the request has one.
+    var bearerToken: String? {
+        guard let header = headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// RFC 9457 problem bodies, for the HTTP APIs (WHIP/WHEP, the admin API).
+enum Problem {
+    static func response(_ status: HTTPResponse.Status, _ detail: String, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/problem+json"
+        let body: [String: Any] = ["type": "about:blank", "title": status.reasonPhrase, "status": status.code, "detail": detail]
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

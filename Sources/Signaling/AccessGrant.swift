@@ -30,11 +30,34 @@ public struct AccessGrant: Sendable, Equatable {
         self.canRecord = canRecord
     }
 
-    /// Why it may not join `room` (nil: the server names a new room), or nil when it may.
+    // The grant's rules, one place for every adapter: each says why a request is refused, or nil when allowed.
+
+    /// Joining `room` (nil: the server names a new room).
     public func refusesJoin(_ room: String?) -> ProtocolError? {
         guard canJoin else { return .forbidden("The access token does not allow joining rooms ('roomJoin')") }
+        return refusesRoom(room)
+    }
+
+    /// Anything in `room` (nil: outside rooms) when the token names another one.
+    public func refusesRoom(_ room: String?) -> ProtocolError? {
         if let only = self.room, room != only { return .forbidden("The access token is for room '\(only)' only") }
         return nil
+    }
+
+    /// Publishing, as participant `name` where the adapter names the publisher (WHIP, RTMP), recorded or not.
+    public func refusesPublish(as name: String? = nil, record: Bool) -> ProtocolError? {
+        if !canPublish { return .forbidden("The access token does not allow publishing ('canPublish')") }
+        if let name, name != identity { return .forbidden("The access token publishes as '\(identity)', not '\(name)'") }
+        if record && !canRecord { return .forbidden("The access token does not allow recording ('roomRecord')") }
+        return nil
+    }
+
+    public func refusesPlay() -> ProtocolError? {
+        canSubscribe ? nil : .forbidden("The access token does not allow playing ('canSubscribe')")
+    }
+
+    public func refusesChat() -> ProtocolError? {
+        canPublishData ? nil : .forbidden("The access token does not allow chat ('canPublishData')")
     }
 }
 

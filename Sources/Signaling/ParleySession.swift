@@ -129,6 +129,10 @@ public final class ParleySession {
 
     private func handle(_ request: ClientRequest, id: RequestID) async {
         let outbox = self.outbox
+        if case .connected = state, let grant, let refusal = Self.refusal(of: request, by: grant) {
+            outbox.send(ParleyWire.reply(id, error: refusal))
+            return
+        }
         switch (request, state) {
         case (.ping, _):
             outbox.send(ParleyWire.reply(id, result: ParleyWire.PingResult(time: wallNow())))
@@ -167,21 +171,6 @@ public final class ParleySession {
 
         case (.connect, .connected):
             outbox.send(ParleyWire.reply(id, error: .alreadyConnected))
-
-        case (.join(let room, _), .connected) where grant?.refusesJoin(room) != nil:
-            outbox.send(ParleyWire.reply(id, error: grant?.refusesJoin(room) ?? .forbidden("")))
-
-        case (.message, .connected) where grant?.canPublishData == false:
-            outbox.send(ParleyWire.reply(id, error: .forbidden("The access token does not allow chat ('canPublishData')")))
-
-        case (.publish, .connected) where grant?.canPublish == false, (.republish, .connected) where grant?.canPublish == false:
-            outbox.send(ParleyWire.reply(id, error: .forbidden("The access token does not allow publishing ('canPublish')")))
-
-        case (.publish(_, _, _, _, _, true), .connected) where grant?.canRecord == false:
-            outbox.send(ParleyWire.reply(id, error: .forbidden("The access token does not allow recording ('roomRecord')")))
-
-        case (.play, .connected) where grant?.canSubscribe == false:
-            outbox.send(ParleyWire.reply(id, error: .forbidden("The access token does not allow playing ('canSubscribe')")))
 
         case (.join(let room, let cap), .connected(let session, let username)):
             let servers = iceServers?.iceServers(for: session)
@@ -345,6 +334,18 @@ public final class ParleySession {
         relays.start {
             await job.run()
             republishes.remove(push)
+        }
+    }
+
+    /// What the session's access token refuses of `request`, if anything.
+    static func refusal(of request: ClientRequest, by grant: AccessGrant) -> ProtocolError? {
+        switch request {
+        case .join(let room, _): grant.refusesJoin(room)
+        case .message: grant.refusesChat()
+        case .publish(_, _, _, _, _, let record): grant.refusesPublish(record: record)
+        case .republish: grant.refusesPublish(record: false)
+        case .play: grant.refusesPlay()
+        case .connect, .leave, .ping, .echo, .stopStream, .mute, .stopRepublish: nil
         }
     }
 

@@ -231,12 +231,6 @@ struct Parley: AsyncParsableCommand {
             }
             return (String(text[..<equals]), String(text[text.index(after: equals)...]))
         }
-        func read(_ path: String, _ flag: String) throws -> String {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("\(flag): cannot read \(path)")
-            }
-            return text
-        }
         var keys: [AccessTokenKey] = []
         for text in authKeys {
             let (id, secret) = try pair(text, "--auth-key")
@@ -248,9 +242,9 @@ struct Parley: AsyncParsableCommand {
         }
         for text in authPublicKeys {
             let (id, path) = try pair(text, "--auth-public-key")
-            keys.append(.publicKey(id: id, pem: try read(path, "--auth-public-key")))
+            keys.append(.publicKey(id: id, pem: try readFile(path, "--auth-public-key")))
         }
-        if let authJWKS { keys.append(.jwks(json: try read(authJWKS, "--auth-jwks"))) }
+        if let authJWKS { keys.append(.jwks(json: try readFile(authJWKS, "--auth-jwks"))) }
         return keys
     }
 
@@ -312,9 +306,14 @@ private func envFlag(_ name: String) -> Bool {
     ["1", "true", "yes"].contains(env(name)?.lowercased() ?? "")
 }
 
+private func readFile(_ path: String, _ flag: String) throws -> String {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("\(flag): cannot read \(path)") }
+    return text
+}
+
 /// A secret kept in a file (out of `ps` and shell history), without the trailing newline an editor adds.
 private func secret(fromFile path: String, _ flag: String) throws -> String {
-    guard var text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("\(flag): cannot read \(path)") }
+    var text = try readFile(path, flag)
     while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
     return text
 }

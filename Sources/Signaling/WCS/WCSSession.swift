@@ -280,8 +280,8 @@ public final class WCSSession {
             }
 
         case .sendMessage(let room, let to, let text):
-            if grant?.canPublishData == false {
-                outbox.send(WCSWire.dataStatus(operationId: operationId, failure: "The access token does not allow chat ('canPublishData')"))
+            if let refusal = grant?.refusesChat() {
+                outbox.send(WCSWire.dataStatus(operationId: operationId, failure: refusal.message))
                 return
             }
             await hub.post(session, room: room, text: text, to: to) { result in
@@ -338,8 +338,8 @@ public final class WCSSession {
             }
             room = target
         }
-        if let grant, let refusal = Self.refusesPublish(grant, room: room, record: request.record) {
-            failStream(id, name: name, refusal)
+        if let grant, let refusal = grant.refusesPublish(record: request.record) ?? grant.refusesRoom(room) {
+            failStream(id, name: name, refusal.message)
             return
         }
         let lifecycle = StreamLifecycle(hub: hub, media: media, session: session)
@@ -387,9 +387,8 @@ public final class WCSSession {
             failStream(id, name: request.name, error.info)
             return
         }
-        if let grant, !grant.canSubscribe || (grant.room != nil && source.room != grant.room) {
-            failStream(id, name: request.name, grant.canSubscribe ? "The access token is for room '\(grant.room ?? "")' only"
-                                                                  : "The access token does not allow playing ('canSubscribe')")
+        if let grant, let refusal = grant.refusesPlay() ?? grant.refusesRoom(source.room) {
+            failStream(id, name: request.name, refusal.message)
             return
         }
         let pipe = StreamPipe()
@@ -405,14 +404,6 @@ public final class WCSSession {
                                  source: source.description))
         outbox.send(WCSWire.remoteSDP(mediaSessionId: id, sdp: answer))
         follow(id, pipe, session: session)
-    }
-
-    /// Why a token's grant refuses a publish (into `room`, or outside rooms when nil), or nil.
-    static func refusesPublish(_ grant: AccessGrant, room: String?, record: Bool) -> String? {
-        if !grant.canPublish { return "The access token does not allow publishing ('canPublish')" }
-        if record && !grant.canRecord { return "The access token does not allow recording ('roomRecord')" }
-        if let only = grant.room, room != only { return "The access token is for room '\(only)' only" }
-        return nil
     }
 
     /// The stream a WCS client means by `name`: one published in `room` (or in any room this socket is in) under
