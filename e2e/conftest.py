@@ -57,6 +57,57 @@ class Server:
             return json.load(r)
 
 
+def protocol_socket(server, path="/ws", source=None, origin=None):
+    """A WebSocket to the server, from a chosen loopback address (per-address limits count each apart), with an
+    Origin header if given (a browser's)."""
+    from websockets.sync.client import connect
+    sock = socket.socket()
+    sock.bind((source or "127.0.0.1", 0))
+    sock.connect(("127.0.0.1", server.port))
+    return connect(f"ws://127.0.0.1:{server.port}{path}", sock=sock,
+                   additional_headers={"Origin": origin} if origin else None)
+
+
+class ProtocolClient:
+    """Parley's protocol over one WebSocket, without a browser: a request returns its reply; the events that come
+    meanwhile are kept in `frames`, for `until`."""
+
+    def __init__(self, server, source=None):
+        self.ws = protocol_socket(server, source=source)
+        self.next_id = 0
+        self.frames = []
+
+    def request(self, type_, **fields):
+        self.next_id += 1
+        request_id = self.next_id
+        self.ws.send(json.dumps({"id": request_id, "type": type_, **fields}))
+        return self.until(lambda frame: frame.get("id") == request_id)
+
+    def until(self, match, timeout=5):
+        """The first frame, kept or new, that `match`es."""
+        for frame in self.frames:
+            if match(frame):
+                return frame
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            frame = json.loads(self.ws.recv(timeout=deadline - time.monotonic()))
+            self.frames.append(frame)
+            if match(frame):
+                return frame
+        raise AssertionError(f"no such frame in {self.frames}")
+
+    def close_code(self, timeout=10):
+        """Reads until the server closes the socket; its close code."""
+        try:
+            while True:
+                self.ws.recv(timeout=timeout)
+        except Exception:
+            return self.ws.close_code
+
+    def close(self):
+        self.ws.close()
+
+
 def stop_process(process, timeout=10):
     """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
     process.send_signal(signal.SIGTERM)

@@ -1,7 +1,6 @@
 """Access tokens (--auth jwt) with tokens minted by an independent library (PyJWT), through every door: Parley's
 protocol, the SDK in Chromium, the WCS adapter, WHIP/WHEP (Authorization: Bearer) and RTMP (?token= with ffmpeg)."""
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -12,9 +11,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from websockets.sync.client import connect as ws_connect
 
-from conftest import REPO, start_parley, wait_for
+from conftest import REPO, ProtocolClient, protocol_socket, start_parley, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # websockets: sync connect outside a with block
 
@@ -41,38 +39,6 @@ def server(tmp_path_factory):
     stop()
 
 
-def websocket(server, path="/ws", source=None, origin=None):
-    """A WebSocket to the server, from a chosen loopback address (per-address limits count each apart)."""
-    sock = socket.socket()
-    sock.bind((source or "127.0.0.1", 0))
-    sock.connect(("127.0.0.1", server.port))
-    headers = {"Origin": origin} if origin else None
-    return ws_connect(f"ws://127.0.0.1:{server.port}{path}", sock=sock, additional_headers=headers)
-
-
-class Client:
-    """Parley's protocol over one WebSocket."""
-
-    def __init__(self, server, source=None):
-        self.ws = websocket(server, source=source)
-        self.next_id = 0
-
-    def request(self, type_, **fields):
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "type": type_, **fields}))
-        while True:
-            frame = json.loads(self.ws.recv(timeout=5))
-            if frame.get("id") == self.next_id:
-                return frame
-
-    def closed_with(self):
-        try:
-            self.ws.recv(timeout=5)
-        except Exception:
-            pass
-        return self.ws.close_code
-
-
 def error(reply):
     return (reply.get("error") or {}).get("code")
 
@@ -88,17 +54,17 @@ def error(reply):
     ("no exp", lambda: jwt.encode({"sub": "alice"}, SECRET, algorithm="HS256", headers={"kid": "app"}), "'exp'"),
 ])
 def test_connect_refuses_a_bad_token_and_closes_the_socket(server, name, make, why):
-    client = Client(server, source=f"127.0.1.{len(name)}")  # not the address the other tests use: no slowing
+    client = ProtocolClient(server, source=f"127.0.1.{len(name)}")  # not the address the other tests use: no slowing
     fields = {"username": "alice"}
     if (t := make()) is not None:
         fields["token"] = t
     reply = client.request("connect", **fields)
     assert error(reply) == "unauthorized" and why in reply["error"]["message"], (name, reply)
-    assert client.closed_with() == 4401, name
+    assert client.close_code() == 4401, name
 
 
 def test_a_valid_token_names_the_user_and_its_grants_decide(server):
-    alice = Client(server)
+    alice = ProtocolClient(server)
     reply = alice.request("connect", username="mallory", token=token("alice", video={"canPublish": False}))
     assert reply["ok"] and reply["result"]["username"] == "alice", reply
     wrong_room = alice.request("join", room="other")
@@ -108,7 +74,7 @@ def test_a_valid_token_names_the_user_and_its_grants_decide(server):
     assert alice.request("message", room="abc", text="hi")["ok"]
 
     # An ES256 token (a public key on the server); it may publish, not play or chat.
-    bob = Client(server)
+    bob = ProtocolClient(server)
     assert bob.request("connect", username="bob", token=token("bob", key=EC_KEY, alg="ES256", kid="ec1",
                        video={"canSubscribe": False, "canPublishData": False}))["ok"]
     assert bob.request("join", room="abc")["ok"]
@@ -118,17 +84,17 @@ def test_a_valid_token_names_the_user_and_its_grants_decide(server):
     assert error(bob.request("message", room="abc", text="hi")) == "forbidden"
     assert error(bob.request("publish", room="abc", sdp=OFFER, record=True)) == "forbidden"
 
-    nojoin = Client(server)
+    nojoin = ProtocolClient(server)
     assert nojoin.request("connect", username="x", token=token("carol", video={"roomJoin": False}))["ok"]
     assert error(nojoin.request("join", room="abc")) == "forbidden"
     for client in (alice, bob, nojoin):
-        client.ws.close()
+        client.close()
     wait_for(lambda: server.health()["sessions"] == 0, what="the sessions gone")
 
 
 def test_the_wcs_adapter_takes_the_token_from_custom_token(server):
     def connection(custom):
-        ws = websocket(server, path="/", source="127.0.2.1")
+        ws = protocol_socket(server, path="/", source="127.0.2.1")
         ws.send(json.dumps({"message": "connection", "data": [{"appKey": "roomApp", "mediaProviders": ["WebRTC"],
                                                                  "custom": custom}]}))
         return ws, json.loads(ws.recv(timeout=5))
@@ -229,9 +195,9 @@ def test_the_sdk_in_chromium_connects_with_a_token_and_reports_refusals(server, 
 def test_only_the_servers_own_pages_may_open_a_websocket_when_tokens_are_on(server):
     before = server.health()["auth"]["originRefused"]
     with pytest.raises(Exception):
-        websocket(server, origin="https://evil.example")
-    websocket(server, origin=f"http://127.0.0.1:{server.port}").close()  # its own page
-    websocket(server).close()  # no Origin: not a browser
+        protocol_socket(server, origin="https://evil.example")
+    protocol_socket(server, origin=f"http://127.0.0.1:{server.port}").close()  # its own page
+    protocol_socket(server).close()  # no Origin: not a browser
     assert server.health()["auth"]["originRefused"] == before + 1
 
 
@@ -242,17 +208,17 @@ def test_refused_tokens_are_counted_and_an_address_past_ten_is_slowed():
         times = []
         for _ in range(12):
             started = time.monotonic()
-            assert error(Client(server, source="127.0.3.1").request("connect", token=token(ttl=-60))) == "unauthorized"
+            assert error(ProtocolClient(server, source="127.0.3.1").request("connect", token=token(ttl=-60))) == "unauthorized"
             times.append(time.monotonic() - started)
         assert max(times[:10]) < 1.0 and min(times[10:]) >= 2.0, times
         started = time.monotonic()
-        assert Client(server, source="127.0.3.2").request("connect", token=token())["ok"], "another address"
+        assert ProtocolClient(server, source="127.0.3.2").request("connect", token=token())["ok"], "another address"
         assert time.monotonic() - started < 1.0
         auth = server.health()["auth"]
         assert auth["failures"] == 12 and auth["slowed"] == 2, auth
         # An explicit allow-list: that origin only (its own page is not on it).
-        websocket(server, origin="https://app.example").close()
+        protocol_socket(server, origin="https://app.example").close()
         with pytest.raises(Exception):
-            websocket(server, origin=f"http://127.0.0.1:{server.port}")
+            protocol_socket(server, origin=f"http://127.0.0.1:{server.port}")
     finally:
         stop()

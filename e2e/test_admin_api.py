@@ -10,9 +10,8 @@ import urllib.request
 
 import jwt
 import pytest
-from websockets.sync.client import connect as ws_connect
 
-from conftest import free_port, start_parley, wait_for
+from conftest import ProtocolClient, free_port, start_parley, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # websockets: sync connect outside a with block
 
@@ -54,33 +53,12 @@ def call(server, method, path, bearer=ADMIN_KEY, body=None):
         return e.code, json.loads(e.read() or b"{}")
 
 
-class Member:
-    def __init__(self, server, name, room):
-        self.ws = ws_connect(server.ws_url)
-        self.ws.send(json.dumps({"id": 1, "type": "connect", "token": token(name, room=room)}))
-        assert json.loads(self.ws.recv(timeout=5))["ok"]
-        self.ws.send(json.dumps({"id": 2, "type": "join", "room": room}))
-        self.frames = []
-        assert self.until(lambda f: f.get("id") == 2)["ok"]
-
-    def until(self, match, timeout=5):
-        for frame in self.frames:
-            if match(frame):
-                return frame
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            frame = json.loads(self.ws.recv(timeout=deadline - time.monotonic()))
-            self.frames.append(frame)
-            if match(frame):
-                return frame
-        raise AssertionError(f"no such frame in {self.frames}")
-
-    def close_code(self):
-        try:
-            while True:
-                self.ws.recv(timeout=5)
-        except Exception:
-            return self.ws.close_code
+def participant(server, name, room):
+    """A participant of `room` with a token for it."""
+    client = ProtocolClient(server)
+    assert client.request("connect", token=token(name, room=room))["ok"]
+    assert client.request("join", room=room)["ok"]
+    return client
 
 
 def test_the_admin_key_or_a_token_is_needed(server):
@@ -92,7 +70,8 @@ def test_the_admin_key_or_a_token_is_needed(server):
 
 
 def test_rooms_are_listed_inspected_messaged_kicked_and_closed(server):
-    alice, bob, carol = Member(server, "alice", "standup"), Member(server, "bob", "standup"), Member(server, "carol", "retro")
+    alice, bob, carol = (participant(server, "alice", "standup"), participant(server, "bob", "standup"),
+                        participant(server, "carol", "retro"))
     status, body = call(server, "GET", "/admin/v1/rooms")
     assert status == 200 and body["rooms"] == [
         {"name": "retro", "maxParticipants": 10, "participants": 1, "streams": 0},
@@ -126,7 +105,7 @@ def test_rooms_are_listed_inspected_messaged_kicked_and_closed(server):
     assert carol.close_code() == 4003
     wait_for(lambda: [r["name"] for r in call(server, "GET", "/admin/v1/rooms")[1]["rooms"]] == ["standup"],
              what="the retro gone")
-    alice.ws.close()
+    alice.close()
 
 
 def test_metrics_pass_promtool(server):

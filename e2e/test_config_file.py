@@ -1,29 +1,25 @@
 """`--config parley.yaml`: settings from a YAML file, under environment variables, under flags; a misspelt key stops
 the start with a clear error."""
-import json
 import subprocess
 
 import pytest
-from websockets.sync.client import connect as ws_connect
 
-from conftest import REPO, start_parley
+from conftest import REPO, ProtocolClient, start_parley
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # websockets: sync connect outside a with block
 
 
 def joins(server, room, names):
     """Whether each of `names` gets into `room` (all sockets kept open until the end)."""
-    sockets, results = [], []
+    clients, results = [], []
     for name in names:
-        ws = ws_connect(server.ws_url)
-        sockets.append(ws)
-        ws.send(json.dumps({"id": 1, "type": "connect", "username": name}))
-        ws.recv(timeout=5)
-        ws.send(json.dumps({"id": 2, "type": "join", "room": room}))
-        reply = json.loads(ws.recv(timeout=5))
+        client = ProtocolClient(server)
+        clients.append(client)
+        client.request("connect", username=name)
+        reply = client.request("join", room=room)
         results.append(reply["ok"] or reply["error"]["code"])
-    for ws in sockets:
-        ws.close()
+    for client in clients:
+        client.close()
     return results
 
 

@@ -10,9 +10,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from websockets.sync.client import connect as ws_connect
 
-from conftest import free_port, start_parley, wait_for
+from conftest import ProtocolClient, free_port, start_parley, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # websockets: sync connect outside a with block
 
@@ -60,9 +59,9 @@ def test_a_rooms_life_is_posted_signed_and_retried(tmp_path):
         "--webhook-url", f"http://127.0.0.1:{receiver.server_port}/hooks", "--webhook-secret", SECRET,
         "--admin-port", str(admin), "--record-dir", str(tmp_path)])
     try:
-        alice = ws_connect(server.ws_url)
-        alice.send(json.dumps({"id": 1, "type": "connect", "username": "alice"}))
-        alice.send(json.dumps({"id": 2, "type": "join", "room": "standup"}))
+        alice = ProtocolClient(server)
+        alice.request("connect", username="alice")
+        assert alice.request("join", room="standup")["ok"]
         ffmpeg = subprocess.run(
             ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15",
              "-f", "lavfi", "-i", "sine=frequency=440", "-t", "3", "-c:v", "libx264", "-bf", "0", "-g", "15",
