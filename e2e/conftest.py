@@ -108,6 +108,21 @@ class ProtocolClient:
         self.ws.close()
 
 
+def post_sdp(server, path, body, bearer=None):
+    """POSTs an SDP offer (WHIP/WHEP), with a Bearer token if given: (status, headers, body), errors included."""
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(server.base + path, data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/sdp"})
+    if bearer:
+        request.add_header("Authorization", f"Bearer {bearer}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode()
+
+
 def stop_process(process, timeout=10):
     """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
     process.send_signal(signal.SIGTERM)

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conftest import REPO, ProtocolClient, protocol_socket, start_parley, wait_for
+from conftest import REPO, post_sdp, ProtocolClient, protocol_socket, start_parley, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # websockets: sync connect outside a with block
 
@@ -110,15 +110,7 @@ def test_the_wcs_adapter_takes_the_token_from_custom_token(server):
 
 
 def _post(server, path, bearer=None, body=OFFER):
-    request = urllib.request.Request(server.base + path, data=body.encode(), method="POST",
-                                     headers={"Content-Type": "application/sdp"})
-    if bearer:
-        request.add_header("Authorization", f"Bearer {bearer}")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, dict(response.headers), response.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read().decode()
+    return post_sdp(server, path, body, bearer)
 
 
 def test_whip_and_whep_need_a_bearer_token(server):

@@ -183,6 +183,10 @@ public final class NegotiatingMediaService: MediaService {
         }
     }
 
+    public func setMuted(stream id: String, audio: Bool?, video: Bool?) async {
+        await engine.setMuted(stream: id, audio: audio, video: video)
+    }
+
     public func stop(stream id: String) async {
         published.withLock { $0[id] = nil }
         guard let transport = transports.withLock({ $0.removeValue(forKey: id) }) else { return }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import Rooms
+import SFU
 import Signaling
 
 /// The operator's API (docs/admin-api.yaml), on its own listener (127.0.0.1 by default): rooms, their members and
@@ -74,7 +75,15 @@ struct AdminAPI: Sendable {
             let room = context.parameters.get("room") ?? ""
             if let refused = await refusal(request, room: room) { return refused }
             guard let snapshot = await hub.room(named: room) else { return Self.problem(.notFound, "No room '\(room)'") }
-            return Self.json(RoomJSON(snapshot))
+            var tracks: [String: [TrackJSON]] = [:]
+            for stream in snapshot.participants.flatMap(\.streams) {
+                let codecs = await hub.stream(stream.id)?.tracks.map(\.codec) ?? []
+                let stats = await server.media.statistics(stream: stream.id) ?? []
+                tracks[stream.id] = stats.enumerated().map {
+                    TrackJSON(base: $0.element, extra: .init(codec: codecs.indices.contains($0.offset) ? codecs[$0.offset] : nil))
+                }
+            }
+            return Self.json(RoomJSON(snapshot, tracks: tracks))
         }
         v1.delete("rooms/:room") { request, context in
             let room = context.parameters.get("room") ?? ""
@@ -92,6 +101,27 @@ struct AdminAPI: Sendable {
             }
             server.logger.notice("participant removed by the operator", metadata: ["room": "\(room)", "name": "\(name)"])
             return Response(status: .noContent)
+        }
+        v1.post("rooms/:room/participants/:name/mute") { request, context in
+            let room = context.parameters.get("room") ?? "", name = context.parameters.get("name") ?? ""
+            if let refused = await refusal(request, room: room) { return refused }
+            struct Body: Decodable { let audio: Bool?; let video: Bool? }
+            var request = request
+            guard let buffer = try? await request.collectBody(upTo: 16 * 1024),
+                  let body = try? JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView)),
+                  body.audio != nil || body.video != nil else {
+                return Self.problem(.badRequest, "The body must be JSON {\"audio\": true|false, \"video\": true|false} (either or both)")
+            }
+            guard let (mute, streams) = await hub.serverMute(room: room, participant: name, audio: body.audio, video: body.video) else {
+                return Self.problem(.notFound, "No participant '\(name)' in room '\(room)'")
+            }
+            for stream in streams {
+                await server.mediaSessions.setMuted(stream: stream.id, audio: body.audio, video: body.video)
+            }
+            server.logger.notice("participant muted by the operator", metadata: [
+                "room": "\(room)", "name": "\(name)", "audio": "\(mute.audio)", "video": "\(mute.video)"])
+            struct Muted: Encodable { let muted: MuteState; let streams: [String] }
+            return Self.json(Muted(muted: mute, streams: streams.map(\.id)))
         }
         v1.post("rooms/:room/messages") { request, context in
             let room = context.parameters.get("room") ?? ""
@@ -137,18 +167,37 @@ struct AdminAPI: Sendable {
     struct RoomJSON: Encodable {
         struct Member: Encodable {
             let name: String
-            let streams: [StreamDescription]
+            let streams: [StreamJSON]
         }
         let name: String
         let maxParticipants: Int
         let participants: [Member]
         let messages: Int
 
-        init(_ snapshot: RoomSnapshot) {
+        init(_ snapshot: RoomSnapshot, tracks: [String: [TrackJSON]]) {
             name = snapshot.name
             maxParticipants = snapshot.maxParticipants
-            participants = snapshot.participants.map { Member(name: $0.name, streams: $0.streams) }
+            participants = snapshot.participants.map { member in
+                Member(name: member.name, streams: member.streams.map { StreamJSON(base: $0, extra: .init(tracks: tracks[$0.id] ?? [])) })
+            }
             messages = snapshot.history.count
+        }
+    }
+
+    /// A stream as the room sees it, with each track's statistics.
+    typealias StreamJSON = Merged<StreamDescription, StreamTracks>
+    struct StreamTracks: Encodable { let tracks: [TrackJSON] }
+    typealias TrackJSON = Merged<TrackStatistics, TrackCodec>
+    struct TrackCodec: Encodable { let codec: String? }
+
+    /// One JSON object with the fields of both.
+    struct Merged<Base: Encodable, Extra: Encodable>: Encodable {
+        let base: Base
+        let extra: Extra
+
+        func encode(to encoder: any Encoder) throws {
+            try base.encode(to: encoder)
+            try extra.encode(to: encoder)
         }
     }
 

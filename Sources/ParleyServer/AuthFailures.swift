@@ -18,6 +18,8 @@ final class AuthFailures: Sendable {
         var slowed: Int
         /// WebSocket upgrades refused for their Origin.
         var originRefused: Int
+        /// The authorization hook's answers, when there is one (`--auth-hook-url`).
+        var hook: AuthHook.Snapshot? = nil
     }
 
     let limits: Limits

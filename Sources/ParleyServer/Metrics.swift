@@ -1,3 +1,4 @@
+import SFU
 /// Prometheus's text exposition format (0.0.4) of the server's counters, read when scraped: the media loops keep
 /// their own atomics and never call a registry. No room or participant labels (their number is unbounded).
 struct MetricsText {
@@ -17,6 +18,16 @@ struct MetricsText {
             let set = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\(Self.escape($0.1))\"" }.joined(separator: ",") + "}"
             text += "\(name)\(set) \(Self.format(value))\n"
         }
+    }
+
+    /// A histogram family: cumulative buckets with `le`, then `_sum` and `_count`.
+    mutating func histogram(_ name: String, _ help: String, _ snapshot: MediaHistogram.Snapshot) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        for bucket in snapshot.buckets {
+            text += "\(name)_bucket{le=\"\(Self.format(bucket.bound))\"} \(bucket.count)\n"
+        }
+        text += "\(name)_bucket{le=\"+Inf\"} \(snapshot.count)\n"
+        text += "\(name)_sum \(Self.format(snapshot.sum))\n\(name)_count \(snapshot.count)\n"
     }
 
     static func escape(_ value: String) -> String {
@@ -41,7 +52,22 @@ extension ParleyServer {
         m.gauge("parley_rooms", "Rooms open.", Double(health.rooms))
         m.gauge("parley_participants", "Participants in rooms.", Double(health.participants))
         m.gauge("parley_streams", "Published streams, starting or live.", Double(health.streams))
-        m.gauge("parley_peer_connections", "WebRTC transports open.", Double(health.media.peerConnections))
+        let stats = media.stats
+        let transports = stats.transportStates
+        m.family("parley_peer_connections", "WebRTC transports open, by state (connected: DTLS and SRTP up).", "gauge",
+                 [([("state", "connecting")], Double(max(0, health.media.peerConnections - transports.connected))),
+                  ([("state", "connected")], Double(transports.connected))])
+        m.counter("parley_peer_connections_ended_total", "WebRTC transports ended, by reason (ICE consent, DTLS, SRTP failures among them).",
+                  transports.ended.sorted { $0.key < $1.key }.map { ([("reason", $0.key)], Double($0.value)) })
+        let feedback = stats.feedback
+        m.counter("parley_nacks_total", "Sequence numbers asked again: of publishers (sent) and by viewers (received).",
+                  [([("direction", "sent")], Double(feedback.nacksSent)), ([("direction", "received")], Double(feedback.nacksReceived))])
+        m.counter("parley_retransmissions_sent_total", "Packets sent again to viewers in answer to their NACKs.", [([], Double(feedback.retransmissionsSent))])
+        m.counter("parley_keyframe_requests_total", "PLI/FIR: sent to publishers, and received from viewers.",
+                  [([("direction", "sent")], Double(feedback.keyframeRequestsSent)), ([("direction", "received")], Double(feedback.keyframeRequestsReceived))])
+        m.histogram("parley_viewer_rtt_seconds", "Round-trip time to viewers, from their receiver reports.", stats.viewerRTT.snapshot)
+        m.histogram("parley_viewer_jitter_seconds", "Interarrival jitter viewers report.", stats.viewerJitter.snapshot)
+        m.histogram("parley_viewer_fraction_lost", "Fraction of packets lost that viewers report (per report interval).", stats.viewerLoss.snapshot)
         m.gauge("parley_whip_sessions", "WHIP publishers and WHEP players.", Double(health.whipSessions))
         m.gauge("parley_transcodes", "VP8 to H.264 transcodes running for RTMP.", Double(health.transcodes))
         m.counter("parley_rtp_packets_total", "SRTP/SRTCP datagrams received and sent on the media ports.",
@@ -58,6 +84,12 @@ extension ParleyServer {
         m.counter("parley_auth_failures_total", "Access tokens refused.", [([], Double(health.auth.failures))])
         m.counter("parley_auth_slowed_total", "Token checks delayed for an address past its limit.", [([], Double(health.auth.slowed))])
         m.counter("parley_origin_refused_total", "WebSocket upgrades refused for their Origin.", [([], Double(health.auth.originRefused))])
+        if let hook = health.auth.hook {
+            m.counter("parley_auth_hook_requests_total",
+                      "Authorization hook answers by outcome (failed: no answer in time, no connection, or a status other than 2xx and 403; refused as well).",
+                      [([("outcome", "allowed")], Double(hook.allowed)), ([("outcome", "refused")], Double(hook.refused)),
+                       ([("outcome", "failed")], Double(hook.failed))])
+        }
         m.gauge("parley_recordings_active", "Recordings being written.", Double(health.recordings.active))
         m.counter("parley_recordings_total", "Recordings ended, by outcome.",
                   [([("outcome", "finished")], Double(health.recordings.finished)), ([("outcome", "stopped")], Double(health.recordings.stopped)),

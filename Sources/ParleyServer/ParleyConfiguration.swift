@@ -82,6 +82,11 @@ public struct ParleyConfiguration: Sendable {
     /// Where room activity is POSTed (webhooks), signed with `webhookSecret` when given.
     public var webhookURLs: [String] = []
     public var webhookSecret: [UInt8]? = nil
+    /// Where connects, joins and publishes are POSTed for the backend's decision (after any token checks), signed
+    /// with `authHookSecret` when given; no 2xx or 403 within `authHookTimeout` refuses (fail closed). nil: not asked.
+    public var authHookURL: String? = nil
+    public var authHookSecret: [UInt8]? = nil
+    public var authHookTimeout: Duration = .seconds(2)
 
     public enum TLSSource: Sendable, Equatable {
         /// PEM files: the certificate chain and its private key.

@@ -38,6 +38,8 @@ public struct ParleyServer: Sendable {
     let turn: TURNCredentials?
     /// Room activity for the operator's backend, when `webhookURLs` are given.
     let webhooks: Webhooks?
+    /// The operator's backend deciding connects, joins and publishes, when `authHookURL` is given.
+    let authHook: AuthHook?
     /// Open protocol sockets, told to reconnect at the end of a drain; and whether one has begun (SIGTERM with
     /// `drainTimeout`: `/health` then answers 503 `draining`).
     let liveSockets = LiveSockets()
@@ -51,6 +53,9 @@ public struct ParleyServer: Sendable {
         let webhooks: Webhooks? = configuration.webhookURLs.isEmpty ? nil
             : Webhooks(urls: configuration.webhookURLs, secret: configuration.webhookSecret, logger: logger)
         self.webhooks = webhooks
+        self.authHook = configuration.authHookURL.map {
+            AuthHook(url: $0, secret: configuration.authHookSecret, timeout: configuration.authHookTimeout, logger: logger)
+        }
         var observer: (@Sendable (HubActivity) -> Void)?
         if let webhooks { observer = { webhooks.observe($0) } }
         self.hub = SignalingHub(limits: .init(maxParticipants: configuration.maxParticipants), observer: observer)
@@ -97,6 +102,7 @@ public struct ParleyServer: Sendable {
         }
         services.append(.init(service: WHIPService(endpoints: whipEndpoints)))
         if let webhooks { services.append(.init(service: webhooks)) }  // stops after the application: its last events go out
+        if let authHook { services.append(.init(service: authHook)) }  // stops after the application, which asks it
         if let port = configuration.adminPort {  // stops after the application: /metrics and the API see the drain
             services.append(.init(service: makeAdminApplication(port: port)))
         }
@@ -198,7 +204,7 @@ public struct ParleyServer: Sendable {
                             body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(health))))
         }
         WHIPRoutes(endpoints: whipEndpoints, limiter: AddressRateLimiter(perSecond: 20), access: access,
-                   authFailures: authFailures).add(to: router)
+                   authFailures: authFailures, hook: authHook).add(to: router)
 
         let wsRouter = Router(context: ParleyWebSocketContext.self)
         let origins = OriginPolicy(configuration.allowedOrigins, sameOriginByDefault: access != nil)
@@ -272,8 +278,8 @@ public struct ParleyServer: Sendable {
         let whipSessions: Int
         /// HTTP and WebSocket connections: open, and closed by the per-address cap or the request-head deadline.
         let connections: OpenConnections.Snapshot
-        /// Refused access tokens, checks slowed for an address past its limit, and WebSocket upgrades refused for
-        /// their Origin.
+        /// Refused access tokens, checks slowed for an address past its limit, WebSocket upgrades refused for
+        /// their Origin, and the authorization hook's answers (`hook`: allowed, refused, failed).
         let auth: AuthFailures.Snapshot
         let media: MediaStats.Snapshot
     }
@@ -281,6 +287,8 @@ public struct ParleyServer: Sendable {
     func health() async -> Health {
         let stats = await hub.stats
         let uptime = ContinuousClock.now - startedAt
+        var auth = authFailures.snapshot
+        auth.hook = authHook?.snapshot
         return Health(
             status: liveSockets.isDraining ? "draining" : "ok", draining: liveSockets.isDraining,
             version: ParleyVersion.current,
@@ -290,7 +298,7 @@ public struct ParleyServer: Sendable {
             recordings: recordingStats.snapshot,
             whipSessions: await whipEndpoints.count,
             connections: connections.snapshot,
-            auth: authFailures.snapshot,
+            auth: auth,
             media: media.stats.snapshot
         )
     }
@@ -302,7 +310,7 @@ public struct ParleyServer: Sendable {
         let session = ParleySession(
             hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
             recorder: StreamRecordings(server: self, logger: logger), access: authFailures.guarding(access, address: address),
-            iceServers: turn, outbox: outbox, version: ParleyVersion.current,
+            hook: authHook?.forClient(address), iceServers: turn, outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
         liveSockets.add(outbox)

@@ -208,10 +208,17 @@ final class RTMPConnection {
             refuse("NetStream.Publish.BadName", "rtmp://HOST/ROOM/NAME: \(error.message)", out: &out)
             return
         }
-        let record = server.configuration.recordAll || RTMPNames.asksToRecord(rawName) || RTMPNames.asksToRecord(rtmp.app ?? "")
+        let asksToRecord = RTMPNames.asksToRecord(rawName) || RTMPNames.asksToRecord(rtmp.app ?? "")
+        let record = server.configuration.recordAll || asksToRecord
         // Before a takeover: only a holder of a token for this name may take it from a running encoder.
         if let refusal = await authorize(rawName, room: room, publishing: (name, record && !server.configuration.recordAll)) {
             refuse("NetStream.Publish.Denied", refusal, out: &out)
+            return
+        }
+        if let hook = server.authHook, let refusal = await hook.authorize(.init(
+            .publish, name: name, room: room, record: asksToRecord, door: .rtmp, address: channel?.remoteAddress?.ipAddress,
+            token: RTMPNames.token(rawName) ?? RTMPNames.token(rtmp.app ?? ""))) {
+            refuse("NetStream.Publish.Denied", refusal.message, out: &out)
             return
         }
         let hub = server.hub
@@ -302,7 +309,7 @@ final class RTMPConnection {
 
     private func announce() async {
         guard let p = publisher, let stream = p.stream else { return }
-        let lifecycle = StreamLifecycle(hub: server.hub, media: nil, session: p.session)
+        let lifecycle = StreamLifecycle(hub: server.hub, media: server.mediaSessions, session: p.session)  // for an operator's mute
         switch await lifecycle.announce(stream) {
         case .failure(let error):
             logger.notice("RTMP stream not announced", metadata: ["error": "\(error.message)"])

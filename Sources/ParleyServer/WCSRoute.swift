@@ -12,7 +12,8 @@ extension ParleyServer {
         let outbox = Outbox()
         let session = WCSSession(
             hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
-            recorder: StreamRecordings(server: self, logger: logger), access: authFailures.guarding(access, address: address), outbox: outbox, version: ParleyVersion.current,
+            recorder: StreamRecordings(server: self, logger: logger), access: authFailures.guarding(access, address: address),
+            hook: authHook?.forClient(address), outbox: outbox, version: ParleyVersion.current,
             limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
         )
         liveSockets.add(outbox)

@@ -21,6 +21,8 @@ struct WHIPRoutes: Sendable {
     /// unguessable and needs no token.
     var access: (any AccessControl)? = nil
     var authFailures: AuthFailures? = nil
+    /// The operator's backend, asked about each WHIP publish (not WHEP plays) after the token.
+    var hook: (any AccessHook)? = nil
     /// An SDP offer is a few KiB; anything past this is refused before it is read.
     static let largestBody = 64 * 1024
 
@@ -57,6 +59,11 @@ struct WHIPRoutes: Sendable {
         let guarded = authFailures.map { $0.guarding(access, address: context.remoteAddress?.ipAddress) } ?? access
         if let guarded, let refused = await Self.authorize(kind, room: room, name: name, record: record, request, guarded) {
             return refused
+        }
+        if kind == .whip, let hook, let refusal = await hook.authorize(.init(
+            .publish, name: name, room: room, record: record, door: .whip, address: context.remoteAddress?.ipAddress,
+            token: request.bearerToken)) {
+            return Self.problem(.forbidden, refusal.message)
         }
         let created: WHIPEndpoints.Created
         do {

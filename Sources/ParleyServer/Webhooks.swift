@@ -166,14 +166,7 @@ final class Webhooks: Service, Sendable {
     }
 
     private func post(_ body: Data, to url: String) async -> Bool {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "parley/\(ParleyVersion.current)")
-        if let secret {
-            request.headers.add(name: "Parley-Signature", value: Self.signature(body, secret: secret, at: Date()))
-        }
-        request.body = .bytes(ByteBuffer(data: body))
+        let request = Self.signedPOST(body, to: url, secret: secret)
         do {
             let response = try await client.execute(request, timeout: .seconds(5))
             _ = try? await response.body.collect(upTo: 64 * 1024)
@@ -181,6 +174,19 @@ final class Webhooks: Service, Sendable {
         } catch {
             return false
         }
+    }
+
+    /// A JSON POST to the operator's backend, signed when there is a secret (webhooks and the authorization hook).
+    static func signedPOST(_ body: Data, to url: String, secret: [UInt8]?) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "parley/\(ParleyVersion.current)")
+        if let secret {
+            request.headers.add(name: "Parley-Signature", value: signature(body, secret: secret, at: Date()))
+        }
+        request.body = .bytes(ByteBuffer(data: body))
+        return request
     }
 
     /// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`: a receiver checks it with the secret alone,

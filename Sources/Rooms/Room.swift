@@ -12,6 +12,9 @@ public struct StreamDescription: Sendable, Equatable, Codable {
     /// The name a client gave the stream, for protocols that name streams (the Web Call Server's); nil otherwise,
     /// and then left out of the wire format.
     public var name: String?
+    /// What the operator muted (the server forwards none of it, whatever the client says); nil when nothing,
+    /// and then left out of the wire format. `audioMuted`/`videoMuted` include it.
+    public var mutedByServer: MuteState?
 
     public init(id: String, display: String? = nil, audio: Bool, video: Bool, audioMuted: Bool = false, videoMuted: Bool = false,
                 name: String? = nil) {
@@ -22,6 +25,25 @@ public struct StreamDescription: Sendable, Equatable, Codable {
         self.audioMuted = audioMuted
         self.videoMuted = videoMuted
         self.name = name
+    }
+}
+
+/// Which kinds of a stream are muted.
+public struct MuteState: Sendable, Equatable, Codable {
+    public var audio: Bool
+    public var video: Bool
+
+    public init(audio: Bool = false, video: Bool = false) {
+        self.audio = audio
+        self.video = video
+    }
+
+    public var isEmpty: Bool { !audio && !video }
+
+    /// Sets the kinds given, leaves the others.
+    public mutating func set(audio: Bool?, video: Bool?) {
+        if let audio { self.audio = audio }
+        if let video { self.video = video }
     }
 }
 

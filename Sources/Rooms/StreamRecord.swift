@@ -44,6 +44,9 @@ public struct StreamRecord: Sendable, Equatable {
     /// The media loop its packets are forwarded on, once set up (later: the node).
     public var mediaLoop: Int?
     public var state: State
+    /// The client's own mute flags, and the operator's; `description` shows the two together.
+    public private(set) var clientMute: MuteState
+    public private(set) var serverMute = MuteState()
 
     public init(id: String, owner: SessionID, room: String?, origin: Origin, description: StreamDescription,
                 tracks: [Track] = [], mediaLoop: Int? = nil, state: State = .starting) {
@@ -55,6 +58,23 @@ public struct StreamRecord: Sendable, Equatable {
         self.tracks = tracks
         self.mediaLoop = mediaLoop
         self.state = state
+        self.clientMute = MuteState(audio: description.audioMuted, video: description.videoMuted)
+    }
+
+    public mutating func setClientMute(audio: Bool?, video: Bool?) {
+        clientMute.set(audio: audio, video: video)
+        describeMute()
+    }
+
+    public mutating func setServerMute(audio: Bool?, video: Bool?) {
+        serverMute.set(audio: audio, video: video)
+        describeMute()
+    }
+
+    private mutating func describeMute() {
+        description.audioMuted = clientMute.audio || serverMute.audio
+        description.videoMuted = clientMute.video || serverMute.video
+        description.mutedByServer = serverMute.isEmpty ? nil : serverMute
     }
 
     /// A client-given name (WCS's), unique on the server while the stream lasts.

@@ -69,10 +69,22 @@ public struct StreamRegistry: Sendable {
     /// Changes the mute state of a stream of `owner`, starting or live.
     public mutating func updateMute(_ id: String, owner: SessionID, audio: Bool?, video: Bool?) -> StreamRecord? {
         guard var record = records[id], record.owner == owner else { return nil }
-        if let audio { record.description.audioMuted = audio }
-        if let video { record.description.videoMuted = video }
+        record.setClientMute(audio: audio, video: video)
         records[id] = record
         return record
+    }
+
+    /// The operator's mute of a stream, starting or live.
+    public mutating func updateServerMute(_ id: String, audio: Bool?, video: Bool?) -> StreamRecord? {
+        guard var record = records[id] else { return nil }
+        record.setServerMute(audio: audio, video: video)
+        records[id] = record
+        return record
+    }
+
+    /// The streams, starting or live, `owner` has in `room`.
+    public func all(of owner: SessionID, inRoom room: String) -> [StreamRecord] {
+        ordered(records.values.filter { $0.owner == owner && $0.room == room })
     }
 
     /// The live streams of `room`, in announce order.

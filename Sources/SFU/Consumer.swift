@@ -31,6 +31,14 @@ final class Consumer {
     private(set) var packetsSent: UInt32 = 0
     private(set) var octetsSent: UInt32 = 0
     private(set) var retransmissionsSent = 0
+    /// Sequence numbers the subscriber NACKed, and its keyframe requests (PLI/FIR).
+    private(set) var nacksReceived = 0
+    var keyframeRequestsReceived = 0
+    /// From the subscriber's latest receiver report: round-trip time (when it answers our latest SR) and the
+    /// fraction lost since its previous report.
+    private(set) var lastReport: (rtt: Double?, fractionLost: Double)?
+    /// The latest Sender Report sent (its compact NTP time) and when, to read the round trip from an RR.
+    private var lastSenderReportSent: (compact: UInt32, time: Double)?
     private var scratch: [(id: UInt8, value: ByteBuffer)] = []
     /// The buffer of the previous copy, written again for the next one: by then the socket has sent it (the
     /// mux flushes every 64 datagrams), so its storage is ours alone and no allocation is needed.
@@ -165,6 +173,7 @@ final class Consumer {
 
     /// Answers a NACK from the stored packets (as RTX when the subscriber negotiated it).
     func retransmit(_ lost: [UInt16], now: Double) {
+        nacksReceived += lost.count
         guard let downstream, downstream.isConnected, started, let lastOut else { return }
         for seq in lost {
             // The NACKed number as an extended one: the nearest at or before the newest sent.
@@ -197,6 +206,20 @@ final class Consumer {
             ssrc: parameters.ssrc, ntpTimestamp: report.ntpTimestamp, rtpTimestamp: report.rtpTimestamp &+ timestampDelta,
             packetCount: packetsSent, octetCount: octetsSent, reports: []))
         downstream.sendRTCP(&sr)
+        lastSenderReportSent = (UInt32(truncatingIfNeeded: report.ntpTimestamp >> 16), now)
+    }
+
+    /// A report block about this consumer's packets, from the subscriber; returns the round-trip time in seconds
+    /// when the block answers the latest Sender Report (RFC 3550 §6.4.1: now − LSR − DLSR).
+    @discardableResult
+    func receiverReport(_ block: RTCPReportBlock, now: Double) -> Double? {
+        var rtt: Double?
+        if let sent = lastSenderReportSent, block.lastSR != 0, block.lastSR == sent.compact {
+            let value = now - sent.time - Double(block.delaySinceLastSR) / 65536
+            if value >= 0 { rtt = value }
+        }
+        lastReport = (rtt ?? lastReport?.rtt, Double(block.fractionLost) / 256)
+        return rtt
     }
 
     func producerClosed() {

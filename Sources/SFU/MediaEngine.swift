@@ -257,6 +257,24 @@ public final class MediaEngine: Sendable {
         return MediaSinkHandle(attachment: attachment)
     }
 
+    /// The operator's mute of published stream `id`: true stops forwarding that kind to every viewer and sink,
+    /// false resumes it (video at a fresh keyframe); nil leaves it. False when no such stream is published.
+    @discardableResult
+    public func setMuted(stream id: String, audio: Bool?, video: Bool?) async -> Bool {
+        guard let stream = directory.stream(id), let mux = mux(stream.loopIndex) else { return false }
+        let now: @Sendable () -> Double = { mux.now }
+        if let audio { await stream.setMuted(audio, video: false, now: now) }
+        if let video { await stream.setMuted(video, video: true, now: now) }
+        return true
+    }
+
+    /// Each track's statistics of published stream `id` (publisher's leg and viewers), read on the media loops;
+    /// nil when it is not published.
+    public func statistics(stream id: String) async -> [TrackStatistics]? {
+        guard let stream = directory.stream(id) else { return nil }
+        return await stream.statistics()
+    }
+
     /// How many mirrors on other loops the stream `id` hands its packets to (for tests).
     func mirrorCount(stream id: String) async -> Int? {
         guard let stream = directory.stream(id) else { return nil }

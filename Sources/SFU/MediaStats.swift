@@ -18,8 +18,55 @@ public final class MediaStats: Sendable {
     private let badSRTPAuth = Atomic<Int>(0)
     private let unknownAddress = Atomic<Int>(0)
     private let malformed = Atomic<Int>(0)
+    /// Transports whose DTLS and SRTP are up.
+    let connected = Atomic<Int>(0)
+    // Feedback, counted as it is sent or answered (a NACK, a keyframe request), not per media packet.
+    let nacksSent = Atomic<Int>(0)
+    let nacksReceived = Atomic<Int>(0)
+    let retransmissionsSent = Atomic<Int>(0)
+    let keyframeRequestsSent = Atomic<Int>(0)
+    let keyframeRequestsReceived = Atomic<Int>(0)
+    /// Transports ended, by `TransportEndReason.metricName`.
+    private let endings = Mutex<[String: Int]>([:])
+    /// From the viewers' receiver reports: round-trip time and interarrival jitter (seconds), fraction lost.
+    public let viewerRTT = MediaHistogram(bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5])
+    public let viewerJitter = MediaHistogram(bounds: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5])
+    public let viewerLoss = MediaHistogram(bounds: [0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1])
 
     public init() {}
+
+    func ended(_ reason: TransportEndReason) {
+        endings.withLock { $0[reason.metricName, default: 0] += 1 }
+    }
+
+    /// What the viewers' receiver reports said, for the histograms.
+    func viewerReport(rtt: Double?, jitterSeconds: Double, fractionLost: Double) {
+        if let rtt { viewerRTT.observe(rtt) }
+        viewerJitter.observe(jitterSeconds)
+        viewerLoss.observe(fractionLost)
+    }
+
+    /// Feedback counts: NACKed sequence numbers sent and received, retransmissions sent, keyframe requests
+    /// sent to publishers and received from viewers.
+    public struct Feedback: Sendable, Codable, Equatable {
+        public let nacksSent: Int
+        public let nacksReceived: Int
+        public let retransmissionsSent: Int
+        public let keyframeRequestsSent: Int
+        public let keyframeRequestsReceived: Int
+    }
+
+    public var feedback: Feedback {
+        Feedback(nacksSent: nacksSent.load(ordering: .relaxed), nacksReceived: nacksReceived.load(ordering: .relaxed),
+                 retransmissionsSent: retransmissionsSent.load(ordering: .relaxed),
+                 keyframeRequestsSent: keyframeRequestsSent.load(ordering: .relaxed),
+                 keyframeRequestsReceived: keyframeRequestsReceived.load(ordering: .relaxed))
+    }
+
+    /// Transports connected now, and those ended by reason since the start.
+    public var transportStates: (connected: Int, ended: [String: Int]) {
+        (connected.load(ordering: .relaxed), endings.withLock { $0 })
+    }
 
     func received(_ bytes: Int) {
         packetsIn.add(1, ordering: .relaxed)

@@ -42,6 +42,15 @@ final class Producer {
     /// Serve new subscribers the latest keyframe from the buffer (besides asking the publisher for a fresh one).
     var keyframeCache = true
     private(set) var packetsReceived = 0
+    private(set) var bytesReceived = 0
+    /// Sequence numbers asked again of the publisher.
+    private(set) var nacksSent = 0
+    /// Bits per second, measured over about a second at each `tick`.
+    private(set) var bitrate = 0
+    private var rateWindow: (start: Double, bytes: Int)?
+    /// The operator's mute: packets are still received, reported on and stored, but none reaches a viewer, a
+    /// mirror or a new viewer's keyframe cache.
+    private(set) var isMuted = false
     private(set) var retransmissionsReceived = 0
     /// The newest extended sequence number stored, for seeding a new mirror.
     private var newestSequence: Int64?
@@ -120,6 +129,7 @@ final class Producer {
         // RTX also carries the browser's bandwidth probes: copies of packets that already arrived.
         if isRetransmission, buffer.packet(sequence: seq, now: now) != nil { return }
         packetsReceived += 1
+        bytesReceived += packet.buffer.readableBytes
         if isRetransmission {
             retransmissionsReceived += 1
         } else {
@@ -138,6 +148,7 @@ final class Producer {
         if keyframe { keyframeRequestPending = false }
         if isVideo { noteKeyframeStart(packet, sequence: seq, keyframe: keyframe, now: now) }
         if seq > newestSequence ?? .min { newestSequence = seq }
+        guard !isMuted else { return }
         fanOut(packet, sequence: seq, keyframe: keyframe, now: now)
         guard !mirrors.isEmpty else { return }
         // Each other loop gets its own copy of the bytes: NIO may reuse this read's buffer once the read is done.
@@ -155,6 +166,20 @@ final class Producer {
         }
     }
 
+    // MARK: the operator's mute
+
+    /// Stops or resumes forwarding. Resuming starts a new epoch: each viewer's numbering goes on from where it
+    /// stopped (no gap it would NACK into the muted packets) and its video waits for the keyframe asked for here.
+    func setMuted(_ muted: Bool, now: Double) {
+        assertOnLoop(loop)
+        guard muted != isMuted, !isMirror else { return }
+        isMuted = muted
+        lastKeyframe = nil  // nothing from the muted time is cached for a new viewer
+        guard !muted else { return }
+        epoch += 1
+        requestKeyframe(now: now)
+    }
+
     // MARK: mirrors
 
     /// On the original's loop: from now on `mirror` (on its own loop) gets every packet. It is first given what a new
@@ -168,6 +193,7 @@ final class Producer {
             return
         }
         mirrors.append(mirror)
+        guard !isMuted else { return }
         var seed: [(sequence: Int64, packet: ByteBuffer)] = []
         if let start = lastKeyframe, let newest = newestSequence, newest >= start.sequence {
             for seq in start.sequence...min(newest, start.sequence + 1023) {
@@ -245,6 +271,7 @@ final class Producer {
         guard report.ssrc == ssrc else { return }
         lastSenderReport = report
         statistics.recordSenderReport(report, now: now)
+        guard !isMuted else { return }
         for consumer in consumers { consumer.forwardSenderReport(report, now: now) }
         for mirror in mirrors {
             mirror.execute { $0.receiveSenderReport(report, now: now) }
@@ -258,7 +285,7 @@ final class Producer {
 
     /// The packets of the latest keyframe still in the buffer (all with its timestamp), oldest first.
     func cachedKeyframe(now: Double) -> [(sequence: Int64, packet: RTPPacket)] {
-        guard keyframeCache, let start = lastKeyframe, now - start.time < 2 else { return [] }
+        guard keyframeCache, !isMuted, let start = lastKeyframe, now - start.time < 2 else { return [] }
         var frame: [(Int64, RTPPacket)] = []
         var seq = start.sequence
         while frame.count < 256, let stored = buffer.packet(sequence: seq, now: now),
@@ -293,12 +320,21 @@ final class Producer {
             sendKeyframeRequest(now: now)
         }
         sendNacks(now: now)
+        if let window = rateWindow {
+            if now - window.start >= 1 {
+                bitrate = Int(Double(bytesReceived - window.bytes) * 8 / (now - window.start))
+                rateWindow = (now, bytesReceived)
+            }
+        } else {
+            rateWindow = (now, bytesReceived)
+        }
     }
 
     private func sendNacks(now: Double) {
         guard parameters.nack, let ssrc, let upstream else { return }
         let due = nacks.due(now: now)
         guard !due.isEmpty else { return }
+        nacksSent += due.count
         upstream.requestRetransmission(self, ssrc: ssrc, lost: due.map { UInt16(truncatingIfNeeded: $0) })
     }
 
@@ -319,6 +355,17 @@ final class Producer {
     func reportBlock(now: Double) -> RTCPReportBlock? {
         guard let ssrc else { return nil }
         return statistics.reportBlock(ssrc: ssrc, now: now)
+    }
+
+    /// The publisher's leg of this track, for the admin API (the viewers' part is filled by the caller).
+    func trackStatistics() -> TrackStatistics {
+        let totals = statistics.totals
+        return TrackStatistics(
+            kind: parameters.kind == .video ? "video" : "audio", muted: isMuted, packetsReceived: packetsReceived,
+            bytesReceived: bytesReceived, bitrate: bitrate, packetsLost: Int(totals.lost),
+            lossRate: totals.expected > 0 ? Double(totals.lost) / Double(totals.expected) : 0,
+            jitterMs: totals.jitter * 1000, nacksSent: nacksSent, retransmissionsReceived: retransmissionsReceived,
+            keyframeRequestsSent: keyframeRequestsSent)
     }
 
     /// The publisher is gone: every consumer ends, on every loop.

@@ -42,6 +42,42 @@ final class PublishedStream: @unchecked Sendable {  // producers are confined to
         }
     }
 
+    /// The operator's mute of the tracks of one kind (audio when `video` is false), on the publisher's loop.
+    func setMuted(_ muted: Bool, video: Bool, now: @escaping @Sendable () -> Double) async {
+        let originals = producers.filter { $0.isVideo == video }.map { LoopConfined($0, on: loop) }
+        guard !originals.isEmpty else { return }
+        try? await loop.submit { for p in originals { p.value.setMuted(muted, now: now()) } }.get()
+    }
+
+    /// Each track's statistics: the publisher's leg read on its loop, the viewers' summed over every loop.
+    func statistics() async -> [TrackStatistics] {
+        let originals = producers.map { LoopConfined($0, on: loop) }
+        guard var tracks = try? await loop.submit({
+            originals.map { confined in
+                var track = confined.value.trackStatistics()
+                for consumer in confined.value.consumers { track.add(consumer) }
+                return track
+            }
+        }).get() else { return [] }
+        let mirrorSets = mirrors.withLock { Array($0.values) }
+        for set in mirrorSets {
+            guard let mirrorLoop = set.first?.loop else { continue }
+            let confined = set.map { LoopConfined($0, on: mirrorLoop) }
+            let viewers = try? await mirrorLoop.submit({
+                confined.map { mirror in
+                    var track = mirror.value.trackStatistics()
+                    track.viewers = 0
+                    for consumer in mirror.value.consumers { track.add(consumer) }
+                    return track
+                }
+            }).get()
+            for (index, part) in (viewers ?? []).enumerated() where tracks.indices.contains(index) {
+                tracks[index].addViewers(of: part)
+            }
+        }
+        return tracks
+    }
+
     /// Mirrors handed packets by the originals (for tests).
     func mirrorCount() async throws -> Int {
         let originals = producers.map { LoopConfined($0, on: loop) }

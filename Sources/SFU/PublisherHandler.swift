@@ -48,6 +48,7 @@ final class PublisherHandler: TransportMediaHandler, ProducerUpstream {
         }
         compound.writeBuffer(&request)
         transport?.sendRTCP(&compound)
+        transport?.stats?.keyframeRequestsSent.add(1, ordering: .relaxed)
         return true
     }
 
@@ -56,6 +57,7 @@ final class PublisherHandler: TransportMediaHandler, ProducerUpstream {
         var nack = RTCPCompound.nack(senderSSRC: feedbackSSRC, mediaSSRC: ssrc, lost: lost)
         compound.writeBuffer(&nack)
         transport?.sendRTCP(&compound)
+        transport?.stats?.nacksSent.add(lost.count, ordering: .relaxed)
     }
 
     func transportDidConnect(_ transport: WebRTCTransport) {

@@ -37,6 +37,13 @@ struct ReceiveStatistics {
         lastTransit = transit
     }
 
+    /// Packets expected and lost since the first one (RFC 3550's cumulative counts), and the jitter in seconds.
+    var totals: (expected: Int64, lost: Int64, jitter: Double) {
+        guard let baseSequence else { return (0, 0, 0) }
+        let expected = highestSequence - baseSequence + 1
+        return (expected, max(0, expected - received), jitter / Double(clockRate))
+    }
+
     mutating func recordSenderReport(_ report: RTCPSenderReport, now: Double) {
         lastSR = (report.compactNTP, now)
     }

@@ -54,9 +54,28 @@ final class SubscriberHandler: TransportMediaHandler, ConsumerDownstream {
                 } else {
                     targets = RTCPCompound.mediaSSRC(of: header, in: packet).map { [$0] } ?? []
                 }
-                for c in consumers where targets.contains(c.parameters.ssrc) { c.producer.requestKeyframe(now: now) }
+                for c in consumers where targets.contains(c.parameters.ssrc) {
+                    c.keyframeRequestsReceived += 1
+                    transport.stats?.keyframeRequestsReceived.add(1, ordering: .relaxed)
+                    c.producer.requestKeyframe(now: now)
+                }
             } else if header.isNACK, let nack = try? RTCPNack(packet, header: header) {
-                for c in consumers where c.parameters.ssrc == nack.mediaSSRC { c.retransmit(nack.lost, now: now) }
+                for c in consumers where c.parameters.ssrc == nack.mediaSSRC {
+                    let before = c.retransmissionsSent
+                    c.retransmit(nack.lost, now: now)
+                    transport.stats?.nacksReceived.add(nack.lost.count, ordering: .relaxed)
+                    transport.stats?.retransmissionsSent.add(c.retransmissionsSent - before, ordering: .relaxed)
+                }
+            } else if header.isReceiverReport || header.isSenderReport,
+                      let blocks = header.isReceiverReport ? (try? RTCPReceiverReport(packet, header: header))?.reports
+                                                           : (try? RTCPSenderReport(packet, header: header))?.reports {
+                for block in blocks {
+                    for c in consumers where c.parameters.ssrc == block.ssrc {
+                        let rtt = c.receiverReport(block, now: now)
+                        transport.stats?.viewerReport(rtt: rtt, jitterSeconds: Double(block.jitter) / Double(c.producer.parameters.clockRate),
+                                                      fractionLost: Double(block.fractionLost) / 256)
+                    }
+                }
             }
         }
     }

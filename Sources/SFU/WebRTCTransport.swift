@@ -74,6 +74,19 @@ public enum TransportEndReason: Sendable, Equatable, CustomStringConvertible {
         case .closedByServer: "closed by the server"
         }
     }
+
+    /// A label for metrics: no detail, a fixed set.
+    public var metricName: String {
+        switch self {
+        case .peerClosed: "peer_closed"
+        case .consentExpired: "consent_expired"
+        case .dtlsHandshakeFailed: "dtls_failed"
+        case .fingerprintMismatch: "fingerprint_mismatch"
+        case .srtpSetupFailed: "srtp_failed"
+        case .sourceUnpublished: "source_unpublished"
+        case .closedByServer: "closed_by_server"
+        }
+    }
 }
 
 /// Receives a transport's decrypted media, on the transport's event loop.
@@ -236,6 +249,7 @@ public final class WebRTCTransport {
     public func close(reason: TransportEndReason) {
         assertOnLoop(eventLoop)
         guard !isClosed else { return }
+        countEnd(reason)
         for datagram in dtls?.close() ?? closeNotify { sendRaw(ByteBuffer(bytes: datagram)) }
         dtls = nil
         closeNotify = []
@@ -264,6 +278,7 @@ public final class WebRTCTransport {
             }
             srtpIn = inbound
             srtpOut = outbound
+            mux?.stats.connected.add(1, ordering: .relaxed)
             onEvent(.connected)
             mediaHandler?.transportDidConnect(self)
         case .failed(let error):
@@ -277,8 +292,14 @@ public final class WebRTCTransport {
         }
     }
 
+    private func countEnd(_ reason: TransportEndReason) {
+        if srtpOut != nil { mux?.stats.connected.subtract(1, ordering: .relaxed) }
+        mux?.stats.ended(reason)
+    }
+
     private func fail(_ reason: TransportEndReason) {
         guard !isClosed else { return }
+        countEnd(reason)
         isClosed = true
         dtlsTimer?.cancel()
         mediaHandler?.transportDidClose(self)

@@ -15,6 +15,9 @@ public protocol MediaService: Sendable {
     func play(source: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String)
     /// Ends any stream (echo, publish or play); a publish's players get `closed("unpublished")`.
     func stop(stream id: String) async
+    /// The operator's mute: stops (true) or resumes (false) forwarding a published stream's audio and/or video
+    /// to every viewer, sink and relay; nil leaves a kind as it is. Video resumes at a fresh keyframe.
+    func setMuted(stream id: String, audio: Bool?, video: Bool?) async
 }
 
 extension MediaService {

@@ -24,6 +24,10 @@ public final class ParleySession {
     private let access: (any AccessControl)?
     /// The connected session's token grant (nil without token checks).
     private var grant: AccessGrant?
+    /// The operator's backend, asked about connect, join and publish; nil: not asked.
+    private let hook: (any AccessHook)?
+    /// The token `connect` gave, passed along to the hook.
+    private var connectToken: String?
     /// TURN servers for the client, if the server hands some out.
     private let iceServers: (any IceServerSource)?
     /// Recordings to start once their stream is live: stream id → file name.
@@ -52,6 +56,7 @@ public final class ParleySession {
         republisher: (any RepublishService)? = nil,
         recorder: (any RecordingService)? = nil,
         access: (any AccessControl)? = nil,
+        hook: (any AccessHook)? = nil,
         iceServers: (any IceServerSource)? = nil,
         outbox: Outbox,
         version: String,
@@ -65,6 +70,7 @@ public final class ParleySession {
         self.republisher = republisher
         self.recorder = recorder
         self.access = access
+        self.hook = hook
         self.iceServers = iceServers
         self.outbox = outbox
         self.version = version
@@ -145,10 +151,7 @@ public final class ParleySession {
                     grant = granted
                     name = granted.identity
                 case .failure(let refusal):
-                    logger.notice("connect refused", metadata: ["reason": "\(refusal.message)"])
-                    outbox.send(ParleyWire.reply(id, error: refusal))
-                    outbox.close(code: Self.closeUnauthorized, reason: "unauthorized")
-                    state = .closed
+                    refuseConnect(id, refusal)
                     return
                 }
             }
@@ -158,6 +161,12 @@ public final class ParleySession {
             }
             do throws(RoomError) {
                 let username = try Validation.username(name)
+                // The backend's word comes after the token's: it is asked about the token's subject.
+                if let refusal = await hook?.authorize(.init(.connect, name: username, door: .parley, token: token)) {
+                    refuseConnect(id, refusal)
+                    return
+                }
+                connectToken = token
                 let sessionID = await hub.openSession(sink: ParleySink(outbox: outbox))
                 state = .connected(id: sessionID, username: username)
                 logger[metadataKey: "session"] = "\(sessionID)"
@@ -173,6 +182,10 @@ public final class ParleySession {
             outbox.send(ParleyWire.reply(id, error: .alreadyConnected))
 
         case (.join(let room, let cap), .connected(let session, let username)):
+            if let refusal = await hook?.authorize(.init(.join, name: username, room: room, door: .parley, token: connectToken)) {
+                outbox.send(ParleyWire.reply(id, error: refusal))
+                return
+            }
             let servers = iceServers?.iceServers(for: session)
             await hub.join(session, name: username, room: room, maxParticipants: cap,
                            respond: replier(id) { ParleyWire.JoinResult($0, iceServers: servers) })
@@ -200,13 +213,19 @@ public final class ParleySession {
                 outbox.send(ParleyWire.reply(id, error: ProtocolError(code: error.code, message: error.message)))
             }
 
-        case (.publish(let room, let sdp, let display, let audioMuted, let videoMuted, let record), .connected(let session, _)):
+        case (.publish(let room, let sdp, let display, let audioMuted, let videoMuted, let record), .connected(let session, let username)):
             guard let media = mediaOrRefuse(id) else { return }
             var label: String?
             do throws(RoomError) {
                 label = try display.map(Validation.display)
             } catch {
                 outbox.send(ParleyWire.reply(id, error: ProtocolError(error)))
+                return
+            }
+            // Before the stream's record: a refused publish leaves no trace in the room.
+            if let refusal = await hook?.authorize(.init(.publish, name: username, room: room, stream: label, record: record,
+                                                         door: .parley, token: connectToken)) {
+                outbox.send(ParleyWire.reply(id, error: refusal))
                 return
             }
             let lifecycle = lifecycle(session)
@@ -335,6 +354,14 @@ public final class ParleySession {
             await job.run()
             republishes.remove(push)
         }
+    }
+
+    /// A refused `connect` (a token, or the hook): the reply, then the socket closes with 4401 (one try per socket).
+    private func refuseConnect(_ id: RequestID, _ refusal: ProtocolError) {
+        logger.notice("connect refused", metadata: ["code": "\(refusal.code)", "reason": "\(refusal.message)"])
+        outbox.send(ParleyWire.reply(id, error: refusal))
+        outbox.close(code: Self.closeUnauthorized, reason: refusal.code)
+        state = .closed
     }
 
     /// What the session's access token refuses of `request`, if anything.

@@ -26,6 +26,9 @@ public actor SignalingHub {
     /// Every published stream, starting or live: the control plane's one table of them.
     private var streams = StreamRegistry()
     private var sessions: [SessionID: any SessionSink] = [:]
+    /// The operator's mutes, by room and member: they hold for what the member publishes there until lifted or
+    /// until it leaves.
+    private var serverMutes: [String: [SessionID: MuteState]] = [:]
     private var rng: any RandomNumberGenerator
     private let now: @Sendable () -> Int64
     /// Draining for a shutdown: joins of rooms that exist go on, no new room opens.
@@ -100,6 +103,26 @@ public actor SignalingHub {
         let members = registry.participants(in: room)
         for member in members { kick(room: room, participant: member.name) }
         return members.count
+    }
+
+    /// The operator mutes (true) or unmutes (false) the kinds given of what `name` publishes in `room`, now and
+    /// later while it stays there (`publish` applies it to a new stream). Its streams' records say so, and
+    /// everyone in the room, itself included, gets `updated` for each live one. Returns the mute now in force and
+    /// its streams there, whose media the caller mutes; nil when no such participant is in the room.
+    public func serverMute(room: String, participant name: String, audio: Bool?, video: Bool?) -> (MuteState, [StreamRecord])? {
+        guard let member = registry.participants(in: room).first(where: { $0.name == name }) else { return nil }
+        var mute = serverMutes[room]?[member.session] ?? MuteState()
+        mute.set(audio: audio, video: video)
+        serverMutes[room, default: [:]][member.session] = mute.isEmpty ? nil : mute
+        if serverMutes[room]?.isEmpty == true { serverMutes[room] = nil }
+        let changed = streams.all(of: member.session, inRoom: room).compactMap {
+            streams.updateServerMute($0.id, audio: audio, video: video)
+        }
+        let everyone = registry.participants(in: room).map(\.session)
+        for record in changed where record.state == .live {
+            broadcast(.updated(room: room, participant: name, stream: record.description), to: everyone)
+        }
+        return (mute, changed)
     }
 
     /// Chat from the server to everyone in a room (`from` is empty).
@@ -202,6 +225,9 @@ public actor SignalingHub {
     public func publish(_ session: SessionID, stream id: String) throws(RoomError) -> StreamRecord {
         guard sessions[session] != nil, let record = streams[id], record.owner == session else { throw .unknownStream(id) }
         if let room = record.room, !registry.isMember(session: session, room: room) { throw .notInRoom(room: room) }
+        if let room = record.room, let mute = serverMutes[room]?[session] {
+            _ = streams.updateServerMute(id, audio: mute.audio, video: mute.video)
+        }
         let live = try streams.goLive(id, owner: session, limit: registry.limits.maxStreamsPerParticipant)
         if let room = live.room, let owner = member(session, of: room) {
             broadcast(.published(room: room, participant: owner.name, stream: live.description), to: others(of: session, in: room),
@@ -263,6 +289,8 @@ public actor SignalingHub {
     /// A participant left a room: its streams there end, and the others hear of each live one going, then
     /// of the participant.
     private func announceDeparture(_ outcome: RoomRegistry.LeaveOutcome, reason: LeaveReason) {
+        serverMutes[outcome.room]?[outcome.participant.session] = nil
+        if serverMutes[outcome.room]?.isEmpty == true { serverMutes[outcome.room] = nil }
         let streamReason: UnpublishReason = switch reason {
         case .left: .left
         case .disconnected: .disconnected

@@ -43,7 +43,13 @@ public struct StreamLifecycle: Sendable {
     /// if it still has it, `refuse`s it.
     public func announce(_ stream: String) async -> Result<StreamRecord, RoomError> {
         do {
-            return .success(try await hub.publish(session, stream: stream))
+            let record = try await hub.publish(session, stream: stream)
+            // The operator muted its owner in the room before this stream: it starts muted. No viewer has it yet
+            // (it was not live until now).
+            if !record.serverMute.isEmpty {
+                await media?.setMuted(stream: stream, audio: record.serverMute.audio, video: record.serverMute.video)
+            }
+            return .success(record)
         } catch {
             return .failure(error)
         }

@@ -150,6 +150,19 @@ struct Parley: AsyncParsableCommand {
     @Option(help: "A file holding the webhook secret. (env: PARLEY_WEBHOOK_SECRET_FILE)")
     var webhookSecretFile: String? = env("PARLEY_WEBHOOK_SECRET_FILE")
 
+    @Option(name: .customLong("auth-hook-url"), help: ArgumentHelp(
+        "An http(s) URL asked before every connect, join and publish (a JSON POST; 2xx allows, 403 refuses, anything else or no answer within --auth-hook-timeout refuses too). (env: PARLEY_AUTH_HOOK_URL)"))
+    var authHookURL: String? = env("PARLEY_AUTH_HOOK_URL")
+
+    @Option(help: "Secret that signs the hook's requests (Parley-Signature, as webhooks); or --auth-hook-secret-file. (env: PARLEY_AUTH_HOOK_SECRET)")
+    var authHookSecret: String? = env("PARLEY_AUTH_HOOK_SECRET")
+
+    @Option(help: "A file holding the hook's secret. (env: PARLEY_AUTH_HOOK_SECRET_FILE)")
+    var authHookSecretFile: String? = env("PARLEY_AUTH_HOOK_SECRET_FILE")
+
+    @Option(help: "Seconds the hook has to answer; then the request is refused. (env: PARLEY_AUTH_HOOK_TIMEOUT)")
+    var authHookTimeout: Double = env("PARLEY_AUTH_HOOK_TIMEOUT").flatMap { Double($0) } ?? 2
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (env: PARLEY_LOG_LEVEL)")
     var logLevel: String = env("PARLEY_LOG_LEVEL") ?? "info"
 
@@ -201,6 +214,16 @@ struct Parley: AsyncParsableCommand {
         }
         guard webhookSecret == nil || webhookSecretFile == nil else { throw ValidationError("use either --webhook-secret or --webhook-secret-file") }
         _ = try webhookSecretBytes()
+        if let url = authHookURL {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host?.isEmpty == false else {
+                throw ValidationError("--auth-hook-url '\(url)' must be an http:// or https:// URL")
+            }
+        } else if authHookSecret != nil || authHookSecretFile != nil {
+            throw ValidationError("--auth-hook-secret needs --auth-hook-url")
+        }
+        guard authHookSecret == nil || authHookSecretFile == nil else { throw ValidationError("use either --auth-hook-secret or --auth-hook-secret-file") }
+        _ = try authHookSecretBytes()
+        guard authHookTimeout > 0, authHookTimeout <= 60 else { throw ValidationError("--auth-hook-timeout must be more than 0 and at most 60 seconds") }
         guard adminKey == nil || adminKeyFile == nil else { throw ValidationError("use either --admin-key or --admin-key-file") }
         if let key = try adminKeyBytes(), key.count < 16 { throw ValidationError("--admin-key must have at least 16 characters") }
         let loopback = adminHost == "127.0.0.1" || adminHost == "::1" || adminHost == "localhost"
@@ -216,6 +239,10 @@ struct Parley: AsyncParsableCommand {
 
     private func webhookSecretBytes() throws -> [UInt8]? {
         try webhookSecret.map { Array($0.utf8) } ?? webhookSecretFile.map { Array(try secret(fromFile: $0, "--webhook-secret-file").utf8) }
+    }
+
+    private func authHookSecretBytes() throws -> [UInt8]? {
+        try authHookSecret.map { Array($0.utf8) } ?? authHookSecretFile.map { Array(try secret(fromFile: $0, "--auth-hook-secret-file").utf8) }
     }
 
     private func turnSecretBytes() throws -> [UInt8]? {
@@ -282,6 +309,9 @@ struct Parley: AsyncParsableCommand {
         configuration.adminKey = try adminKeyBytes()
         configuration.webhookURLs = webhookURLs
         configuration.webhookSecret = try webhookSecretBytes()
+        configuration.authHookURL = authHookURL
+        configuration.authHookSecret = try authHookSecretBytes()
+        configuration.authHookTimeout = .milliseconds(Int64(authHookTimeout * 1000))
         raiseOpenFileLimit()
         try await ParleyServer(configuration: configuration).run()
     }

@@ -120,6 +120,33 @@ struct Pair {
         #expect(out[4].timestamp &- out[3].timestamp == 2_999 + 1)
     }
 
+    @Test func theOperatorsMuteForwardsNothingAndResumesAtAKeyframeWithoutAGap() {
+        let pair = Pair()
+        pair.producer.receive(rtp(seq: 10, ts: 0, payload: vp8Payload(keyframe: true)), now: 0)
+        pair.producer.receive(rtp(seq: 11, ts: 3000), now: 0.03)
+        #expect(pair.down.rtp.count == 2)
+        pair.producer.setMuted(true, now: 0.05)
+        // Muted: nothing goes out, not even a keyframe, and a new viewer gets no cached frame from this time.
+        pair.producer.receive(rtp(seq: 12, ts: 6000, payload: vp8Payload(keyframe: true)), now: 0.06)
+        pair.producer.receive(rtp(seq: 13, ts: 9000), now: 0.09)
+        let (_, lateDown) = pair.lateSubscriber(connectedAt: 0.1)
+        #expect(pair.down.rtp.count == 2 && lateDown.rtp.isEmpty)
+        // Nor does a NACK for what it never got bring the muted packets out.
+        pair.consumer.retransmit([pair.down.rtp[1].sequenceNumber &+ 1], now: 0.1)
+        #expect(pair.down.rtp.count == 2)
+
+        let plis = pair.up.plis
+        pair.producer.setMuted(false, now: 1.0)
+        #expect(pair.up.plis == plis + 1, "resuming asks the publisher for a keyframe")
+        pair.producer.receive(rtp(seq: 14, ts: 12000), now: 1.01)  // a delta frame: viewers wait
+        #expect(pair.down.rtp.count == 2)
+        pair.producer.receive(rtp(seq: 15, ts: 15000, payload: vp8Payload(keyframe: true)), now: 1.05)
+        let out = pair.down.rtp
+        #expect(out.count == 3)
+        #expect(out[2].sequenceNumber == out[1].sequenceNumber &+ 1, "no gap a viewer would NACK into the muted time")
+        #expect(lateDown.rtp.count == 1)
+    }
+
     @Test func audioStartsAtOnceAndMapsAudioLevel() {
         let pair = Pair(kind: .audio, audioLevel: (1, 5))
         var level = ByteBuffer()

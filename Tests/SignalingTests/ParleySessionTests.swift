@@ -12,10 +12,10 @@ final class FakeSocket {
     private var nextID = 0
 
     init(hub: SignalingHub, media: (any MediaService)? = nil, republisher: (any RepublishService)? = nil,
-         recorder: (any RecordingService)? = nil, access: (any AccessControl)? = nil, iceServers: (any IceServerSource)? = nil,
-         limiter: RateLimiter = RateLimiter(), clock: @escaping @Sendable () -> Double = { 0 }) {
+         recorder: (any RecordingService)? = nil, access: (any AccessControl)? = nil, hook: (any AccessHook)? = nil,
+         iceServers: (any IceServerSource)? = nil, limiter: RateLimiter = RateLimiter(), clock: @escaping @Sendable () -> Double = { 0 }) {
         session = ParleySession(hub: hub, media: media, republisher: republisher, recorder: recorder, access: access,
-                                iceServers: iceServers, outbox: outbox,
+                                hook: hook, iceServers: iceServers, outbox: outbox,
                                 version: "test", limiter: limiter,
                                 logger: Logger(label: "test"), monotonicNow: clock, wallNow: { 1_000 })
         iterator = outbox.frames.makeAsyncIterator()

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import Rooms
 @testable import Signaling
 
 /// A media plane without media: hands out ids, remembers each stream's event callback so tests can fire
@@ -30,6 +31,13 @@ final class FakeMedia: MediaService {
 
     func play(source: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String) {
         (add(onEvent), "answer")
+    }
+
+    /// The operator's mutes asked of the media plane: (stream, audio, video).
+    let mutes = Mutex<[(String, Bool?, Bool?)]>([])
+
+    func setMuted(stream id: String, audio: Bool?, video: Bool?) async {
+        mutes.withLock { $0.append((id, audio, video)) }
     }
 
     func stop(stream id: String) async {
@@ -84,6 +92,45 @@ private func result(_ reply: [String: Any]) -> [String: Any] { reply["result"] a
 
         let play = try await bob.request("play", ["room": "r", "stream": stream, "sdp": "o"])
         #expect(result(play)["sdp"] as? String == "answer")
+    }
+
+    @Test func theOperatorsMuteHoldsForEveryoneAndForLaterStreams() async throws {
+        let hub = SignalingHub()
+        let (media, alice, bob) = try await room(hub)
+        let stream = try #require(result(try await alice.request("publish", ["room": "r", "sdp": "offer"]))["stream"] as? String)
+        media.fire(stream, .connected)
+        _ = try await alice.next()  // connected
+        _ = try await bob.next()  // published
+        #expect(await hub.serverMute(room: "r", participant: "nobody", audio: true, video: nil) == nil)
+
+        let (mute, streams) = try #require(await hub.serverMute(room: "r", participant: "alice", audio: true, video: nil))
+        #expect(mute == MuteState(audio: true, video: false) && streams.map(\.id) == [stream])
+        for socket in [alice, bob] {  // the owner too: its app shows why its microphone went quiet
+            let updated = try await socket.next()
+            #expect(updated["event"] as? String == "updated")
+            let info = try #require(updated["stream"] as? [String: Any])
+            #expect(info["audioMuted"] as? Bool == true && info["videoMuted"] as? Bool == false)
+            #expect((info["mutedByServer"] as? [String: Any])?["audio"] as? Bool == true)
+        }
+        // The client cannot lift it: its own unmute changes its flag, not what the room sees.
+        #expect(try await alice.request("mute", ["stream": stream, "audioMuted": false])["ok"] as? Bool == true)
+        let still = try #require(try await bob.next()["stream"] as? [String: Any])
+        #expect(still["audioMuted"] as? Bool == true)
+
+        // A stream published later in the room starts muted, in the media plane too.
+        let later = try #require(result(try await alice.request("publish", ["room": "r", "sdp": "offer"]))["stream"] as? String)
+        media.fire(later, .connected)
+        _ = try await alice.next()  // connected
+        let published = try #require(try await bob.next()["stream"] as? [String: Any])
+        #expect(published["id"] as? String == later && published["audioMuted"] as? Bool == true)
+        for _ in 0..<100 where !media.mutes.withLock({ $0.contains { $0.0 == later } }) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(media.mutes.withLock { $0.contains { $0.0 == later && $0.1 == true && $0.2 == false } })
+
+        // Lifted: the room hears it, and a stream after that starts unmuted.
+        let (lifted, both) = try #require(await hub.serverMute(room: "r", participant: "alice", audio: false, video: nil))
+        #expect(lifted.isEmpty && both.count == 2)
+        let unmuted = try #require(try await bob.next()["stream"] as? [String: Any])
+        #expect(unmuted["audioMuted"] as? Bool == false && unmuted["mutedByServer"] == nil)
     }
 
     @Test func lateJoinerSeesPublishedStreams() async throws {

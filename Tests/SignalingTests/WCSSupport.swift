@@ -39,12 +39,12 @@ final class FakeWCSSocket: @unchecked Sendable {
     private var streams = 0
     let label: String
 
-    init(hub: SignalingHub, media: (any MediaService)? = nil, access: (any AccessControl)? = nil,
+    init(hub: SignalingHub, media: (any MediaService)? = nil, access: (any AccessControl)? = nil, hook: (any AccessHook)? = nil,
          limiter: RateLimiter = RateLimiter(), clock: @escaping @Sendable () -> Double = { 0 }, label: String = "wcs") {
         self.label = label
         var logger = Logger(label: "wcs-test")
         logger.logLevel = .warning
-        session = WCSSession(hub: hub, media: media, access: access, outbox: outbox, version: "test", limiter: limiter,
+        session = WCSSession(hub: hub, media: media, access: access, hook: hook, outbox: outbox, version: "test", limiter: limiter,
                              logger: logger, monotonicNow: clock)
         let relays = session.relays
         Task { await relays.run() }  // as the socket's task runs them

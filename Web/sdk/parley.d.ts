@@ -54,6 +54,11 @@ export declare const STREAM_STATUS: {
 };
 export type StreamStatus = (typeof STREAM_STATUS)[keyof typeof STREAM_STATUS];
 
+export declare const STREAM_EVENT: {
+  /** A publish the server's operator muted or unmuted: `stream.mutedByServer()` says what. */
+  readonly MUTED_BY_SERVER: "MUTED_BY_SERVER";
+};
+
 /**
  * A refused or failed request. `code` is a server code from docs/PROTOCOL.md (`room_full`, `invalid_text`, …)
  * or one of the SDK's own: `not_connected` (no open socket), `connection_lost` (the socket closed before the
@@ -88,6 +93,8 @@ export interface StreamDescription {
   /** The publisher's mute state; UPDATED tells of changes. */
   audioMuted: boolean;
   videoMuted: boolean;
+  /** What the server's operator muted (included in audioMuted/videoMuted); absent when nothing. */
+  mutedByServer?: { audio: boolean; video: boolean };
 }
 
 /** Someone else in a room. */
@@ -217,6 +224,8 @@ export declare class Stream {
   localStream(): MediaStream | null;
   isAudioMuted(): boolean;
   isVideoMuted(): boolean;
+  /** A publish the operator muted: what the room no longer gets, whatever this stream's own mute says; null when nothing. */
+  mutedByServer(): { audio: boolean; video: boolean } | null;
   /**
    * Disable (mute) or enable the tracks of this kind: a publish's local tracks, whose new state the room's other
    * members get as UPDATED (may be called before PUBLISHING: the state goes with the publish); a play's received
@@ -231,6 +240,7 @@ export declare class Stream {
   on(event: StreamStatus, handler: (stream: Stream, info?: StreamStatusInfo) => void): this;
   /** A publish with `record: true`: its recording's progress (it may end after the stream has). */
   on(event: "recording", handler: (stream: Stream, info: RecordingInfo) => void): this;
+  on(event: "MUTED_BY_SERVER", handler: (stream: Stream, mute: { audio: boolean; video: boolean } | null) => void): this;
   /** Removes one handler, or every handler of `event` when `handler` is omitted. */
   off(event: StreamStatus | "recording", handler?: (...args: any[]) => void): this;
 }

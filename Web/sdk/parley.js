@@ -27,6 +27,11 @@ export const ROOM_EVENT = Object.freeze({
   FAILED: "FAILED",           // the join was refused (room_full, name_taken, …)
 });
 
+/** Stream events besides its status. */
+export const STREAM_EVENT = Object.freeze({
+  MUTED_BY_SERVER: "MUTED_BY_SERVER", // a publish: the operator muted or unmuted it (mutedByServer())
+});
+
 export const STREAM_STATUS = Object.freeze({
   PENDING: "PENDING",         // media requested, negotiating
   PUBLISHING: "PUBLISHING",   // a publish: the server receives our media
@@ -268,6 +273,10 @@ export class Room extends Emitter {
       }
       case "published":
       case "updated": {
+        if (frame.event === "updated" && frame.participant.name === this.#session.username()) {
+          this.#session._ownStreamUpdated(frame.stream);  // the operator muted or unmuted one of ours
+          break;
+        }
         const participant = this.#participants.get(frame.participant.name);
         if (!participant) break;
         const i = participant.streams.findIndex((s) => s.id === frame.stream.id);
@@ -403,6 +412,9 @@ export class Session extends Emitter {
   _addRepublish(push) { this.#republishes.set(push.id(), push); return push; }
   _dropRepublish(push) { this.#republishes.delete(push.id()); }
   _dropStream(stream) { this.#streams.delete(stream); }
+  _ownStreamUpdated(info) {
+    for (const stream of this.#streams) if (stream.id() === info.id) stream._mutedByServer(info.mutedByServer ?? null);
+  }
 
   /** The reply named `stream`: hand it the events that overtook the reply. */
   _streamNamed(stream) {
@@ -675,6 +687,7 @@ export class Stream extends Emitter {
   #remote = null;     // what the server sends (play, echo)
   #audioMuted = false;
   #videoMuted = false;
+  #serverMute = null;
   #label = null;      // a publish's name, and whether it is recorded: sent again after a reconnect
   #record = false;
   #suspended = false; // a publish waiting for its room to be rejoined
@@ -700,6 +713,13 @@ export class Stream extends Emitter {
   localStream() { return this.#local; }
   isAudioMuted() { return this.#audioMuted; }
   isVideoMuted() { return this.#videoMuted; }
+  /** A publish the server's operator muted: `{audio, video}` (what the room no longer gets, whatever this
+   *  stream's own mute says), or null. Changes come as STREAM_EVENT.MUTED_BY_SERVER. */
+  mutedByServer() { return this.#serverMute; }
+  _mutedByServer(mute) {
+    this.#serverMute = mute;
+    this.emit(STREAM_EVENT.MUTED_BY_SERVER, this, mute);
+  }
 
   /** Mute disables tracks: a publish's local ones (and the room's other members see the new state through
    *  ROOM_EVENT.UPDATED), a play's received ones (only here). Resolves when the server has it. */

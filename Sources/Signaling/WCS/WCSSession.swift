@@ -21,6 +21,10 @@ public final class WCSSession {
     private let access: (any AccessControl)?
     /// The connected session's token grant (nil without token checks).
     private var grant: AccessGrant?
+    /// The operator's backend, asked about connection, join and publishStream; nil: not asked.
+    private let hook: (any AccessHook)?
+    /// `connection`'s custom.token, passed along to the hook.
+    private var connectToken: String?
     private let outbox: Outbox
     /// Its streams' relay tasks, run by the socket's task.
     public let relays = StreamRelays()
@@ -45,6 +49,7 @@ public final class WCSSession {
         republisher: (any RepublishService)? = nil,
         recorder: (any RecordingService)? = nil,
         access: (any AccessControl)? = nil,
+        hook: (any AccessHook)? = nil,
         outbox: Outbox,
         version: String,
         limiter: RateLimiter = RateLimiter(),
@@ -56,6 +61,7 @@ public final class WCSSession {
         self.republisher = republisher
         self.recorder = recorder
         self.access = access
+        self.hook = hook
         self.outbox = outbox
         self.version = version
         self.limiter = limiter
@@ -151,21 +157,23 @@ public final class WCSSession {
             outbox.send(WCSWire.fail(info: "'\(message)' is not supported by this server (Parley)"))
 
         case (.connection(var client), .awaitingConnection):
+            var token: String?
+            if case .object(let custom)? = client.custom, case .string(let given)? = custom["token"] { token = given }
             if let access {
-                var token: String?
-                if case .object(let custom)? = client.custom, case .string(let given)? = custom["token"] { token = given }
                 switch await access.grant(token: token, missing: "This server needs an access token: connect with custom.token") {
                 case .success(let granted):
                     grant = granted
                     client.login = granted.identity  // the token's subject, whatever custom.login says
                 case .failure(let refusal):
-                    logger.notice("WCS connection refused", metadata: ["reason": "\(refusal.message)"])
-                    outbox.send(WCSWire.fail(apiMethod: "ConnectionStatusEvent", info: "\(refusal.code): \(refusal.message)"))
-                    outbox.close(code: ParleySession.closeUnauthorized, reason: "unauthorized")
-                    state = .closed
+                    refuseConnection(refusal)
                     return
                 }
             }
+            if let refusal = await hook?.authorize(.init(.connect, name: client.login, door: .wcs, token: token)) {
+                refuseConnection(refusal)
+                return
+            }
+            connectToken = token
             let id = await hub.openSession(sink: WCSSink(outbox: outbox, state: streams))
             state = .connected(id: id, client: client)
             logger[metadataKey: "session"] = "\(id)"
@@ -234,7 +242,9 @@ public final class WCSSession {
                     "A room needs a login: connect with custom.login (the room API's username)"))
                 return
             }
-            if let refusal = grant?.refusesJoin(room) {
+            var refusal = grant?.refusesJoin(room)
+            if refusal == nil { refusal = await hook?.authorize(.init(.join, name: login, room: room, door: .wcs, token: connectToken)) }
+            if let refusal {
                 outbox.send(WCSWire.dataStatus(operationId: operationId, failure: refusal.message))
                 return
             }
@@ -339,6 +349,12 @@ public final class WCSSession {
             room = target
         }
         if let grant, let refusal = grant.refusesPublish(record: request.record) ?? grant.refusesRoom(room) {
+            failStream(id, name: name, refusal.message)
+            return
+        }
+        // Before the stream's record: a refused publish leaves no trace in the room.
+        if let refusal = await hook?.authorize(.init(.publish, name: client.login, room: room, stream: name, record: request.record,
+                                                     door: .wcs, token: connectToken)) {
             failStream(id, name: name, refusal.message)
             return
         }
@@ -538,6 +554,14 @@ public final class WCSSession {
     }
 
     // MARK: refusals
+
+    /// A refused `connection` (a token, or the hook): the SDK's failed status, then the socket closes with 4401.
+    private func refuseConnection(_ refusal: ProtocolError) {
+        logger.notice("WCS connection refused", metadata: ["code": "\(refusal.code)", "reason": "\(refusal.message)"])
+        outbox.send(WCSWire.fail(apiMethod: "ConnectionStatusEvent", info: "\(refusal.code): \(refusal.message)"))
+        outbox.close(code: ParleySession.closeUnauthorized, reason: refusal.code)
+        state = .closed
+    }
 
     /// What a refused request needs for its answer: its stream, operation or call.
     static func identify(_ request: WCSRequest, reason: String) -> WCSInvalidFrame {

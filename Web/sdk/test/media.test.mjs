@@ -2,7 +2,7 @@
 // `node --test Web/sdk/test/`.
 import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { ROOM_EVENT, STREAM_STATUS } from "../parley.js";
+import { ROOM_EVENT, STREAM_EVENT, STREAM_STATUS } from "../parley.js";
 import { socket, serve, tick, until, connect, fakeTimers, installFakeMedia, devices, pc, fakeElement, FakeMediaStream } from "./fakes.mjs";
 
 beforeEach(installFakeMedia);
@@ -261,6 +261,22 @@ test("mute: tracks disabled and the state sent; a mute before the reply goes wit
   await stream.muteVideo();
   assert.deepEqual(ws.requests("mute").slice(-2).map(({ audioMuted, videoMuted }) => [audioMuted, videoMuted]), [[false, undefined], [undefined, true]]);
   assert.deepEqual([audio.enabled, video.enabled], [true, false]);
+});
+
+test("the operator's mute of our publish: MUTED_BY_SERVER and mutedByServer(); not an UPDATED of another participant", async () => {
+  const { room, ws } = await inRoom();
+  const stream = room.publish({});
+  await until(() => stream.id() === "pub1");
+  const seen = [], updated = [];
+  stream.on(STREAM_EVENT.MUTED_BY_SERVER, (s, mute) => seen.push(mute));
+  room.on(ROOM_EVENT.UPDATED, (p, info) => updated.push(p.name()));
+  const info = { id: "pub1", audio: true, video: true, audioMuted: true, videoMuted: false, mutedByServer: { audio: true, video: false } };
+  ws.push({ event: "updated", room: "abc", participant: { name: "test" }, stream: info });
+  ws.push({ event: "updated", room: "abc", participant: { name: "test" }, stream: { ...info, audioMuted: false, mutedByServer: undefined } });
+  await until(() => seen.length === 2);
+  assert.deepEqual(seen, [{ audio: true, video: false }, null]);
+  assert.equal(stream.mutedByServer(), null);
+  assert.deepEqual(updated, []);
 });
 
 test("play: recvonly offer for the stream's kinds, media shown with sound, PLAYING on connected, STOPPED when unpublished", async () => {
