@@ -1,12 +1,14 @@
 """TURN hand-out with a real coturn: Parley gives each session coturn REST credentials (--turn-url, --turn-secret);
-two Chromiums forced to relay (iceTransportPolicy: 'relay') publish and play through coturn, which checks the
-credentials with the shared secret alone."""
+two Chromiums forced to relay (iceTransportPolicy: 'relay') publish and play through coturn, over UDP and over
+`turns:` (TLS on 443, for networks that let only HTTPS out); coturn checks the credentials with the shared secret
+alone."""
 import os
 import shutil
 import socket
 import struct
 import subprocess
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,8 @@ from conftest import OUTPUT, free_port, start_parley, stop_process, wait_for
 from test_sfu_browser import PLAY, PUBLISH, SETUP, STATS, has
 
 SECRET = "e2e-coturn-static-auth-secret"
+# turns: on 443 (the tests run as root, as make test does on its Debian machine).
+TLS_PORT = 443
 
 # The selected candidate pair of a stream's connection: the local candidate's type and the remote address.
 SELECTED = """
@@ -67,11 +71,17 @@ def coturn():
     OUTPUT.mkdir(parents=True, exist_ok=True)
     log_path = OUTPUT / "coturn.log"
     log = open(log_path, "w")
+    # TURN over TLS on 443, as for networks that only let HTTPS out: a self-signed certificate for 127.0.0.1.
+    tls = Path(tempfile.mkdtemp(prefix="coturn-tls-"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(tls / "key.pem"), "-out", str(tls / "cert.pem")], check=True, capture_output=True)
     # Loopback only; loopback peers allowed for this test (coturn refuses them by default, rightly).
     process = subprocess.Popen(
         ["turnserver", "-n", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--listening-port", str(port),
+         "--tls-listening-port", str(TLS_PORT), "--cert", str(tls / "cert.pem"), "--pkey", str(tls / "key.pem"),
          "--use-auth-secret", f"--static-auth-secret={SECRET}", "--realm", "parley.test", "--allow-loopback-peers",
-         "--no-cli", "--no-tls", "--no-dtls", "--min-port", str(low), "--max-port", str(low + 40),
+         "--no-cli", "--no-dtls", "--min-port", str(low), "--max-port", str(low + 40),
          "--log-file", "stdout", "--simple-log", "--pidfile", tempfile.mktemp(prefix="coturn-", suffix=".pid")],
         stdout=log, stderr=subprocess.STDOUT)
     wait_for(lambda: process.poll() is not None or _answers_stun(port), timeout=20, what="coturn answering STUN")
@@ -81,12 +91,15 @@ def coturn():
     log.close()
 
 
-def test_two_browsers_forced_to_relay_call_through_coturn(request, coturn, browser_factory):
+@pytest.mark.parametrize("transport", ["udp", "tls"])
+def test_two_browsers_forced_to_relay_call_through_coturn(request, coturn, browser_factory, transport):
     port, _ = coturn
-    server, stop = start_parley(request.node.name, extra_args=[
-        "--turn-url", f"turn:127.0.0.1:{port}?transport=udp", "--turn-secret", SECRET])
+    url = f"turn:127.0.0.1:{port}?transport=udp" if transport == "udp" else f"turns:127.0.0.1:{TLS_PORT}?transport=tcp"
+    server, stop = start_parley(request.node.name, extra_args=["--turn-url", url, "--turn-secret", SECRET])
     try:
-        alice, bob = browser_factory(), browser_factory()
+        # The TURN server's certificate is self-signed, and Chromium checks it (without this flag it finds no relay).
+        flags = ["--ignore-certificate-errors"] if transport == "tls" else []
+        alice, bob = browser_factory(extra_flags=flags), browser_factory(extra_flags=flags)
         for driver, name in ((alice, "alice"), (bob, "bob")):
             driver.get(server.base + "/")
             driver.execute_script(SETUP, server.ws_url, name, "turn-room", {"iceTransportPolicy": "relay"})
@@ -100,7 +113,7 @@ def test_two_browsers_forced_to_relay_call_through_coturn(request, coturn, brows
                  what="bob decoding alice's video")
         for driver in (alice, bob):
             pair = driver.execute_script(SELECTED, "camera")
-            assert pair and pair["local"] == "relay" and pair["relayProtocol"] == "udp", pair
+            assert pair and pair["local"] == "relay" and pair["relayProtocol"] == transport, pair
         # A relay candidate exists only after coturn accepted the session's credentials (its log is buffered).
         assert set(alice.execute_script(GATHER)) == {"127.0.0.1"}
     finally:
