@@ -184,6 +184,32 @@ def test_the_sdk_in_chromium_connects_with_a_token_and_reports_refusals(server, 
              what=f"the SDK's statuses ({log()})")
 
 
+def test_a_wcs_client_in_chromium_connects_and_publishes_with_its_token(server, browser_factory):
+    """The WCS client of test_wcs_browser.py (the WebSDK's wire behaviour) with custom.token: the token's subject
+    is its login, its grant decides the publish; a bad token is refused and the socket closed."""
+    from test_wcs_browser import WCS_CLIENT, has, wcs_log
+    url = f"ws://127.0.0.1:{server.port}"
+    good, viewer, bad = browser_factory(), browser_factory(), browser_factory()
+    for driver in (good, viewer, bad):
+        driver.get(server.base + "/")
+    good.execute_script(WCS_CLIENT, url, "roomApp", "ignored", token("ivan"))
+    viewer.execute_script(WCS_CLIENT, url, "roomApp", "ignored", token("judy", video={"canPublish": False}))
+    bad.execute_script(WCS_CLIENT, url, "roomApp", "ignored", token("mallory", ttl=-3600))
+    wait_for(has(wcs_log, good, "ESTABLISHED ivan"), what="ivan's WCS session, named by the token")
+    wait_for(has(wcs_log, viewer, "ESTABLISHED judy"), what="judy's WCS session")
+    wait_for(has(wcs_log, bad, "DISCONNECTED 4401"), what=f"the expired token refused ({wcs_log(bad)})")
+    assert any(e.startswith("FAIL unauthorized") for e in wcs_log(bad)), wcs_log(bad)
+    publish = """
+        return navigator.mediaDevices.getUserMedia({audio: true, video: true})
+          .then((m) => window.__wcs.stream('publishStream', 'abc', arguments[0], m)).then(() => true);"""
+    for driver in (good, viewer):
+        assert driver.execute_script("return window.__wcs.sendData({command: 'join', options: {name: 'abc'}})")["status"] == "ACCEPTED"
+    good.execute_script(publish, "abc-ivan-cam")
+    viewer.execute_script(publish, "abc-judy-cam")
+    wait_for(has(wcs_log, good, "abc-ivan-cam PUBLISHING"), timeout=20, what="ivan publishing")
+    wait_for(has(wcs_log, viewer, "abc-judy-cam FAILED"), what=f"judy's publish refused ({wcs_log(viewer)})")
+
+
 def test_only_the_servers_own_pages_may_open_a_websocket_when_tokens_are_on(server):
     before = server.health()["auth"]["originRefused"]
     with pytest.raises(Exception):

@@ -7,20 +7,21 @@ from conftest import wait_for
 
 # A WCS client as the SDK behaves on the wire (WCS-PROTOCOL.md), not the SDK's code.
 WCS_CLIENT = r"""
-const [url, appKey, login] = arguments;
+const [url, appKey, login, token] = arguments;
 return (async () => {
   const c = window.__wcs = { log: [], pcs: {}, names: {}, ops: {}, url, published: [] };
   const log = (e) => c.log.push(e);
   const ws = c.ws = new WebSocket(url);
   const send = c.send = (message, obj) => ws.send(JSON.stringify({ message, data: [obj] }));
   const uuid = () => crypto.randomUUID();
-  ws.onclose = () => log('DISCONNECTED');
+  ws.onclose = (e) => log('DISCONNECTED ' + e.code);
   ws.onmessage = async (event) => {
     const frame = JSON.parse(event.data);
     const obj = frame.data[0];  // read without checking, as the SDK does
     switch (frame.message) {
       case 'ping': send('pong', null); break;
-      case 'getUserData': log('ESTABLISHED'); break;
+      case 'getUserData': log('ESTABLISHED ' + obj.login); break;
+      case 'fail': log('FAIL ' + obj.info); break;
       case 'DataStatusEvent': { const op = c.ops[obj.operationId]; delete c.ops[obj.operationId]; op && op(obj); break; }
       case 'OnDataEvent': {
         const p = obj.payload;
@@ -64,7 +65,7 @@ return (async () => {
   await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
   send('connection', { appKey, mediaProviders: ['WebRTC', 'WSPlayer'], clientVersion: '2.0',
                        clientOSVersion: navigator.appVersion, clientBrowserVersion: navigator.userAgent,
-                       msePacketizationVersion: 2, custom: { login } });
+                       msePacketizationVersion: 2, custom: token ? { login, token } : { login } });
   return true;
 })();
 """
