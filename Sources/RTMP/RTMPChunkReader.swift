@@ -109,14 +109,24 @@ public struct RTMPChunkReader: Sendable {
         }
         if startsMessage {
             guard s.length <= Self.maxMessageLength else { throw .messageTooLarge(s.length) }
-            // Grown as chunks come, never reserved from the announced length: 64 chunk streams announcing 16 MiB
-            // each would otherwise hold a gigabyte before a byte of payload arrived.
-            s.partial = ByteBufferAllocator().buffer(capacity: min(s.length, 64 * 1024))
         }
-        var partial = s.partial ?? ByteBuffer()
-        let take = min(chunkSize, s.length - partial.readableBytes)
+        let take = min(chunkSize, s.length - (startsMessage ? 0 : s.partial?.readableBytes ?? 0))
+        // Only once the whole chunk is here: a peer trickling a message's first chunk a few bytes per read must
+        // not cost a new buffer per read.
         guard let bytes = b.readSlice(length: take) else { return nil }
         guard buffered - released + take <= Self.maxBuffered else { throw .messageTooLarge(buffered + take) }
+        var partial: ByteBuffer
+        if startsMessage {
+            // Grown as chunks come, never reserved from the announced length: 64 chunk streams announcing 16 MiB
+            // each would otherwise hold a gigabyte before a byte of payload arrived.
+            partial = ByteBufferAllocator().buffer(capacity: min(s.length, 64 * 1024))
+        } else {
+            // The only reference while it grows (not the table's, not `s`'s): a shared buffer would be copied
+            // whole by each chunk's write, quadratic in the message's length.
+            partial = s.partial ?? ByteBuffer()
+            s.partial = nil
+            streams[csid]?.partial = nil
+        }
         partial.writeImmutableBuffer(bytes)
         buffered -= released
         if partial.readableBytes == s.length {
