@@ -80,6 +80,7 @@ public struct H264Depacketizer: Sendable {
                 broken = true  // a middle or end without its start
                 return
             }
+            fragment = nil  // `f` the only reference: the append must not copy the fragment so far
             f.writeImmutableBuffer(b)
             fragment = f
             if f.readableBytes > Self.maxAccessUnit { broken = true }

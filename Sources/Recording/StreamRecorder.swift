@@ -107,12 +107,11 @@ public final class StreamRecorder {
             }
             try write(track: track, rtp: frame.rtpTimestamp, arrival: arrival, keyframe: frame.isKeyframe, frame.bytes)
         case .h264:
-            guard var d = h264[track] else { return }
-            let unit = d.push(payload, sequence: sequence, timestamp: timestamp, marker: marker)
-            h264[track] = d
-            guard let unit else { return }
+            // Mutated in place in the table: a copy would share its half-built FU-A fragment, and every append
+            // would then copy it.
+            guard let unit = h264[track]?.push(payload, sequence: sequence, timestamp: timestamp, marker: marker) else { return }
             if writer == nil {
-                guard unit.isKeyframe, let sps = d.sps, let pps = d.pps, let size = H264SPS(sps) else { return }
+                guard unit.isKeyframe, let sps = h264[track]?.sps, let pps = h264[track]?.pps, let size = H264SPS(sps) else { return }
                 try start(video: (size.width, size.height), codecPrivate: FLVWriter.avcDecoderConfigurationRecord(sps: sps, pps: pps))
             }
             var frame: [UInt8] = []
