@@ -24,7 +24,8 @@ window.__sampler = setInterval(async () => {
     if (r.type === 'inbound-rtp' && r.kind === 'video') Object.assign(s, { frames: r.framesDecoded || 0,
       freezes: r.freezeCount || 0, freezeSeconds: r.totalFreezesDuration || 0, nacks: r.nackCount || 0,
       plis: r.pliCount || 0, rtx: r.retransmittedPacketsReceived || 0, videoLost: r.packetsLost || 0,
-      keyframes: r.keyFramesDecoded || 0 });
+      keyframes: r.keyFramesDecoded || 0, bufferDelay: r.jitterBufferDelay || 0, bufferTarget: r.jitterBufferTargetDelay || 0,
+      emitted: r.jitterBufferEmittedCount || 0 });
     if (r.type === 'inbound-rtp' && r.kind === 'audio') Object.assign(s, { concealed: r.concealedSamples || 0,
       samples: r.totalSamplesReceived || 0, concealments: r.concealmentEvents || 0, audioLost: r.packetsLost || 0 });
     if (r.type === 'outbound-rtp' && r.kind === 'video') Object.assign(s, { nacksIn: r.nackCount || 0,
@@ -74,6 +75,9 @@ def phase(samples, start, end):
             "longest_video_gap_s": round(longest, 2), "freeze_s": round(delta("freezeSeconds"), 2),
             "freezes": delta("freezes"), "nacks_sent": delta("nacks"), "retransmissions_received": delta("rtx"),
             "video_lost": delta("videoLost"), "plis_sent": delta("plis"), "keyframes": delta("keyframes"),
+            # The viewer's video jitter buffer, mean per frame (ms): what it aimed at and what it held.
+            "buffer_target_ms": round(1000 * delta("bufferTarget") / max(1, delta("emitted"))),
+            "buffer_delay_ms": round(1000 * delta("bufferDelay") / max(1, delta("emitted"))),
             "audio_lost": delta("audioLost"), "audio_concealments": delta("concealments"),
             "audio_concealed_ms": round(delta("concealed") / 48), "longest_audio_gap_s": round(gap, 2)}
 

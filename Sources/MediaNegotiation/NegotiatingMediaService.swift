@@ -196,11 +196,12 @@ public final class NegotiatingMediaService: MediaService {
     // MARK: negotiation
 
     /// What players negotiate: no transport-cc or abs-send-time, since Parley does not estimate the subscriber's
-    /// bandwidth from them (yet); everything else as for publishers.
+    /// bandwidth from them (yet); everything else as for publishers, and the playout delay Parley sets.
     static let playCapabilities = ServerCapabilities(
         codecs: ServerCapabilities.parley.codecs,
         rtcpFeedback: [.nack, .pli, .fir],
-        headerExtensions: [HeaderExtensionURI.mid, HeaderExtensionURI.audioLevel, HeaderExtensionURI.videoOrientation])
+        headerExtensions: [HeaderExtensionURI.mid, HeaderExtensionURI.audioLevel, HeaderExtensionURI.videoOrientation,
+                           HeaderExtensionURI.playoutDelay])
 
     private func negotiate(_ offer: String, local: LocalTransportParameters,
                            capabilities: ServerCapabilities = .parley,
@@ -274,7 +275,8 @@ public final class NegotiatingMediaService: MediaService {
         return HeaderExtensionIDs(mid: id(HeaderExtensionURI.mid), absSendTime: id(HeaderExtensionURI.absSendTime),
                                   transportWideCC: id(HeaderExtensionURI.transportWideCC),
                                   audioLevel: id(HeaderExtensionURI.audioLevel),
-                                  videoOrientation: id(HeaderExtensionURI.videoOrientation))
+                                  videoOrientation: id(HeaderExtensionURI.videoOrientation),
+                                  playoutDelay: id(HeaderExtensionURI.playoutDelay))
     }
 
     static func keyframeCodec(_ codec: Codec) -> KeyframeDetector.Codec {

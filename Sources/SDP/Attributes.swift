@@ -315,6 +315,8 @@ public enum HeaderExtensionURI {
     public static let audioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
     /// CVO (3GPP TS 26.114): a phone's camera rotation, so the receiver turns the picture instead of the sender.
     public static let videoOrientation = "urn:3gpp:video-orientation"
+    /// The receiver's jitter buffer bounds, set by the sender (min and max playout delay in 10 ms units).
+    public static let playoutDelay = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
     public static let rtpStreamID = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
     public static let repairedRTPStreamID = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 }

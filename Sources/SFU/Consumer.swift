@@ -44,6 +44,11 @@ final class Consumer {
     /// mux flushes every 64 datagrams), so its storage is ours alone and no allocation is needed.
     private var spare: ByteBuffer?
     private let midValue: ByteBuffer?
+    /// The playout-delay element a video player's packets carry once its link lost packets (nil: none).
+    private var playoutDelay = PlayoutDelayPolicy()
+    private var playoutDelayValue: ByteBuffer?
+    /// Counts at the previous receiver report, for the share lost or NACKed since.
+    private var atLastReport = (sent: 0, nacked: 0, upstreamNacked: 0)
 
     init(parameters: ConsumerParameters, producer: Producer, extensions: HeaderExtensionIDs,
          producerExtensions: HeaderExtensionIDs) {
@@ -141,6 +146,9 @@ final class Consumer {
         if let midValue, self.extensions.mid != 0 {
             extensions.append((self.extensions.mid, midValue))
         }
+        if let playoutDelayValue {
+            extensions.append((self.extensions.playoutDelay, playoutDelayValue))
+        }
         var payload = packet.payload
         var out: ByteBuffer
         if var reused = spare {
@@ -219,8 +227,22 @@ final class Consumer {
             if value >= 0 { rtt = value }
         }
         lastReport = (rtt ?? lastReport?.rtt, Double(block.fractionLost) / 256)
+        if producer.isVideo, extensions.playoutDelay != 0 {
+            // Packets NACKed count as lost here: recovered ones are late, which is what the buffer is for.
+            let sent = Int(packetsSent), upstream = producer.nacksSent
+            let interval = sent - atLastReport.sent
+            let nacked = nacksReceived - atLastReport.nacked + upstream - atLastReport.upstreamNacked
+            atLastReport = (sent, nacksReceived, upstream)
+            let lossRate = max(Double(block.fractionLost) / 256, interval > 0 ? Double(nacked) / Double(interval) : 0)
+            if let limits = playoutDelay.update(now: now, lossRate: lossRate, rtt: lastReport?.rtt) {
+                playoutDelayValue = PlayoutDelayPolicy.element(limits)
+            }
+        }
         return rtt
     }
+
+    /// The playout-delay bounds this player's video carries (10 ms units), for tests and the admin API.
+    var playoutDelayLimits: (min: Int, max: Int)? { playoutDelay.limits }
 
     func producerClosed() {
         downstream?.consumerDidEnd(self)

@@ -8,9 +8,12 @@ public struct HeaderExtensionIDs: Sendable, Equatable {
     public var transportWideCC: UInt8 = 0
     public var audioLevel: UInt8 = 0
     public var videoOrientation: UInt8 = 0
+    /// A player's: Parley sets its video jitter buffer's minimum while its link loses packets.
+    public var playoutDelay: UInt8 = 0
 
     public init(mid: UInt8 = 0, absSendTime: UInt8 = 0, transportWideCC: UInt8 = 0, audioLevel: UInt8 = 0,
-                videoOrientation: UInt8 = 0) {
+                videoOrientation: UInt8 = 0, playoutDelay: UInt8 = 0) {
+        self.playoutDelay = playoutDelay
         self.mid = mid
         self.absSendTime = absSendTime
         self.transportWideCC = transportWideCC

@@ -69,7 +69,7 @@ struct Pair {
     let down = FakeDownstream()
 
     init(kind: TrackKind = .video, codec: KeyframeDetector.Codec? = nil, consumerRTX: Bool = false,
-         audioLevel: (UInt8, UInt8)? = nil) {
+         audioLevel: (UInt8, UInt8)? = nil, playoutDelay: UInt8 = 0) {
         producer = Producer(parameters: ProducerParameters(kind: kind, codec: codec ?? (kind == .video ? .vp8 : .other),
                                                            clockRate: kind == .video ? 90000 : 48000, payloadType: 96),
                             keyframeInterval: 0.5)
@@ -77,7 +77,7 @@ struct Pair {
         consumer = Consumer(parameters: ConsumerParameters(producerIndex: 0, ssrc: 2222, rtxSSRC: consumerRTX ? 3333 : nil,
                                                            payloadType: 100, rtxPayloadType: consumerRTX ? 101 : nil),
                             producer: producer,
-                            extensions: HeaderExtensionIDs(audioLevel: audioLevel?.1 ?? 0),
+                            extensions: HeaderExtensionIDs(audioLevel: audioLevel?.1 ?? 0, playoutDelay: playoutDelay),
                             producerExtensions: HeaderExtensionIDs(audioLevel: audioLevel?.0 ?? 0))
         consumer.downstream = down
         producer.add(consumer)
@@ -159,6 +159,50 @@ struct Pair {
         let out = pair.down.rtp[0]
         #expect(out.extensionElement(id: 5).map { Array($0.readableBytesView) } == [0x85])
         #expect(out.extensionElement(id: 1) == nil && out.extensionElement(id: 3) == nil)
+    }
+
+    @Test func aLossyPlayersVideoIsBufferedLongerUntilTheLossPasses() {
+        let pair = Pair(playoutDelay: 7)
+        func report(lost: UInt8 = 0) -> RTCPReportBlock {
+            RTCPReportBlock(ssrc: 2222, fractionLost: lost, cumulativeLost: 0, highestSequence: 0, jitter: 0, lastSR: 0, delaySinceLastSR: 0)
+        }
+        var seq: UInt16 = 100
+        func frames(_ count: Int, at now: Double) {
+            for i in 0..<count {
+                pair.producer.receive(rtp(seq: seq, ts: UInt32(seq) * 3000, payload: vp8Payload(keyframe: seq == 100)), now: now + Double(i) * 0.03)
+                seq &+= 1
+            }
+        }
+        frames(30, at: 0)
+        pair.consumer.receiverReport(report(), now: 1)
+        #expect(pair.consumer.playoutDelayLimits == nil && pair.down.rtp.last?.extensionElement(id: 7) == nil, "no loss: nothing sent")
+        frames(30, at: 1)
+        pair.consumer.retransmit([pair.down.rtp[40].sequenceNumber, pair.down.rtp[45].sequenceNumber], now: 1.9)  // 2 of 30 NACKed
+        pair.consumer.receiverReport(report(), now: 2)
+        #expect(pair.consumer.playoutDelayLimits! == (30, 1000), "no round trip known yet: three of an assumed 100 ms")
+        frames(1, at: 2)
+        let element = pair.down.rtp.last?.extensionElement(id: 7).map { Array($0.readableBytesView) }
+        #expect(element == [0x01, 0xE3, 0xE8], "12 bits of minimum (30), 12 of maximum (1000)")
+        // Reported loss keeps it; ten quiet seconds give it back, and the player's usual bounds go out.
+        pair.consumer.receiverReport(report(lost: 26), now: 5)
+        pair.consumer.receiverReport(report(), now: 10)
+        #expect(pair.consumer.playoutDelayLimits?.min ?? 0 > 0)
+        pair.consumer.receiverReport(report(), now: 15.5)
+        #expect(pair.consumer.playoutDelayLimits! == (0, 1000))
+        frames(1, at: 16)
+        #expect(pair.down.rtp.last?.extensionElement(id: 7).map { Array($0.readableBytesView) } == [0x00, 0x03, 0xE8])
+    }
+
+    @Test func playoutDelayBoundsFollowTheRoundTrip() {
+        var policy = PlayoutDelayPolicy()
+        #expect(policy.update(now: 0, lossRate: 0.005, rtt: 0.05) == nil)
+        #expect(policy.update(now: 1, lossRate: 0.1, rtt: 0.04)! == (15, 1000))  // 3 × 40 ms under the 150 ms floor
+        #expect(policy.update(now: 2, lossRate: 0.1, rtt: 0.12)! == (36, 1000))
+        #expect(policy.update(now: 3, lossRate: 0.1, rtt: 0.05) == nil, "not lowered while the loss lasts")
+        #expect(policy.update(now: 4, lossRate: 0.2, rtt: 0.4)! == (50, 1000), "at most 500 ms")
+        #expect(policy.update(now: 13.9, lossRate: 0, rtt: nil) == nil)
+        #expect(policy.update(now: 14, lossRate: 0, rtt: nil)! == (0, 1000))
+        #expect(PlayoutDelayPolicy.element((36, 1000)).readableBytesView.elementsEqual([0x02, 0x43, 0xE8]))
     }
 
     @Test func nackIsAnsweredFromTheBufferWithTheSubscribersNumbers() {
