@@ -81,6 +81,8 @@ extension ParleyServer {
                   [([("reason", "per_address")], Double(health.connections.refusedPerAddress)),
                    ([("reason", "request_head_timeout")], Double(health.connections.headTimeouts)),
                    ([("reason", "new_per_second")], Double(health.connections.refusedRate))])
+        m.counter("parley_requests_rate_limited_total", "Signaling and WHIP requests over their rate limit: refused, or the socket closed for flooding.",
+                  [([("outcome", "refused")], Double(rateLimits.refused)), ([("outcome", "disconnected")], Double(rateLimits.disconnected))])
         m.counter("parley_auth_failures_total", "Access tokens refused.", [([], Double(health.auth.failures))])
         m.counter("parley_auth_slowed_total", "Token checks delayed for an address past its limit.", [([], Double(health.auth.slowed))])
         m.counter("parley_origin_refused_total", "WebSocket upgrades refused for their Origin.", [([], Double(health.auth.originRefused))])

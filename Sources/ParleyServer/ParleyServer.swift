@@ -34,6 +34,8 @@ public struct ParleyServer: Sendable {
     let access: TokenAccess?
     /// Refused tokens per address (slowed past a limit), and refused Origins.
     let authFailures = AuthFailures()
+    /// Requests refused by the per-socket (and WHIP's per-address) rate limits.
+    let rateLimits = RateLimitCounts()
     /// TURN servers and credentials for browsers, when configured.
     let turn: TURNCredentials?
     /// Room activity for the operator's backend, when `webhookURLs` are given.
@@ -203,7 +205,7 @@ public struct ParleyServer: Sendable {
                             headers: [.contentType: "application/json; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(health))))
         }
-        WHIPRoutes(endpoints: whipEndpoints, limiter: AddressRateLimiter(perSecond: 20), access: access,
+        WHIPRoutes(endpoints: whipEndpoints, limiter: AddressRateLimiter(perSecond: 20, counts: rateLimits), access: access,
                    authFailures: authFailures, hook: authHook).add(to: router)
 
         let wsRouter = Router(context: ParleyWebSocketContext.self)
@@ -311,7 +313,7 @@ public struct ParleyServer: Sendable {
             hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
             recorder: StreamRecordings(server: self, logger: logger), access: authFailures.guarding(access, address: address),
             hook: authHook?.forClient(address), iceServers: turn, outbox: outbox, version: ParleyVersion.current,
-            limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
+            limiter: RateLimiter(perSecond: configuration.requestsPerSecond, counts: rateLimits), logger: logger
         )
         liveSockets.add(outbox)
         defer { liveSockets.remove(outbox) }

@@ -14,7 +14,7 @@ extension ParleyServer {
             hub: hub, media: mediaSessions, republisher: RTMPRepublisher(server: self, logger: logger),
             recorder: StreamRecordings(server: self, logger: logger), access: authFailures.guarding(access, address: address),
             hook: authHook?.forClient(address), outbox: outbox, version: ParleyVersion.current,
-            limiter: RateLimiter(perSecond: configuration.requestsPerSecond), logger: logger
+            limiter: RateLimiter(perSecond: configuration.requestsPerSecond, counts: rateLimits), logger: logger
         )
         liveSockets.add(outbox)
         defer { liveSockets.remove(outbox) }

@@ -229,14 +229,18 @@ extension HTTPField.Name {
 final class AddressRateLimiter: Sendable {
     private let table = Mutex<[String: RateLimiter]>([:])
     private let perSecond: Int
+    private let counts: RateLimitCounts?
 
-    init(perSecond: Int) { self.perSecond = perSecond }
+    init(perSecond: Int, counts: RateLimitCounts? = nil) {
+        self.perSecond = perSecond
+        self.counts = counts
+    }
 
     /// `now`: seconds on a monotonic clock, as a socket's own limiter counts them.
     func allow(_ address: String, now: Double = Double(DispatchTime.now().uptimeNanoseconds) / 1e9) -> Bool {
         table.withLock { table in
             if table.count > 10_000 { table.removeAll() }  // a flood of addresses must not grow it without end
-            var limiter = table[address] ?? RateLimiter(perSecond: perSecond, closeAfterRefused: .max)
+            var limiter = table[address] ?? RateLimiter(perSecond: perSecond, closeAfterRefused: .max, counts: counts)
             defer { table[address] = limiter }
             return limiter.check(now: now) == .allow
         }

@@ -128,12 +128,14 @@ func errorCode(_ reply: [String: Any]) -> String? {
 
 @Suite struct RateLimiterTests {
     @Test func windowResetsEverySecond() {
-        var limiter = RateLimiter(perSecond: 2, closeAfterRefused: 1)
+        let counts = RateLimitCounts()
+        var limiter = RateLimiter(perSecond: 2, closeAfterRefused: 1, counts: counts)
         #expect(limiter.check(now: 10.0) == .allow)
         #expect(limiter.check(now: 10.1) == .allow)
         #expect(limiter.check(now: 10.2) == .refuse)
         #expect(limiter.check(now: 10.3) == .disconnect)
         #expect(limiter.check(now: 11.0) == .allow)
+        #expect(counts.refused == 1 && counts.disconnected == 1, "refusals are counted for /metrics")
     }
 }
 
