@@ -7,6 +7,7 @@ import json
 import subprocess
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -62,13 +63,23 @@ def test_a_rooms_life_is_posted_signed_and_retried(tmp_path):
         alice = ProtocolClient(server)
         alice.request("connect", username="alice")
         assert alice.request("join", room="standup")["ok"]
-        ffmpeg = subprocess.run(
+        ffmpeg = subprocess.Popen(
             ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15",
              "-f", "lavfi", "-i", "sine=frequency=440", "-t", "3", "-c:v", "libx264", "-bf", "0", "-g", "15",
              "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv",
              f"rtmp://127.0.0.1:{server.rtmp_port}/standup/obs?record=true"],
-            capture_output=True, text=True, timeout=30)
-        assert ffmpeg.returncode == 0, ffmpeg.stderr
+            stderr=subprocess.PIPE, text=True)
+
+        def metric(name):
+            with urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5) as r:
+                lines = [line for line in r.read().decode().splitlines() if line.startswith(name + " ")]
+            return float(lines[0].split()[1]) if lines else None
+
+        # While the encoder publishes, the metrics count it.
+        wait_for(lambda: metric("parley_rtmp_publishers") == 1 and metric("parley_rtmp_connections") == 1,
+                 timeout=10, what="the RTMP encoder in the metrics")
+        _, errors = ffmpeg.communicate(timeout=30)
+        assert ffmpeg.returncode == 0, errors
         wait_for(lambda: "recording_finished" in receiver.names(), timeout=15, what=f"the recording's event ({receiver.names()})")
         alice.close()
         # Deliveries run side by side, and the refused one comes again a second later: wait for all nine.
@@ -89,7 +100,6 @@ def test_a_rooms_life_is_posted_signed_and_retried(tmp_path):
         assert recording["outcome"] == "finished" and (tmp_path / recording["name"]).exists(), recording
         assert len({e["id"] for e in receiver.events}) == len(receiver.events), "ids are unique"
         # The first POST was refused and retried: every event arrived once, and the metrics say so.
-        import urllib.request
         with urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5) as r:
             metrics = r.read().decode()
         assert f'parley_webhook_deliveries_total{{outcome="delivered"}} {len(receiver.events)}' in metrics, metrics[-800:]

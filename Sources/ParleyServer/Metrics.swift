@@ -69,6 +69,8 @@ extension ParleyServer {
         m.histogram("parley_viewer_jitter_seconds", "Interarrival jitter viewers report.", stats.viewerJitter.snapshot)
         m.histogram("parley_viewer_fraction_lost", "Fraction of packets lost that viewers report (per report interval).", stats.viewerLoss.snapshot)
         m.gauge("parley_whip_sessions", "WHIP publishers and WHEP players.", Double(health.whipSessions))
+        m.gauge("parley_rtmp_connections", "RTMP connections open (encoders, players, handshakes).", Double(rtmpConnections.snapshot.open))
+        m.gauge("parley_rtmp_publishers", "RTMP encoders publishing into rooms.", Double(rtmpPublishers.count))
         m.gauge("parley_transcodes", "VP8 to H.264 transcodes running for RTMP.", Double(health.transcodes))
         m.counter("parley_rtp_packets_total", "SRTP/SRTCP datagrams received and sent on the media ports.",
                   [([("direction", "in")], Double(health.media.packetsIn)), ([("direction", "out")], Double(health.media.packetsOut))])

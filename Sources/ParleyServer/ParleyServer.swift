@@ -27,6 +27,9 @@ public struct ParleyServer: Sendable {
     let videoTranscodes: VideoTranscodes
     /// Rooms with RTMP players or pushes: their new publishes prefer H.264.
     let rtmpAudience = RTMPAudience()
+    /// The RTMP listener's connections (publishers, players, handshakes) and its publishers by room and name.
+    let rtmpConnections = OpenConnections()
+    let rtmpPublishers = RTMPPublishers()
     let recordingStats = RecordingStats()
     /// WHIP publishers and WHEP players (docs/WHIP-WHEP.md).
     let whipEndpoints: WHIPEndpoints

@@ -19,8 +19,8 @@ struct RTMPService: Service {
     static let idleTimeout: TimeAmount = .seconds(10)
 
     func run() async throws {
-        let connections = OpenConnections()
-        let publishers = RTMPPublishers()
+        let connections = server.rtmpConnections
+        let publishers = server.rtmpPublishers
         let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
         let listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
@@ -86,6 +86,8 @@ final class RTMPPublishers: Sendable {
     }
 
     func current(_ key: String) -> Entry? { entries.withLock { $0[key] } }
+
+    var count: Int { entries.withLock { $0.count } }
 
     func release(_ key: String, session: SessionID) {
         entries.withLock { e in if e[key]?.session == session { e[key] = nil } }
