@@ -110,7 +110,7 @@ def test_rooms_are_listed_inspected_messaged_kicked_and_closed(server):
 
 def test_metrics_pass_promtool(server):
     status, text = call(server, "GET", "/metrics")
-    assert status == 200 and "parley_rooms " in text and 'parley_rtp_packets_total{direction="in"}' in text, text[:500]
+    assert status == 200 and "parley_rooms " in text and 'parley_media_datagrams_total{direction="in"}' in text, text[:500]
     assert 'parley_info{version="' in text and "parley_auth_failures_total" in text
     promtool = shutil.which("promtool")
     assert promtool, "promtool is missing: make test installs it (apt-get install prometheus)"

@@ -69,8 +69,13 @@ def test_stats_mute_and_kick_seen_by_browsers(request, browser_factory):
         # The metrics of a live call pass promtool, with the viewer reports in the histograms.
         status, text = call(server, "GET", "/metrics")
         assert status == 200 and 'parley_peer_connections{state="connected"} 2' in text, text
-        rtt_count = [line for line in text.splitlines() if line.startswith("parley_viewer_rtt_seconds_count ")]
-        assert rtt_count and int(rtt_count[0].split()[1]) > 0, rtt_count
+        samples = {line.split()[0]: float(line.split()[1]) for line in text.splitlines() if line and not line.startswith("#")}
+        assert samples["parley_viewer_rtt_seconds_count"] > 0, text
+        # RTP by kind both ways (one publisher, one player: about as much out as in), and the loops' hand-off delay.
+        for kind in ("audio", "video"):
+            sent, received = (samples[f'parley_rtp_packets_total{{direction="{d}",kind="{kind}"}}'] for d in ("out", "in"))
+            assert received > 20 and 0.5 * received < sent <= 1.1 * received, (kind, sent, received)
+        assert samples["parley_forwarding_delay_seconds_count"] > 0, text
         checked = subprocess.run([shutil.which("promtool") or "promtool", "check", "metrics"], input=text,
                                  capture_output=True, text=True)
         assert checked.returncode == 0 and not checked.stdout.strip() and not checked.stderr.strip(), (checked.stdout, checked.stderr)

@@ -72,10 +72,21 @@ extension ParleyServer {
         m.gauge("parley_rtmp_connections", "RTMP connections open (encoders, players, handshakes).", Double(rtmpConnections.snapshot.open))
         m.gauge("parley_rtmp_publishers", "RTMP encoders publishing into rooms.", Double(rtmpPublishers.count))
         m.gauge("parley_transcodes", "VP8 to H.264 transcodes running for RTMP.", Double(health.transcodes))
-        m.counter("parley_rtp_packets_total", "SRTP/SRTCP datagrams received and sent on the media ports.",
+        m.counter("parley_media_datagrams_total", "Datagrams received and sent on the media ports (SRTP, SRTCP, STUN, DTLS).",
                   [([("direction", "in")], Double(health.media.packetsIn)), ([("direction", "out")], Double(health.media.packetsOut))])
-        m.counter("parley_rtp_bytes_total", "Bytes of those datagrams.",
+        m.counter("parley_media_bytes_total", "Bytes of those datagrams.",
                   [([("direction", "in")], Double(health.media.bytesIn)), ([("direction", "out")], Double(health.media.bytesOut))])
+        let rtp = media.stats.rtp
+        func byKind(_ pick: (MediaStats.RTPCounts) -> Int) -> [([(String, String)], Double)] {
+            [("in", rtp.in), ("out", rtp.out)].flatMap { direction, counts in
+                [TrackKind.audio, .video].map { ([("direction", direction), ("kind", $0.rawValue)], Double(counts[$0].map(pick) ?? 0)) }
+            }
+        }
+        m.counter("parley_rtp_packets_total", "RTP of published tracks received (in) and forwarded to players (out), by kind.", byKind(\.packets))
+        m.counter("parley_rtp_bytes_total", "Bytes of that RTP (SRTP as sent or received).", byKind(\.bytes))
+        m.histogram("parley_forwarding_delay_seconds",
+                    "From a read burst's first datagram to the flush that hands its copies to the socket (per flush).",
+                    media.stats.forwardingDelay.snapshot)
         m.counter("parley_media_drops_total", "Datagrams dropped on the media ports, by reason.",
                   health.media.drops.sorted { $0.key < $1.key }.map { ([("reason", $0.key)], Double($0.value)) })
         m.gauge("parley_connections_open", "HTTP and WebSocket connections open.", Double(health.connections.open))

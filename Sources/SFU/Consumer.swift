@@ -4,7 +4,7 @@ import RTP
 /// Where a consumer's packets go: the subscriber's transport in production; a recorder in tests.
 protocol ConsumerDownstream: AnyObject {
     var isConnected: Bool { get }
-    func sendRTP(_ packet: inout ByteBuffer)
+    func sendRTP(_ packet: inout ByteBuffer, kind: TrackKind)
     func sendRTCP(_ packet: inout ByteBuffer)
     /// The producer ended: the subscriber's transport closes.
     func consumerDidEnd(_ consumer: Consumer)
@@ -109,7 +109,7 @@ final class Consumer {
         }
         packetsSent &+= 1
         octetsSent &+= UInt32(truncatingIfNeeded: packet.payloadLength)
-        downstream.sendRTP(&out)
+        downstream.sendRTP(&out, kind: producer.parameters.kind)
         spare = out
     }
 
@@ -201,7 +201,7 @@ final class Consumer {
                             ssrc: parameters.ssrc)
             }
             retransmissionsSent += 1
-            downstream.sendRTP(&out)
+            downstream.sendRTP(&out, kind: producer.parameters.kind)
             spare = out
         }
     }

@@ -75,7 +75,7 @@ public final class MediaSinkAttachment {
 extension MediaSinkAttachment: ConsumerDownstream {
     var isConnected: Bool { !ended }
 
-    func sendRTP(_ packet: inout ByteBuffer) {
+    func sendRTP(_ packet: inout ByteBuffer, kind: TrackKind) {
         guard let parsed = try? RTPPacket(packet), let track = trackBySSRC[parsed.ssrc] else { return }
         sink?.receive(parsed, track: track)
     }

@@ -10,9 +10,17 @@ public final class MediaStats: Sendable {
     }
 
     let packetsIn = Atomic<Int>(0)
-    let packetsOut = Atomic<Int>(0)
     let bytesIn = Atomic<Int>(0)
-    let bytesOut = Atomic<Int>(0)
+    /// Sent datagrams in three classes, counted once each: forwarded audio and video RTP, and everything else
+    /// (RTCP, STUN, DTLS, an echo test's RTP). The totals are their sums.
+    private let audioOut = TrafficCounter()
+    private let videoOut = TrafficCounter()
+    private let otherOut = TrafficCounter()
+    /// Received RTP of publishers' tracks by kind (retransmissions included).
+    private let audioIn = TrafficCounter()
+    private let videoIn = TrafficCounter()
+    /// From a read burst's first datagram to the flush that hands what it made to the socket, per flush.
+    public let forwardingDelay = MediaHistogram(bounds: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1])
     let transports = Atomic<Int>(0)
     private let badSTUNIntegrity = Atomic<Int>(0)
     private let badSRTPAuth = Atomic<Int>(0)
@@ -73,9 +81,29 @@ public final class MediaStats: Sendable {
         bytesIn.add(bytes, ordering: .relaxed)
     }
 
-    func sent(_ bytes: Int) {
-        packetsOut.add(1, ordering: .relaxed)
-        bytesOut.add(bytes, ordering: .relaxed)
+    func sent(_ bytes: Int, kind: TrackKind?) {
+        switch kind {
+        case .audio: audioOut.add(bytes)
+        case .video: videoOut.add(bytes)
+        case nil: otherOut.add(bytes)
+        }
+    }
+
+    func receivedRTP(_ bytes: Int, kind: TrackKind) {
+        switch kind {
+        case .audio: audioIn.add(bytes)
+        case .video: videoIn.add(bytes)
+        }
+    }
+
+    /// RTP of publishers' tracks received, and forwarded to players, by kind.
+    public struct RTPCounts: Sendable, Equatable {
+        public var packets: Int
+        public var bytes: Int
+    }
+
+    public var rtp: (in: [TrackKind: RTPCounts], out: [TrackKind: RTPCounts]) {
+        ([.audio: audioIn.counts, .video: videoIn.counts], [.audio: audioOut.counts, .video: videoOut.counts])
     }
 
     func dropped(_ reason: Drop) {
@@ -99,8 +127,10 @@ public final class MediaStats: Sendable {
     public var snapshot: Snapshot {
         Snapshot(
             peerConnections: transports.load(ordering: .relaxed),
-            packetsIn: packetsIn.load(ordering: .relaxed), packetsOut: packetsOut.load(ordering: .relaxed),
-            bytesIn: bytesIn.load(ordering: .relaxed), bytesOut: bytesOut.load(ordering: .relaxed),
+            packetsIn: packetsIn.load(ordering: .relaxed),
+            packetsOut: [audioOut, videoOut, otherOut].reduce(0) { $0 + $1.counts.packets },
+            bytesIn: bytesIn.load(ordering: .relaxed),
+            bytesOut: [audioOut, videoOut, otherOut].reduce(0) { $0 + $1.counts.bytes },
             drops: [
                 Drop.badSTUNIntegrity.rawValue: badSTUNIntegrity.load(ordering: .relaxed),
                 Drop.badSRTPAuth.rawValue: badSRTPAuth.load(ordering: .relaxed),
@@ -108,5 +138,21 @@ public final class MediaStats: Sendable {
                 Drop.malformed.rawValue: malformed.load(ordering: .relaxed),
             ]
         )
+    }
+}
+
+/// Packets and bytes of one class of traffic.
+final class TrafficCounter: Sendable {
+    private let packets = Atomic<Int>(0)
+    private let bytes = Atomic<Int>(0)
+
+    @inline(__always)
+    func add(_ count: Int) {
+        packets.add(1, ordering: .relaxed)
+        bytes.add(count, ordering: .relaxed)
+    }
+
+    var counts: MediaStats.RTPCounts {
+        .init(packets: packets.load(ordering: .relaxed), bytes: bytes.load(ordering: .relaxed))
     }
 }

@@ -86,6 +86,7 @@ final class PublisherHandler: TransportMediaHandler, ProducerUpstream {
             transport.stats?.dropped(.malformed)
             return
         }
+        transport.stats?.receivedRTP(packet.buffer.readableBytes, kind: producer.parameters.kind)
         if isRTX {
             // RFC 4588: the original sequence number leads the payload; a bare RTX packet is padding (a probe).
             guard packet.payloadLength >= 2, let original = packet.payload.getInteger(at: packet.payload.readerIndex, as: UInt16.self),

@@ -19,7 +19,7 @@ final class SubscriberHandler: TransportMediaHandler, ConsumerDownstream {
     }
 
     var isConnected: Bool { transport?.isConnected ?? false }
-    func sendRTP(_ packet: inout ByteBuffer) { transport?.sendRTP(&packet) }
+    func sendRTP(_ packet: inout ByteBuffer, kind: TrackKind) { transport?.sendRTP(&packet, kind: kind) }
     func sendRTCP(_ packet: inout ByteBuffer) { transport?.sendRTCP(&packet) }
 
     func consumerDidEnd(_ consumer: Consumer) {

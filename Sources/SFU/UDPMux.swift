@@ -21,6 +21,8 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     private var handlers: [String: any TransportMediaHandler] = [:]
     private var pendingFlush = false
     private var queuedWrites = 0
+    /// When the current read burst's first datagram was read (nil outside a burst), for the forwarding delay.
+    private var burstStart: Double?
     /// One clock for every media loop: a track's copies on several loops compare times taken on either.
     private static let started = ContinuousClock.now
 
@@ -106,6 +108,7 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
         let envelope = unwrapInboundIn(data)
         var buffer = envelope.data
         stats.received(buffer.readableBytes)
+        if burstStart == nil { burstStart = now }
         let kind = PacketKind.classify(buffer)
         switch kind {
         case .stun:
@@ -131,6 +134,7 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
 
     func channelReadComplete(context: ChannelHandlerContext) {
         flushIfNeeded()
+        burstStart = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -139,10 +143,11 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     }
 
     /// Queues a datagram; flushed at the end of the current read burst, or right away when sent from a timer.
-    func send(_ buffer: ByteBuffer, to address: SocketAddress) {
+    /// `kind`: forwarded RTP of that kind (for the metrics); nil for anything else.
+    func send(_ buffer: ByteBuffer, to address: SocketAddress, kind: TrackKind? = nil) {
         assertOnLoop(eventLoop)
         guard let context else { return }
-        stats.sent(buffer.readableBytes)
+        stats.sent(buffer.readableBytes, kind: kind)
         context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: address, data: buffer)), promise: nil)
         // A fan-out of one read burst can queue thousands of copies: send each 64 (one sendmmsg) as they come
         // rather than all at the burst's end, so the first copies do not wait for the last (measured: p99 at
@@ -151,6 +156,7 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
         if queuedWrites >= 64 {
             queuedWrites = 0
             context.flush()
+            if let burstStart { stats.forwardingDelay.observe(now - burstStart) }
         }
         if !pendingFlush {
             pendingFlush = true
@@ -164,5 +170,6 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
         pendingFlush = false
         queuedWrites = 0
         context.flush()
+        if let burstStart { stats.forwardingDelay.observe(now - burstStart) }
     }
 }

@@ -222,13 +222,14 @@ public final class WebRTCTransport {
 
     // MARK: outbound
 
-    /// Protects and sends an RTP packet to the peer; the buffer is consumed.
-    public func sendRTP(_ buffer: inout ByteBuffer) {
+    /// Protects and sends an RTP packet to the peer; the buffer is consumed. `kind`: a forwarded track's, for
+    /// the metrics.
+    public func sendRTP(_ buffer: inout ByteBuffer, kind: TrackKind? = nil) {
         assertOnLoop(eventLoop)
         guard let srtpOut, let selectedAddress else { return }
         do {
             try srtpOut.protectRTP(&buffer)
-            mux?.send(buffer, to: selectedAddress)
+            mux?.send(buffer, to: selectedAddress, kind: kind)
         } catch {
             mux?.stats.dropped(.malformed)
         }

@@ -29,7 +29,7 @@ final class FakeDownstream: ConsumerDownstream {
     var rtp: [RTPPacket] = []
     var rtcp: [ByteBuffer] = []
     var ended = false
-    func sendRTP(_ packet: inout ByteBuffer) { if let p = try? RTPPacket(packet) { rtp.append(p) } }
+    func sendRTP(_ packet: inout ByteBuffer, kind: TrackKind) { if let p = try? RTPPacket(packet) { rtp.append(p) } }
     func sendRTCP(_ packet: inout ByteBuffer) { rtcp.append(packet) }
     func consumerDidEnd(_ consumer: Consumer) { ended = true }
 }
