@@ -93,8 +93,8 @@ final class Producer {
     /// Up to 2 s of each track, at most 1,024 video or 128 audio packets (audio is rarely NACKed).
     private static func makeBuffer(for parameters: ProducerParameters) -> RetransmissionBuffer {
         parameters.kind == .video
-            ? RetransmissionBuffer(initialCapacity: 64, maxCapacity: 1024, slotCapacity: 1500)
-            : RetransmissionBuffer(initialCapacity: 16, maxCapacity: 128, slotCapacity: 256)
+            ? RetransmissionBuffer(initialCapacity: 64, maxCapacity: 1024)
+            : RetransmissionBuffer(initialCapacity: 16, maxCapacity: 128)
     }
 
     func add(_ consumer: Consumer) {
@@ -127,7 +127,7 @@ final class Producer {
         }
         let seq = unwrapper.unwrap(packet.sequenceNumber)
         // RTX also carries the browser's bandwidth probes: copies of packets that already arrived.
-        if isRetransmission, buffer.packet(sequence: seq, now: now) != nil { return }
+        if isRetransmission, buffer.contains(sequence: seq, now: now) { return }
         packetsReceived += 1
         bytesReceived += packet.buffer.readableBytes
         if isRetransmission {
@@ -253,8 +253,7 @@ final class Producer {
     /// The lowest sequence number, walking back from `seq` through the buffer, whose packets all carry `timestamp`.
     private func firstOfAccessUnit(from seq: Int64, timestamp: UInt32, now: Double) -> Int64 {
         var first = seq
-        while seq - first < 256, let stored = buffer.packet(sequence: first - 1, now: now),
-              let earlier = try? RTPPacket(stored), earlier.timestamp == timestamp {
+        while seq - first < 256, buffer.timestamp(sequence: first - 1, now: now) == timestamp {
             first -= 1
         }
         return first

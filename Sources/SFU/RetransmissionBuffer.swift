@@ -3,12 +3,16 @@ import NIOCore
 /// The last packets of a track, by extended sequence number, to answer NACKs and to start new subscribers on the
 /// latest keyframe. Holds exactly the packets of the last `maxAge` seconds (at most `maxCapacity`): a window of
 /// consecutive sequence numbers, the oldest evicted as each new one arrives. A ring sized by powers of two held up
-/// to twice that (a 2.4 Mbit/s camera's 2 s filled 1,024 slots of 1.5 KB); this holds ~500 packets. An evicted
-/// packet's storage is kept for the next one, so a warm buffer stores without allocating.
+/// to twice that (a 2.4 Mbit/s camera's 2 s filled 1,024 slots of 1.5 KB); this holds ~500 packets.
+///
+/// Each packet is kept in an array of its own size: a `ByteBuffer` rounds its storage up to a power of two, so a
+/// 1,240-byte video packet took 2,048 bytes, a third of a publisher's store wasted. An evicted packet's array is
+/// kept for the next one of about its size, so a warm buffer mostly stores without allocating; reads (NACK
+/// answers, a new viewer's keyframe) copy the packet out.
 struct RetransmissionBuffer {
     private struct Entry {
         var time: Double
-        var packet: ByteBuffer?
+        var bytes: [UInt8]?
     }
 
     /// Sequence `first + i` is at `ring[(head + i) % ring.count]` for i < `count`.
@@ -16,18 +20,15 @@ struct RetransmissionBuffer {
     private var head = 0
     private var count = 0
     private var first: Int64 = 0
-    /// Storage of evicted packets, reused for new ones.
-    private var spares: [ByteBuffer] = []
+    /// Storage of evicted packets, reused for new ones of about their size.
+    private var spares: [[UInt8]] = []
     private let maxCapacity: Int
     private let maxAge: Double
-    /// Each packet's first allocation: enough for a full video packet, or a small audio one.
-    private let slotCapacity: Int
 
-    init(initialCapacity: Int = 64, maxCapacity: Int = 1024, maxAge: Double = 2.0, slotCapacity: Int = 1500) {
+    init(initialCapacity: Int = 64, maxCapacity: Int = 1024, maxAge: Double = 2.0) {
         self.maxCapacity = max(1, maxCapacity)
-        ring = Array(repeating: Entry(time: 0, packet: nil), count: min(max(1, initialCapacity), self.maxCapacity))
+        ring = Array(repeating: Entry(time: 0, bytes: nil), count: min(max(1, initialCapacity), self.maxCapacity))
         self.maxAge = maxAge
-        self.slotCapacity = slotCapacity
     }
 
     /// Packets (and gaps between them) held.
@@ -48,26 +49,48 @@ struct RetransmissionBuffer {
             append(now: now)  // the slot for `sequence`, and gaps before it for packets still to come
         }
         let index = slot(sequence - first)
-        var storage = ring[index].packet ?? spares.popLast() ?? ByteBufferAllocator().buffer(capacity: max(packet.readableBytes, slotCapacity))
-        ring[index].packet = nil  // so `storage` is the only reference and is written in place
-        storage.clear()
-        storage.writeImmutableBuffer(packet)
-        ring[index] = Entry(time: now, packet: storage)
+        let size = packet.readableBytes
+        var storage = ring[index].bytes ?? spares.popLast() ?? []
+        ring[index].bytes = nil  // so `storage` is the only reference and is written in place
+        if storage.capacity < size || storage.capacity > size + size / 4 + 64 {
+            storage = []
+            storage.reserveCapacity(size)  // no more than the packet (and the allocator's rounding)
+        }
+        storage.removeAll(keepingCapacity: true)
+        storage.append(contentsOf: packet.readableBytesView)
+        ring[index] = Entry(time: now, bytes: storage)
         evict(now: now)
     }
 
+    /// A copy of the stored packet, or nil.
     func packet(sequence: Int64, now: Double) -> ByteBuffer? {
+        entry(sequence, now: now).map { ByteBuffer(bytes: $0) }
+    }
+
+    /// Whether the packet is stored (no copy).
+    func contains(sequence: Int64, now: Double) -> Bool { entry(sequence, now: now) != nil }
+
+    /// The stored packet's RTP timestamp (no copy).
+    func timestamp(sequence: Int64, now: Double) -> UInt32? {
+        guard let bytes = entry(sequence, now: now), bytes.count >= 8 else { return nil }
+        return bytes[4...7].reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    /// Bytes the stored packets' arrays hold (their capacity), for tests.
+    var storedBytes: Int { ring.reduce(0) { $0 + ($1.bytes?.capacity ?? 0) } }
+
+    private func entry(_ sequence: Int64, now: Double) -> [UInt8]? {
         guard sequence >= first, sequence - first < Int64(count) else { return nil }
         let entry = ring[slot(sequence - first)]
         guard now - entry.time <= maxAge else { return nil }
-        return entry.packet
+        return entry.bytes
     }
 
     private func slot(_ offset: Int64) -> Int { (head + Int(offset)) % ring.count }
 
     private mutating func append(now: Double) {
         if count == ring.count { grow() }
-        ring[slot(Int64(count))] = Entry(time: now, packet: nil)
+        ring[slot(Int64(count))] = Entry(time: now, bytes: nil)
         count += 1
     }
 
@@ -77,15 +100,15 @@ struct RetransmissionBuffer {
     }
 
     private mutating func dropOldest() {
-        if let packet = ring[head].packet, spares.count < 4 { spares.append(packet) }
-        ring[head] = Entry(time: 0, packet: nil)
+        if let bytes = ring[head].bytes, spares.count < 4 { spares.append(bytes) }
+        ring[head] = Entry(time: 0, bytes: nil)
         head = (head + 1) % ring.count
         first += 1
         count -= 1
     }
 
     private mutating func removeAll() {
-        for i in 0..<count { ring[slot(Int64(i))] = Entry(time: 0, packet: nil) }
+        for i in 0..<count { ring[slot(Int64(i))] = Entry(time: 0, bytes: nil) }
         head = 0
         count = 0
     }
@@ -94,7 +117,7 @@ struct RetransmissionBuffer {
     /// them at 0.
     private mutating func grow() {
         let size = min(max(ring.count + ring.count / 2, ring.count + 1), maxCapacity)
-        var larger = [Entry](repeating: Entry(time: 0, packet: nil), count: size)
+        var larger = [Entry](repeating: Entry(time: 0, bytes: nil), count: size)
         for i in 0..<count { larger[i] = ring[slot(Int64(i))] }
         ring = larger
         head = 0

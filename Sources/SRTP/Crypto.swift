@@ -64,27 +64,42 @@ struct HMACSHA1 {
     }
 }
 
-/// AES-128-GCM with a reusable context (RFC 7714).
+/// AES-128-GCM with a reusable context per direction (RFC 7714), each made on first use: a session protects or
+/// unprotects, rarely both, and a player's transport never unprotects RTP. An unused OpenSSL context is ~1.1 KB,
+/// five of them per transport.
 final class AESGCM {
-    private let encryptCtx: OpaquePointer
-    private let decryptCtx: OpaquePointer
+    private let key: [UInt8]
+    private var encryptCtx: OpaquePointer?
+    private var decryptCtx: OpaquePointer?
 
     init(key: [UInt8]) throws(SRTPError) {
-        guard key.count == 16, let e = EVP_CIPHER_CTX_new(), let d = EVP_CIPHER_CTX_new() else { throw .invalidKeyLength }
-        encryptCtx = e
-        decryptCtx = d
-        guard EVP_EncryptInit_ex(e, EVP_aes_128_gcm(), nil, key, nil) == 1,
-              EVP_DecryptInit_ex(d, EVP_aes_128_gcm(), nil, key, nil) == 1 else { throw .cryptoFailure }
+        guard key.count == 16 else { throw .invalidKeyLength }
+        self.key = key
     }
 
     deinit {
-        EVP_CIPHER_CTX_free(encryptCtx)
-        EVP_CIPHER_CTX_free(decryptCtx)
+        if let encryptCtx { EVP_CIPHER_CTX_free(encryptCtx) }
+        if let decryptCtx { EVP_CIPHER_CTX_free(decryptCtx) }
+    }
+
+    /// OpenSSL contexts made so far (for tests).
+    var contexts: Int { (encryptCtx == nil ? 0 : 1) + (decryptCtx == nil ? 0 : 1) }
+
+    private func context(encrypt: Bool) -> OpaquePointer? {
+        if let ctx = encrypt ? encryptCtx : decryptCtx { return ctx }
+        guard let ctx = EVP_CIPHER_CTX_new() else { return nil }
+        let ready = encrypt ? EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nil, key, nil) : EVP_DecryptInit_ex(ctx, EVP_aes_128_gcm(), nil, key, nil)
+        guard ready == 1 else {
+            EVP_CIPHER_CTX_free(ctx)
+            return nil
+        }
+        if encrypt { encryptCtx = ctx } else { decryptCtx = ctx }
+        return ctx
     }
 
     /// Encrypts `data` in place and writes the 16-byte tag to `tag`.
     func seal(iv: UnsafePointer<UInt8>, aad: UnsafeRawBufferPointer, data: UnsafeMutableRawBufferPointer, tag: UnsafeMutableRawPointer) -> Bool {
-        let ctx = encryptCtx
+        guard let ctx = context(encrypt: true) else { return false }
         var n: Int32 = 0
         guard EVP_EncryptInit_ex(ctx, nil, nil, nil, iv) == 1 else { return false }
         if aad.count > 0 {
@@ -100,7 +115,7 @@ final class AESGCM {
 
     /// Verifies `tag` and decrypts `data` in place; false when the tag does not match.
     func open(iv: UnsafePointer<UInt8>, aad: UnsafeRawBufferPointer, data: UnsafeMutableRawBufferPointer, tag: UnsafeRawPointer) -> Bool {
-        let ctx = decryptCtx
+        guard let ctx = context(encrypt: false) else { return false }
         var n: Int32 = 0
         guard EVP_DecryptInit_ex(ctx, nil, nil, nil, iv) == 1 else { return false }
         if aad.count > 0 {

@@ -23,6 +23,14 @@ public final class SRTPSession {
         rtcp = try DirectionKeys(profile: profile, kdf: kdf, masterSalt: keys.masterSalt, labels: (3, 4, 5))
     }
 
+    /// AES-GCM contexts made so far, each on first use (for tests).
+    var gcmContexts: Int {
+        [rtp, rtcp].reduce(0) { sum, keys in
+            if case .gcm(let gcm) = keys.cipher { return sum + gcm.contexts }
+            return sum
+        }
+    }
+
     /// A session from already derived session keys (RFC 7714 §16 vectors start there).
     init(profile: SRTPProfile, rtp: DirectionKeys, rtcp: DirectionKeys) {
         self.profile = profile

@@ -27,6 +27,24 @@ import Testing
         #expect(buffer.packet(sequence: 498, now: now) == nil)
     }
 
+    @Test func packetsAreHeldAtTheirOwnSize() {
+        var buffer = RetransmissionBuffer(initialCapacity: 64, maxCapacity: 1024)
+        Self.fill(&buffer, count: 500, interval: 1.0 / 250)  // 1,200-byte packets
+        // Not the 2,048 a ByteBuffer rounds 1,200 up to: the packet and the allocator's rounding.
+        #expect(buffer.storedBytes <= 500 * 1_264, "\(buffer.storedBytes / 500) bytes per packet")
+        // Small packets after large ones do not keep the large arrays.
+        for s in 500..<1_000 {
+            var small = ByteBuffer()
+            small.writeInteger(Int64(s))
+            small.writeRepeatingByte(0, count: 92)
+            buffer.store(small, sequence: Int64(s), now: Double(s) / 250)
+        }
+        #expect(buffer.storedBytes <= 501 * 160, "\(buffer.storedBytes / 501) bytes per packet")
+        // Bytes 4–7 (an RTP packet's timestamp) are the low half of the Int64 written first.
+        #expect(buffer.timestamp(sequence: 999, now: 999.0 / 250) == 999 && buffer.contains(sequence: 999, now: 999.0 / 250))
+        #expect(buffer.packet(sequence: 999, now: 999.0 / 250)?.readableBytes == 100)
+    }
+
     @Test func staysSmallAtALowRate() {
         var buffer = RetransmissionBuffer(initialCapacity: 64, maxCapacity: 1024)
         Self.fill(&buffer, count: 400, interval: 1.0 / 20)

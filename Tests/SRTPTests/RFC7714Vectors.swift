@@ -59,6 +59,17 @@ import Testing
         #expect(try session().protect(Self.rtpPlain) == Self.rtpProtected)
     }
 
+    @Test func aSessionMakesOnlyTheContextsItUses() throws {
+        let sender = try session()
+        #expect(sender.gcmContexts == 0)
+        #expect(try sender.protect(Self.rtpPlain) == Self.rtpProtected)
+        #expect(sender.gcmContexts == 1, "RTP's encryption alone: no decryption, no RTCP")
+        let receiver = try session()
+        _ = try receiver.unprotect(Self.rtpProtected)
+        #expect(throws: SRTPError.replayed) { try receiver.unprotect(Self.rtpProtected) }  // no second context either
+        #expect(receiver.gcmContexts == 1)
+    }
+
     @Test func rtpDecryption() throws {
         let receiver = try session()
         #expect(try receiver.unprotect(Self.rtpProtected) == Self.rtpPlain)
