@@ -302,6 +302,11 @@ public final class MediaEngine: Sendable {
         await onTransport(id) { $0.holdsDTLSAssociation }
     }
 
+    /// Whether transport `id` still keeps its final handshake flight for a peer that may have lost it (for tests).
+    func holdsFinalFlight(id: String) async -> Bool? {
+        await onTransport(id) { $0.holdsFinalFlight }
+    }
+
     /// Runs `body` on the loop of transport `id`, whichever it is; nil when no loop has it.
     private func onTransport<T: Sendable>(_ id: String, _ body: @escaping @Sendable (WebRTCTransport) -> T) async -> T? {
         for mux in state.withLock({ $0.muxes }) {

@@ -106,9 +106,15 @@ public final class WebRTCTransport {
     public weak var mediaHandler: (any TransportMediaHandler)?
     let eventLoop: any EventLoop
     private(set) var agent: ICELiteAgent
-    /// The DTLS association, until the peer proves it finished the handshake (its first SRTP or SRTCP packet):
-    /// then it is freed, since an OpenSSL DTLS connection holds ~50 KB that a media transport never needs again.
+    /// The DTLS association, until the handshake completes: then it is freed, since an OpenSSL DTLS server
+    /// connection holds ~76 KB that a media transport never needs again (a hundred viewers joining at once held
+    /// them all for the half second until each peer's first SRTCP). What the peer may still need is kept apart.
     private var dtls: DTLSTransport?
+    /// Parley's final handshake flight, sent again if the peer repeats its own (it lost ours), until its first
+    /// authenticated SRTP or SRTCP shows it has it; at most `finalFlightResends` times.
+    private var finalFlight: [[UInt8]] = []
+    private var finalFlightResent = 0
+    static let finalFlightResends = 8
     /// The close_notify for the end of the transport, made when the association was freed. Parley sends no DTLS
     /// record after the handshake, so the alert's record sequence number is still the next one when it is sent.
     private var closeNotify: [[UInt8]] = []
@@ -135,6 +141,8 @@ public final class WebRTCTransport {
 
     public var isConnected: Bool { srtpOut != nil && !isClosed }
     var holdsDTLSAssociation: Bool { dtls != nil }
+    /// Whether Parley's final flight is still kept for a peer that may have lost it (for tests).
+    var holdsFinalFlight: Bool { !finalFlight.isEmpty }
 
     /// Seconds on the media plane's monotonic clock.
     var now: Double { mux?.now ?? 0 }
@@ -164,20 +172,33 @@ public final class WebRTCTransport {
     func handleDTLS(_ buffer: ByteBuffer) {
         assertOnLoop(eventLoop)
         guard let dtls else {
-            // Freed association: the peer has our final flight, so the only DTLS it still sends is an alert
-            // (content type 21), in practice close_notify: the peer connection ended. Without the association it
-            // cannot be authenticated, and anyone who can forge the peer's address could send it; so it only
-            // closes the transport if no authenticated SRTP/SRTCP follows (a live browser sends RTCP every second).
-            if buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 21, peerAlertAt == nil { peerAlertAt = now }
+            let contentType = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self)
+            // Freed association. A handshake record: the peer repeats its last flight because ours was lost.
+            if contentType == 22, !finalFlight.isEmpty, finalFlightResent < Self.finalFlightResends {
+                finalFlightResent += 1
+                for datagram in finalFlight { sendRaw(ByteBuffer(bytes: datagram)) }
+                return
+            }
+            // Otherwise the only DTLS it still sends is an alert (content type 21), in practice close_notify: the
+            // peer connection ended. Without the association it cannot be authenticated, and anyone who can forge
+            // the peer's address could send it; so it only closes the transport if no authenticated SRTP/SRTCP
+            // follows (a live browser sends RTCP every second).
+            if contentType == 21, peerAlertAt == nil { peerAlertAt = now }
             return
         }
         let wasConnected = srtpOut != nil
-        for datagram in dtls.receive(Array(buffer.readableBytesView)) { sendRaw(ByteBuffer(bytes: datagram)) }
+        let sent = dtls.receive(Array(buffer.readableBytesView))
+        for datagram in sent { sendRaw(ByteBuffer(bytes: datagram)) }
         afterDTLS(wasConnected: wasConnected)
+        if !wasConnected, srtpOut != nil, !sent.isEmpty {
+            // The handshake completed with this flight of ours: keep it, free the rest.
+            finalFlight = sent
+            retireDTLS()
+        }
     }
 
-    /// The peer sent authenticated SRTP or SRTCP, so it received Parley's final DTLS flight (Parley is always
-    /// the DTLS server) and will not ask for it again: keep only the close_notify and free the association.
+    /// The handshake is complete (Parley is always the DTLS server, so its last flight ends it) or the peer sent
+    /// authenticated SRTP or SRTCP: keep only the close_notify and free the association.
     private func retireDTLS() {
         guard let dtls, case .connected = dtls.state else { return }
         closeNotify = dtls.close()
@@ -191,11 +212,13 @@ public final class WebRTCTransport {
             if kind == .rtcp {
                 try srtpIn.unprotectRTCP(&buffer)
                 if dtls != nil { retireDTLS() }
+                finalFlight = []
                 peerAlertAt = nil
                 mediaHandler?.transport(self, didReceiveRTCP: buffer)
             } else {
                 try srtpIn.unprotectRTP(&buffer)
                 if dtls != nil { retireDTLS() }
+                finalFlight = []
                 peerAlertAt = nil
                 guard let packet = try? RTPPacket(buffer) else {
                     mux?.stats.dropped(.malformed)

@@ -82,14 +82,33 @@ import Testing
         return (peer, events, local)
     }
 
-    @Test func freesTheDTLSAssociationOnceThePeerSendsMediaAndStillEndsCleanly() async throws {
+    /// The association is freed as the handshake completes; a peer that lost Parley's final flight repeats its own
+    /// and gets the kept copy.
+    @Test func aPeerThatLostTheFinalFlightGetsItAgain() async throws {
+        let engine = try await engine()
+        let peer = try TestPeer()
+        let events = Events()
+        peer.serverPort = engine.port
+        let local = try await engine.createTransport(remote: peer.remoteParameters, onEvent: { events.add($0) }) { _ in EchoHandler() }
+        peer.local = local
+        #expect(try await offPool { try peer.checkConnectivity() })
+        #expect(try await offPool { try peer.handshake(loseFinalFlight: true) } == .connected(.aeadAes128Gcm))
+        #expect(peer.droppedFinalFlight)
+        #expect(await engine.holdsDTLSAssociation(id: local.iceUfrag) == false)
+        try await offPool { try peer.sendRTCP(RTCPCompound.pli(senderSSRC: 1, mediaSSRC: 2)) }
+        try await waitFor("the final flight to be dropped") { await engine.holdsFinalFlight(id: local.iceUfrag) == false }
+        await engine.stop()
+    }
+
+    @Test func freesTheDTLSAssociationAtTheEndOfTheHandshakeAndStillEndsCleanly() async throws {
         let engine = try await engine()
         for peerCloses in [false, true] {
             let (peer, events, local) = try await connectedPeer(engine)
-            // Connected, but the peer may not have Parley's final flight yet: the association stays.
-            #expect(await engine.holdsDTLSAssociation(id: local.iceUfrag) == true)
+            // Connected: the association is freed at once; only the final flight is kept, for a peer that lost it.
+            #expect(await engine.holdsDTLSAssociation(id: local.iceUfrag) == false)
+            #expect(await engine.holdsFinalFlight(id: local.iceUfrag) == true)
             try await offPool { try peer.sendRTCP(RTCPCompound.pli(senderSSRC: 1, mediaSSRC: 2)) }
-            try await waitFor("the association to be freed") { await engine.holdsDTLSAssociation(id: local.iceUfrag) == false }
+            try await waitFor("the final flight to be dropped") { await engine.holdsFinalFlight(id: local.iceUfrag) == false }
             if peerCloses {
                 // The peer's close_notify, arriving after the association was freed, still ends the transport.
                 try await offPool { for d in peer.dtls?.close() ?? [] { peer.socket.send(d, port: peer.serverPort) } }

@@ -71,6 +71,8 @@ final class TestPeer: @unchecked Sendable {
     var receivedRTCP: [[UInt8]] = []
     /// Drops the RTP datagram with this index (counted from 0 over the peer's life), as a lossy path would.
     var dropRTPIndex: Int?
+    /// Set when `handshake(loseFinalFlight:)` dropped the server's final flight.
+    private(set) var droppedFinalFlight = false
     private(set) var droppedSequence: UInt16?
     private var rtpIndex = 0
 
@@ -98,8 +100,20 @@ final class TestPeer: @unchecked Sendable {
         return false
     }
 
-    /// Runs the DTLS handshake as client; returns the final state.
-    func handshake() throws -> DTLSTransport.State {
+    /// Whether a datagram holds a ChangeCipherSpec record (13-byte DTLS record headers, lengths at bytes 11–12).
+    static func hasChangeCipherSpec(_ datagram: [UInt8]) -> Bool {
+        var offset = 0
+        while offset + 13 <= datagram.count {
+            if datagram[offset] == 20 { return true }
+            offset += 13 + (Int(datagram[offset + 11]) << 8 | Int(datagram[offset + 12]))
+        }
+        return false
+    }
+
+    /// Runs the DTLS handshake as client; returns the final state. `loseFinalFlight`: the server's first datagram
+    /// with a ChangeCipherSpec record (its final flight) is dropped, as a lossy link would.
+    func handshake(loseFinalFlight: Bool = false) throws -> DTLSTransport.State {
+        var dropping = loseFinalFlight
         let context = try DTLSContext(role: .client, certificate: certificate)
         guard let local, let expected = DTLSCertificate.parseFingerprint(local.fingerprint) else { throw PeerError("no fingerprint") }
         let dtls = try DTLSTransport(context: context, expectedRemoteFingerprint: expected)
@@ -111,6 +125,11 @@ final class TestPeer: @unchecked Sendable {
             if case .failed = dtls.state { break }
             if let datagram = socket.receive() {
                 guard (20...63).contains(datagram.first ?? 0) else { continue }
+                if dropping, Self.hasChangeCipherSpec(datagram) {
+                    dropping = false
+                    droppedFinalFlight = true
+                    continue
+                }
                 for d in dtls.receive(datagram) { socket.send(d, port: serverPort) }
             } else {
                 for d in dtls.handleTimeout() { socket.send(d, port: serverPort) }
