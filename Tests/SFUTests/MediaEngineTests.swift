@@ -70,14 +70,14 @@ import Testing
     }
 
     /// A test peer whose transport on `engine` (echoing its media) has passed ICE and the DTLS handshake.
-    func connectedPeer(_ engine: MediaEngine) async throws -> (TestPeer, Events, LocalTransportParameters) {
+    func connectedPeer(_ engine: MediaEngine, loseFinalFlight: Bool = false) async throws -> (TestPeer, Events, LocalTransportParameters) {
         let peer = try TestPeer()
         let events = Events()
         peer.serverPort = engine.port
         let local = try await engine.createTransport(remote: peer.remoteParameters, onEvent: { events.add($0) }) { _ in EchoHandler() }
         peer.local = local
         #expect(try await offPool { try peer.checkConnectivity() })
-        #expect(try await offPool { try peer.handshake() } == .connected(.aeadAes128Gcm))
+        #expect(try await offPool { try peer.handshake(loseFinalFlight: loseFinalFlight) } == .connected(.aeadAes128Gcm))
         try await waitFor { events.all.contains(.connected) }
         return (peer, events, local)
     }
@@ -86,13 +86,7 @@ import Testing
     /// and gets the kept copy.
     @Test func aPeerThatLostTheFinalFlightGetsItAgain() async throws {
         let engine = try await engine()
-        let peer = try TestPeer()
-        let events = Events()
-        peer.serverPort = engine.port
-        let local = try await engine.createTransport(remote: peer.remoteParameters, onEvent: { events.add($0) }) { _ in EchoHandler() }
-        peer.local = local
-        #expect(try await offPool { try peer.checkConnectivity() })
-        #expect(try await offPool { try peer.handshake(loseFinalFlight: true) } == .connected(.aeadAes128Gcm))
+        let (peer, _, local) = try await connectedPeer(engine, loseFinalFlight: true)
         #expect(peer.droppedFinalFlight)
         #expect(await engine.holdsDTLSAssociation(id: local.iceUfrag) == false)
         try await offPool { try peer.sendRTCP(RTCPCompound.pli(senderSSRC: 1, mediaSSRC: 2)) }
