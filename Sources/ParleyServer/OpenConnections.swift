@@ -122,7 +122,11 @@ struct WatchedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
+        // A client that breaks its connection before a request (plain HTTP to the TLS port, a bad handshake, a
+        // reset) makes Hummingbird's upgrade channel log an error; anyone could fill the log with them.
+        var quiet = logger
+        quiet.handler = ConnectionErrorsAsDebug(base: logger.handler)
+        await base.handle(value: value, logger: quiet)
     }
 }
 
@@ -208,5 +212,35 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Logs a connection's failure before its first request ("Error handling upgrade result", logged by
+/// HummingbirdWebSocket at `error` for any client that breaks off) at `debug`; everything else as it is.
+struct ConnectionErrorsAsDebug: LogHandler {
+    var base: any LogHandler
+
+    var logLevel: Logger.Level {
+        get { base.logLevel }
+        set { base.logLevel = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { base.metadata }
+        set { base.metadata = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { base[metadataKey: key] }
+        set { base[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var event = event
+        if event.level == .error, event.message.description == "Error handling upgrade result" {
+            guard base.logLevel <= .debug else { return }
+            event.level = .debug
+        }
+        base.log(event: event)
     }
 }
