@@ -146,9 +146,10 @@ def test_a_call_through_a_lossy_jittery_link(browser_factory, busy_video):
         # At 10 % the goal is under 0.5 s of freezes in 15 s; measured 0.7-1.7 s, and up to 3.2 s on a loaded
         # machine (Chrome's freeze total depends on its own timing; docs/ROBUSTNESS.md), so only a stall fails here.
         assert ten["longest_video_gap_s"] < 1.5, ten
-        # The outage: video resumes on the same join, within 2 s of the link's return.
+        # The outage: video resumes on the same join, within 2.5 s of the link's return (1.3-1.7 s measured before
+        # lossy links got a longer jitter buffer, which holds the first frames after it ~0.4 s more).
         after = figures["after_outage"]
-        assert after["frames"] > 30 and after["longest_video_gap_s"] < 2.0, after
+        assert after["frames"] > 30 and after["longest_video_gap_s"] < 2.5, after
         assert log_of(bob).count("STATE") == 1 and log_of(alice).count("STATE") == 1, "someone joined again"
         assert not any("FAILED" in e or "STOPPED" in e for e in log_of(bob) + log_of(alice)), log_of(bob) + log_of(alice)
         # The burst: recovered by NACKs or by a keyframe request, never a stall.
