@@ -51,31 +51,27 @@ final class PublishedStream: @unchecked Sendable {  // producers are confined to
 
     /// Each track's statistics: the publisher's leg read on its loop, the viewers' summed over every loop.
     func statistics() async -> [TrackStatistics] {
-        let originals = producers.map { LoopConfined($0, on: loop) }
-        guard var tracks = try? await loop.submit({
-            originals.map { confined in
-                var track = confined.value.trackStatistics()
-                for consumer in confined.value.consumers { track.add(consumer) }
-                return track
-            }
-        }).get() else { return [] }
-        let mirrorSets = mirrors.withLock { Array($0.values) }
-        for set in mirrorSets {
-            guard let mirrorLoop = set.first?.loop else { continue }
-            let confined = set.map { LoopConfined($0, on: mirrorLoop) }
-            let viewers = try? await mirrorLoop.submit({
-                confined.map { mirror in
-                    var track = mirror.value.trackStatistics()
-                    track.viewers = 0
-                    for consumer in mirror.value.consumers { track.add(consumer) }
-                    return track
-                }
-            }).get()
-            for (index, part) in (viewers ?? []).enumerated() where tracks.indices.contains(index) {
+        guard var tracks = try? await Self.statistics(of: producers, on: loop) else { return [] }
+        for mirrorSet in mirrors.withLock({ Array($0.values) }) {
+            guard let mirrorLoop = mirrorSet.first?.loop,
+                  let viewers = try? await Self.statistics(of: mirrorSet, on: mirrorLoop) else { continue }
+            for (index, part) in viewers.enumerated() where tracks.indices.contains(index) {
                 tracks[index].addViewers(of: part)
             }
         }
         return tracks
+    }
+
+    /// `producers`' statistics with their consumers', read on `loop`, where they live.
+    private static func statistics(of producers: [Producer], on loop: any EventLoop) async throws -> [TrackStatistics] {
+        let confined = producers.map { LoopConfined($0, on: loop) }
+        return try await loop.submit {
+            confined.map { producer in
+                var track = producer.value.trackStatistics()
+                for consumer in producer.value.consumers { track.add(consumer) }
+                return track
+            }
+        }.get()
     }
 
     /// Mirrors handed packets by the originals (for tests).

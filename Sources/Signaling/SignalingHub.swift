@@ -91,7 +91,7 @@ public actor SignalingHub {
     /// no such participant is in the room.
     @discardableResult
     public func kick(room: String, participant name: String) -> Bool {
-        guard let member = registry.participants(in: room).first(where: { $0.name == name }) else { return false }
+        guard let member = member(named: name, in: room) else { return false }
         let sink = sessions[member.session]
         closeSession(member.session, reason: .kicked)
         sink?.evict()
@@ -110,7 +110,7 @@ public actor SignalingHub {
     /// everyone in the room, itself included, gets `updated` for each live one. Returns the mute now in force and
     /// its streams there, whose media the caller mutes; nil when no such participant is in the room.
     public func serverMute(room: String, participant name: String, audio: Bool?, video: Bool?) -> (MuteState, [StreamRecord])? {
-        guard let member = registry.participants(in: room).first(where: { $0.name == name }) else { return nil }
+        guard let member = member(named: name, in: room) else { return nil }
         var mute = serverMutes[room]?[member.session] ?? MuteState()
         mute.set(audio: audio, video: video)
         serverMutes[room, default: [:]][member.session] = mute.isEmpty ? nil : mute
@@ -276,6 +276,10 @@ public actor SignalingHub {
 
     public func isMember(_ session: SessionID, room: String) -> Bool {
         registry.isMember(session: session, room: room)
+    }
+
+    private func member(named name: String, in room: String) -> Participant? {
+        registry.participants(in: room).first { $0.name == name }
     }
 
     private func member(_ session: SessionID, of room: String) -> Participant? {
