@@ -8,7 +8,7 @@ import time
 
 from conftest import free_port, start_parley, wait_for
 from test_admin_api import call
-from test_sfu_browser import PLAY, PUBLISH, SETUP, STATS, has
+from test_sfu_browser import PLAY, PUBLISH, STATS, has, join
 
 ADMIN_KEY = "e2e-admin-key-0123456789"
 
@@ -39,10 +39,7 @@ def test_stats_mute_and_kick_seen_by_browsers(request, browser_factory):
     server.admin = f"http://127.0.0.1:{admin}"
     try:
         alice, bob = browser_factory(), browser_factory()
-        for driver, name in ((alice, "alice"), (bob, "bob")):
-            driver.get(server.base + "/")
-            driver.execute_script(SETUP, server.ws_url, name, "admin-room")
-            wait_for(has(driver, "STATE"), what=f"{name} in the room")
+        join(server.base, server.ws_url, "admin-room", ((alice, "alice"), (bob, "bob")))
         alice.execute_script(PUBLISH, "camera", {"audio": True, "video": True})
         wait_for(has(alice, "camera PUBLISHING"), timeout=20, what="alice publishing")
         wait_for(has(bob, "PUBLISHED alice camera"), what="bob told of alice's camera")

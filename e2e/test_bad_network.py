@@ -9,7 +9,7 @@ import time
 
 from conftest import OUTPUT, start_parley, wait_for
 from netem_relay import NetemRelay
-from test_sfu_browser import PLAY, PUBLISH, SETUP, has, log_of
+from test_sfu_browser import PLAY, PUBLISH, has, join, log_of
 
 RELAY_IP = "127.0.0.2"
 
@@ -96,10 +96,7 @@ def test_a_call_through_a_lossy_jittery_link(browser_factory, busy_video):
     base, ws_url = server.base, server.ws_url
     try:
         alice, bob = browser_factory(video_file=busy_video), browser_factory()
-        for driver, name in ((alice, "alice"), (bob, "bob")):
-            driver.get(base + "/")
-            driver.execute_script(SETUP, ws_url, name, "bad-network")
-            wait_for(has(driver, "STATE"), what=f"{name} in the room")
+        join(base, ws_url, "bad-network", ((alice, "alice"), (bob, "bob")))
         alice.execute_script(PUBLISH, "camera", {"audio": True, "video": True})
         wait_for(has(bob, "PUBLISHED alice camera"), timeout=20, what="bob told of alice's camera")
         bob.execute_script(PLAY, "alice", "camera")

@@ -13,7 +13,7 @@ import time
 import zlib
 
 from conftest import OUTPUT, wait_for
-from test_sfu_browser import PLAY, PUBLISH, SETUP, STATS, has
+from test_sfu_browser import PLAY, PUBLISH, STATS, has, join
 
 # The selected pair of a stream's peer connection: the browser's port and the server's.
 PAIR = """
@@ -114,10 +114,7 @@ class Sniffer(threading.Thread):
 
 def test_media_port_attacks_do_not_disturb_a_call(parley_server, browser_factory, busy_video):
     alice, bob = browser_factory(video_file=busy_video), browser_factory()
-    for driver, name in ((alice, "alice"), (bob, "bob")):
-        driver.get(parley_server.base + "/")
-        driver.execute_script(SETUP, parley_server.ws_url, name, "hostile-media")
-        wait_for(has(driver, "STATE"), what=f"{name} in the room")
+    join(parley_server.base, parley_server.ws_url, "hostile-media", ((alice, "alice"), (bob, "bob")))
     alice.execute_script(PUBLISH, "camera", {"audio": True, "video": True})
     wait_for(has(bob, "PUBLISHED alice camera"), timeout=20, what="bob told of alice's camera")
     bob.execute_script(PLAY, "alice", "camera")

@@ -71,12 +71,17 @@ def has(driver, entry):
     return lambda: entry in log_of(driver)
 
 
+def join(base, ws_url, room, people, options=None):
+    """Each (driver, name) of `people` opens the server's page and joins `room` with the SDK (SETUP)."""
+    for driver, name in people:
+        driver.get(base + "/")
+        driver.execute_script(SETUP, ws_url, name, room, options)
+        wait_for(has(driver, "STATE"), what=f"{name} in the room")
+
+
 def test_publish_and_play_between_two_browsers(parley_server, browser_factory, busy_video):
     alice, bob = browser_factory(video_file=busy_video), browser_factory()
-    for driver, name in ((alice, "alice"), (bob, "bob")):
-        driver.get(parley_server.base + "/")
-        driver.execute_script(SETUP, parley_server.ws_url, name, "sfu-room")
-        wait_for(has(driver, "STATE"), what=f"{name} in the room")
+    join(parley_server.base, parley_server.ws_url, "sfu-room", ((alice, "alice"), (bob, "bob")))
 
     alice.execute_script(PUBLISH, "camera", {"audio": True, "video": True})
     wait_for(has(alice, "camera PUBLISHING"), timeout=20, what="alice publishing")

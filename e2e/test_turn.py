@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import OUTPUT, free_port, start_parley, stop_process, wait_for
-from test_sfu_browser import PLAY, PUBLISH, SETUP, STATS, has
+from test_sfu_browser import PLAY, PUBLISH, SETUP, STATS, has, join
 
 SECRET = "e2e-coturn-static-auth-secret"
 # turns: on 443 (the tests run as root, as make test does on its Debian machine).
@@ -100,10 +100,7 @@ def test_two_browsers_forced_to_relay_call_through_coturn(request, coturn, brows
         # The TURN server's certificate is self-signed, and Chromium checks it (without this flag it finds no relay).
         flags = ["--ignore-certificate-errors"] if transport == "tls" else []
         alice, bob = browser_factory(extra_flags=flags), browser_factory(extra_flags=flags)
-        for driver, name in ((alice, "alice"), (bob, "bob")):
-            driver.get(server.base + "/")
-            driver.execute_script(SETUP, server.ws_url, name, "turn-room", {"iceTransportPolicy": "relay"})
-            wait_for(has(driver, "STATE"), what=f"{name} in the room")
+        join(server.base, server.ws_url, "turn-room", ((alice, "alice"), (bob, "bob")), {"iceTransportPolicy": "relay"})
         alice.execute_script(PUBLISH, "camera", {"audio": True, "video": True})
         wait_for(has(alice, "camera PUBLISHING"), timeout=20, what="alice publishing through the relay")
         wait_for(has(bob, "PUBLISHED alice camera"), what="bob told of alice's camera")
