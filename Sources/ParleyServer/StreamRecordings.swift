@@ -12,11 +12,28 @@ import Synchronization
 
 /// `record: true`: a published stream written to `--record-dir` as one Matroska/WebM file (`StreamRecorder`), as
 /// `NAME.part` until the stream ends, then renamed to NAME, which `/client/records/NAME` serves.
+///
+/// It keeps the parts of the server it needs, not the server: `WHIPEndpoints` holds one for good (`attach`), and a
+/// copy of the server would hold the endpoints in turn, a cycle that kept every server's hub, media plane and
+/// sessions alive after it stopped.
 struct StreamRecordings: RecordingService {
-    let server: ParleyServer
+    let configuration: ParleyConfiguration
+    let hub: SignalingHub
+    let media: MediaEngine
+    let stats: RecordingStats
+    let webhooks: Webhooks?
     let logger: Logger
 
-    var recordsEverything: Bool { server.configuration.recordAll }
+    init(server: ParleyServer, logger: Logger) {
+        configuration = server.configuration
+        hub = server.hub
+        media = server.media
+        stats = server.recordingStats
+        webhooks = server.webhooks
+        self.logger = logger
+    }
+
+    var recordsEverything: Bool { configuration.recordAll }
 
     /// Free space in `directory` (MiB), or nil if it cannot be read.
     static func freeMB(_ directory: String) -> Int? {
@@ -33,7 +50,7 @@ struct StreamRecordings: RecordingService {
         do {
             return try await prepare(stream: stream, name: name)
         } catch {
-            server.recordingStats.count(.refused)
+            stats.count(.refused)
             throw error
         }
     }
@@ -42,17 +59,17 @@ struct StreamRecordings: RecordingService {
         guard RecordNames.isServable(name) else {
             throw MediaServiceError(code: "bad_request", message: "Not a recording name")
         }
-        let directory = server.configuration.recordDir
+        let directory = configuration.recordDir
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw MediaServiceError(code: "media_unavailable", message: "The recordings folder cannot be made")
         }
-        let floor = server.configuration.recordMinFreeMB
+        let floor = configuration.recordMinFreeMB
         if let free = Self.freeMB(directory), free < floor {
             throw MediaServiceError(code: "record_unavailable", message: "Less than \(floor) MB free for recordings (\(free) MB)")
         }
-        guard let record = await server.hub.stream(stream) else {
+        guard let record = await hub.stream(stream) else {
             throw MediaServiceError(code: "unknown_stream", message: "No stream '\(stream)'")
         }
         var kept: [(index: Int, track: RecordedTrack)] = []
@@ -66,16 +83,16 @@ struct StreamRecordings: RecordingService {
                                                       payloadType: 96) }
         let sink: MediaSinkHandle
         do {
-            sink = try await server.media.attach(to: stream, tracks: consumers) { _ in RecordingSink(continuation) }
+            sink = try await media.attach(to: stream, tracks: consumers) { _ in RecordingSink(continuation) }
         } catch {
             throw MediaServiceError(code: "unknown_stream", message: "'\(stream)' is no longer published")
         }
         var logger = self.logger
         logger[metadataKey: "recording"] = "\(name)"
-        let webhooks = server.webhooks, room = record.room
+        let webhooks = self.webhooks, room = record.room
         return StreamRecording(path: directory + "/" + name, tracks: kept.map(\.track), sink: sink, items: items, logger: logger,
-                               limits: .init(minFreeMB: floor, maxMilliseconds: Int64(server.configuration.recordMaxSeconds) * 1000),
-                               stats: server.recordingStats) { end in
+                               limits: .init(minFreeMB: floor, maxMilliseconds: Int64(configuration.recordMaxSeconds) * 1000),
+                               stats: stats) { end in
             let outcome = switch end { case .finished: "finished"; case .stopped: "stopped" }
             webhooks?.recordingEnded(room: room, name: name, outcome: outcome)
         }

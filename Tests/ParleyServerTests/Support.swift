@@ -5,6 +5,7 @@ import NIOCore
 import NIOWebSocket
 @testable import ParleyServer
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -132,7 +133,9 @@ final class TestClient: Sendable {
     private let ids = Counter()
     let task: Task<Void, Never>
 
-    init(url: String) {
+    /// `autoReply` sees each text frame as it arrives, whether or not the test is reading: the frames it answers
+    /// (with the text it returns) are sent back at once and never reach the inbox.
+    init(url: String, autoReply: (@Sendable (String) -> String?)? = nil) {
         let (commandStream, commands) = AsyncStream.makeStream(of: Command.self)
         self.commands = commands
         let inbox = self.inbox
@@ -152,7 +155,12 @@ final class TestClient: Sendable {
                         }
                     }
                     for try await message in inbound.messages(maxSize: 1 << 20) {
-                        if case .text(let text) = message { await inbox.push(.text(text)) }
+                        guard case .text(let text) = message else { continue }
+                        if let reply = autoReply?(text) {
+                            commands.yield(.text(reply))
+                        } else {
+                            await inbox.push(.text(text))
+                        }
                     }
                     group.cancelAll()
                 }
@@ -210,13 +218,18 @@ final class TestClient: Sendable {
 }
 
 final class Counter: @unchecked Sendable {
-    private var value = 0
+    private var count = 0
     private let lock = NSLock()
     func next() -> Int {
         lock.lock()
         defer { lock.unlock() }
-        value += 1
-        return value
+        count += 1
+        return count
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
     }
 }
 
@@ -226,6 +239,41 @@ func errorCode(_ reply: [String: Any]) -> String? {
 
 func result(_ reply: [String: Any]) -> [String: Any] {
     reply["result"] as? [String: Any] ?? [:]
+}
+
+/// How late the cooperative pool runs a task that sleeps 50 ms at a time: the worst, while `body` ran. It tells a
+/// server that failed from a process that could not run at all. Under a sanitizer the suite's CPU-bound synchronous
+/// tests fill the pool (one thread per core, two here) at the start of a run: a 100 ms sleep there resumed 21 to
+/// 104 s late, and nothing that keeps time (a ping period, a test's deadline) can be judged across that.
+func watchingThePool<T: Sendable>(_ body: () async throws -> T) async -> (result: Result<T, any Error>, worstDelay: Duration) {
+    let worst = WorstDelay()
+    return await withTaskGroup(of: Void.self) { group in
+        group.addTask {
+            while !Task.isCancelled {
+                let asked = ContinuousClock.now
+                try? await Task.sleep(for: .milliseconds(50))
+                let late = ContinuousClock.now - asked - .milliseconds(50)
+                worst.delay.withLock { $0 = max($0, late) }
+            }
+        }
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        group.cancelAll()
+        await group.waitForAll()
+        return (result, worst.delay.withLock { $0 })
+    }
+}
+
+final class WorstDelay: Sendable { let delay = Mutex<Duration>(.zero) }
+
+/// Waits (up to about two minutes) until the pool runs a 50 ms sleep on time, ten times in a row.
+func waitForAResponsivePool() async {
+    var onTime = 0
+    for _ in 0..<2400 where onTime < 10 {
+        let asked = ContinuousClock.now
+        try? await Task.sleep(for: .milliseconds(50))
+        onTime = ContinuousClock.now - asked < .milliseconds(150) ? onTime + 1 : 0
+    }
 }
 
 /// Runs blocking socket calls on their own thread: the cooperative pool has one thread per core (two here),

@@ -10,26 +10,39 @@ import Glibc
 #endif
 
 /// A Web Call Server client written from the protocol facts (WCS-PROTOCOL.md): JSON text frames
-/// `{"message", "data": [obj]}` at the server's bare URL, answering the server's `ping` with `pong` like the SDK.
+/// `{"message", "data": [obj]}` at the server's bare URL, answering the server's `ping` with `pong` like the SDK:
+/// as each ping arrives, whether or not the test is reading the socket.
 final class WCSClient: Sendable {
     let socket: TestClient
     let label: String
     private let counter = Counter()
+    private let answered: Counter
 
     init(_ server: RunningServer, label: String, answerPings: Bool = true) {
-        socket = TestClient(url: "ws://127.0.0.1:\(server.port)")
+        let answered = Counter()
+        var autoReply: (@Sendable (String) -> String?)?
+        if answerPings { autoReply = { text in WCSClient.pong(text, counting: answered) } }
+        socket = TestClient(url: "ws://127.0.0.1:\(server.port)", autoReply: autoReply)
         self.label = label
-        self.answerPings = answerPings
+        self.answered = answered
     }
 
-    let answerPings: Bool
+    /// The answer to a frame if it is the server's `ping`.
+    private static func pong(_ text: String, counting answered: Counter) -> String? {
+        guard let json = WCSJSON.parse(text), json["message"]?.string == "ping" else { return nil }
+        _ = answered.next()
+        return #"{"message":"pong","data":[null]}"#
+    }
+
+    /// How many of the server's pings this client has answered.
+    var pongs: Int { answered.value }
 
     func send(_ message: String, _ body: WCSJSON) {
         socket.sendRaw(WCSJSON.object(["message": .string(message), "data": [body]]).text)
     }
 
-    /// The next frame other than the server's pings (answered with `pong` unless told not to); every frame must
-    /// have a `data` array, which the SDK reads without checking.
+    /// The next frame other than the server's pings (which only reach here when this client does not answer them);
+    /// every frame must have a `data` array, which the SDK reads without checking.
     func next(timeout: Duration = .seconds(10)) async throws -> (message: String, data: [WCSJSON]) {
         while true {
             switch try await socket.next(timeout: timeout) {
@@ -39,10 +52,7 @@ final class WCSClient: Sendable {
                 let json = try #require(WCSJSON.parse(text), "\(label): not JSON: \(text)")
                 let message = try #require(json["message"]?.string, "\(label): no message: \(text)")
                 let data = try #require(json["data"]?.array, "\(label): no data array: \(text)")
-                if message == "ping" {
-                    if answerPings { socket.sendRaw(#"{"message":"pong","data":[null]}"#) }
-                    continue
-                }
+                if message == "ping" { continue }
                 return (message, data)
             }
         }

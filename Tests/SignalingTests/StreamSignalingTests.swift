@@ -26,7 +26,9 @@ final class FakeMedia: MediaService {
                  onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> PublishedMedia {
         if offer == "bad" { throw MediaServiceError(code: "bad_sdp", message: "unreadable") }
         if preferH264 { state.withLock { $0.preferredH264.append(id) } }
-        return PublishedMedia(id: add(id: id, onEvent), answer: "answer", audio: true, video: offer != "audio")
+        let published = PublishedMedia(id: add(id: id, onEvent), answer: "answer", audio: true, video: offer != "audio")
+        if offer == "connects" { onEvent(.connected) }  // its transport is up before the answer is even returned
+        return published
     }
 
     func play(source: String, offer: String, onEvent: @escaping @Sendable (StreamEvent) -> Void) async throws(MediaServiceError) -> (id: String, answer: String) {
@@ -53,6 +55,8 @@ final class FakeMedia: MediaService {
     }
 
     var stopped: [String] { state.withLock { $0.stopped } }
+    /// Streams started and not stopped.
+    var running: [String] { state.withLock { Array($0.events.keys) } }
     /// Publishes asked to prefer H.264.
     var preferredH264: [String] { state.withLock { $0.preferredH264 } }
 }

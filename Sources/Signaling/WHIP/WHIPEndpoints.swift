@@ -8,7 +8,8 @@ import Synchronization
 /// - a WHIP client is a participant of its room while its session lives: the others see `joined`, then
 ///   `published` once its media is up, and `unpublished` and `left` when it ends (DELETE, ICE consent lost,
 ///   or the room refusing it);
-/// - a WHEP player is nobody's participant, only a play of a live stream, ended by DELETE or by its source.
+/// - a WHEP player is nobody's participant, only a play of a live stream, ended by DELETE or by its source;
+/// - either ends if its media has not connected within `connectTimeout` of the answer.
 /// Each session is named by an unguessable id (128 random bits), the last part of its URL.
 public actor WHIPEndpoints {
     public enum Kind: String, Sendable { case whip, whep }
@@ -52,10 +53,17 @@ public actor WHIPEndpoints {
         let etag: String
         /// The offer's ICE username fragment: a PATCH with another one is an ICE restart.
         let iceUfrag: String?
+        /// Set when its media connects (ICE and DTLS), by the media plane's own callback.
+        let connected: MediaConnected
     }
 
     /// At most this many WHIP and WHEP sessions at once (the rest get 503).
     public let maxSessions: Int
+    /// A session whose media has not connected this long after its answer ends. Nothing else would end it: it has
+    /// no socket, a DELETE may never come (the encoder gave up, or UDP to the media port is blocked), and a
+    /// transport that never received an ICE check does not expire. Such a session used to stay for good: a
+    /// participant in its room, a transport, and one of `maxSessions`.
+    public let connectTimeout: Duration
     private var sessions: [String: Session] = [:]
     private let hub: SignalingHub
     private let media: any MediaService
@@ -65,10 +73,12 @@ public actor WHIPEndpoints {
     /// The tasks that follow each session's media events; run by the server (`run`).
     private let relays = StreamRelays()
 
-    public init(hub: SignalingHub, media: any MediaService, maxSessions: Int = 1000, logger: Logger) {
+    public init(hub: SignalingHub, media: any MediaService, maxSessions: Int = 1000,
+                connectTimeout: Duration = .seconds(30), logger: Logger) {
         self.hub = hub
         self.media = media
         self.maxSessions = maxSessions
+        self.connectTimeout = connectTimeout
         self.logger = logger
     }
 
@@ -114,10 +124,11 @@ public actor WHIPEndpoints {
             await hub.closeSession(owner)
             throw .unavailable(error.message)
         }
-        let pipe = StreamPipe()
+        let pipe = StreamPipe(), connected = MediaConnected()
         let published: PublishedMedia
         do throws(MediaServiceError) {
-            published = try await media.publish(stream: stream, offer: offer, preferH264: false, whole: true, onEvent: pipe.yield)
+            published = try await media.publish(stream: stream, offer: offer, preferH264: false, whole: true,
+                                                onEvent: connected.noting(pipe.yield))
         } catch {
             await lifecycle.abandon(stream)
             await hub.closeSession(owner, reason: .left)
@@ -126,7 +137,7 @@ public actor WHIPEndpoints {
         await lifecycle.mediaReady(stream, published)
         let id = Self.mintID(), etag = "\"\(Self.mintID())\""
         sessions[id] = Session(kind: .whip, room: room, name: name, stream: stream, owner: owner, etag: etag,
-                               iceUfrag: Self.iceUfrag(offer))
+                               iceUfrag: Self.iceUfrag(offer), connected: connected)
         let recorder = recorderSlot.withLock { $0 }
         let recordName = record || recorder?.recordsEverything == true
             ? recorder?.recordName(stream: stream, tracks: published.tracks) : nil
@@ -152,6 +163,7 @@ public actor WHIPEndpoints {
                 }
             }
         }
+        expireUnlessConnected(id)
         return Created(session: id, answer: published.answer, etag: etag)
     }
 
@@ -179,16 +191,16 @@ public actor WHIPEndpoints {
         } else {
             throw .notFound("No participant or stream '\(name)' in room '\(room)'")
         }
-        let pipe = StreamPipe()
+        let pipe = StreamPipe(), connected = MediaConnected()
         let played: (id: String, answer: String)
         do throws(MediaServiceError) {
-            played = try await media.play(source: source.id, offer: offer, onEvent: pipe.yield)
+            played = try await media.play(source: source.id, offer: offer, onEvent: connected.noting(pipe.yield))
         } catch {
             throw Self.refusal(error)
         }
         let id = Self.mintID(), etag = "\"\(Self.mintID())\""
         sessions[id] = Session(kind: .whep, room: room, name: name, stream: played.id, owner: nil, etag: etag,
-                               iceUfrag: Self.iceUfrag(offer))
+                               iceUfrag: Self.iceUfrag(offer), connected: connected)
         logger.info("WHEP play", metadata: ["room": "\(room)", "source": "\(source.id)", "stream": "\(played.id)"])
         relays.start { [weak self] in
             for await event in pipe.events {
@@ -199,6 +211,7 @@ public actor WHIPEndpoints {
                 }
             }
         }
+        expireUnlessConnected(id)
         return Created(session: id, answer: played.answer, etag: etag)
     }
 
@@ -226,6 +239,26 @@ public actor WHIPEndpoints {
     func endOwned(by owner: SessionID) async {
         guard let id = sessions.first(where: { $0.value.owner == owner })?.key else { return }
         await end(id, reason: .kicked)
+    }
+
+    /// Ends session `id` after `connectTimeout` if its media has not connected by then (a relay of `run`, so the
+    /// server's shutdown cancels the wait).
+    private func expireUnlessConnected(_ id: String) {
+        relays.start { [weak self, connectTimeout] in
+            try? await Task.sleep(for: connectTimeout)
+            guard !Task.isCancelled else { return }
+            await self?.endIfUnconnected(id)
+        }
+    }
+
+    private func endIfUnconnected(_ id: String) async {
+        guard let session = sessions[id], !session.connected.value else { return }
+        logger.notice("\(session.kind.rawValue.uppercased()) session ended: its media did not connect",
+                      metadata: ["room": "\(session.room)", "name": "\(session.name)", "after": "\(connectTimeout)"])
+        if let owner = session.owner {
+            await StreamLifecycle(hub: hub, media: media, session: owner).withdraw(session.stream, reason: .failed)
+        }
+        await end(id, reason: .disconnected)
     }
 
     /// Ends session `id` however it ends: its media stops, and a WHIP participant leaves its room.
@@ -260,13 +293,30 @@ public actor WHIPEndpoints {
     }
 }
 
+/// Whether a session's media has connected, set as the media plane reports it (not when its relay gets to the
+/// event, which a busy machine can delay past the deadline).
+final class MediaConnected: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var value: Bool { flag.load(ordering: .acquiring) }
+
+    /// `onEvent`, noting a connection first.
+    func noting(_ onEvent: @escaping @Sendable (StreamEvent) -> Void) -> @Sendable (StreamEvent) -> Void {
+        { event in
+            if case .connected = event { self.flag.store(true, ordering: .releasing) }
+            onEvent(event)
+        }
+    }
+}
+
 /// A WHIP participant hears nothing of its room; removed by the operator, its session ends (its media stops).
+/// The hub holds the sink and the endpoints hold the hub: the sink holds the endpoints weakly, so a server stopped
+/// with WHIP sessions open is not kept by a cycle.
 struct SilentSink: SessionSink {
-    let endpoints: WHIPEndpoints
+    weak let endpoints: WHIPEndpoints?
     let owner: OwnerBox
     func deliver(_ event: RoomEvent) {}
     func evict() {
-        guard let id = owner.id.withLock({ $0 }) else { return }
+        guard let endpoints, let id = owner.id.withLock({ $0 }) else { return }
         Task { await endpoints.endOwned(by: id) }
     }
 
