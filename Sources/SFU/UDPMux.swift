@@ -32,7 +32,10 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
         self.logger = logger
     }
 
-    var now: Double {
+    var now: Double { Self.now }
+
+    /// Seconds on the media loops' clock (the consent checks' `now`).
+    static var now: Double {
         let d = ContinuousClock.now - Self.started
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import RTP
+import STUN
 import Synchronization
 import Testing
 @testable import SFU
@@ -70,11 +71,16 @@ import Testing
     }
 
     /// A test peer whose transport on `engine` (echoing its media) has passed ICE and the DTLS handshake.
-    func connectedPeer(_ engine: MediaEngine, loseFinalFlight: Bool = false) async throws -> (TestPeer, Events, LocalTransportParameters) {
+    /// `keeping` gets its transport.
+    func connectedPeer(_ engine: MediaEngine, loseFinalFlight: Bool = false,
+                       keeping box: TransportBox? = nil) async throws -> (TestPeer, Events, LocalTransportParameters) {
         let peer = try TestPeer()
         let events = Events()
         peer.serverPort = engine.port
-        let local = try await engine.createTransport(remote: peer.remoteParameters, onEvent: { events.add($0) }) { _ in EchoHandler() }
+        let local = try await engine.createTransport(remote: peer.remoteParameters, onEvent: { events.add($0) }) { transport in
+            box?.transport = transport
+            return EchoHandler()
+        }
         peer.local = local
         #expect(try await offPool { try peer.checkConnectivity() })
         #expect(try await offPool { try peer.handshake(loseFinalFlight: loseFinalFlight) } == .connected(.aeadAes128Gcm))
@@ -123,6 +129,34 @@ import Testing
         }
         await engine.stop()
     }
+
+    /// A peer that never sends an ICE check (its client gave up after the answer, or UDP to the media port is
+    /// blocked) must not keep its transport for good: it gets as long as a peer whose checks stop.
+    @Test func aTransportThatNeverHearsAnICECheckExpires() async throws {
+        let engine = try await engine()
+        let silent = try TestPeer(), silentEvents = Events(), made = TransportBox()
+        silent.serverPort = engine.port
+        _ = try await engine.createTransport(remote: silent.remoteParameters, onEvent: { silentEvents.add($0) }) { transport in
+            made.transport = transport
+            return EchoHandler()
+        }
+        let transport = try #require(made.transport), kept = TransportBox()
+        let (_, liveEvents, _) = try await connectedPeer(engine, keeping: kept)
+        let live = try #require(kept.transport)
+        let closed: @Sendable (Events) -> Bool = { $0.all.contains { if case .closed = $0 { true } else { false } } }
+
+        let now = UDPMux.now
+        try await transport.eventLoop.submit { transport.checkConsent(now: now) }.get()
+        try await live.eventLoop.submit { live.checkConsent(now: now + 5) }.get()
+        #expect(!closed(silentEvents) && !closed(liveEvents))
+        try await transport.eventLoop.submit { transport.checkConsent(now: now + ICELiteAgent.consentTimeout) }.get()
+        #expect(silentEvents.all.contains(.closed(.consentExpired)))
+        #expect(!closed(liveEvents))
+        await engine.stop()
+    }
+
+    /// The transport `createTransport` made, kept by a test; touched on its loop only.
+    final class TransportBox: @unchecked Sendable { var transport: WebRTCTransport? }
 
     /// After the association is freed an alert cannot be authenticated: one forged from the peer's address must
     /// not end a transport whose peer goes on sending authenticated packets.

@@ -59,10 +59,10 @@ public actor WHIPEndpoints {
 
     /// At most this many WHIP and WHEP sessions at once (the rest get 503).
     public let maxSessions: Int
-    /// A session whose media has not connected this long after its answer ends. Nothing else would end it: it has
-    /// no socket, a DELETE may never come (the encoder gave up, or UDP to the media port is blocked), and a
-    /// transport that never received an ICE check does not expire. Such a session used to stay for good: a
-    /// participant in its room, a transport, and one of `maxSessions`.
+    /// A session whose media has not connected this long after its answer ends. It has no socket, and a DELETE may
+    /// never come (the encoder gave up, or UDP to the media port is blocked). The SFU expires a transport that never
+    /// hears an ICE check after 29 s; this also covers ICE without DTLS, and whatever a media service does. Such a
+    /// session used to stay for good: a participant in its room, a transport, and one of `maxSessions`.
     public let connectTimeout: Duration
     private var sessions: [String: Session] = [:]
     private let hub: SignalingHub
