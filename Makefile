@@ -66,14 +66,17 @@ run: build-release
 
 # A binary that runs on a machine without Swift: the Swift runtime and Foundation linked in (the C libraries stay
 # Debian's: APT_RUN_PACKAGES). Its own build folder, so it never rebuilds the release build `make run` uses.
+# STATIC_CONFIG=debug builds the same binary unoptimized, in about half the time: e2e/test_install.py checks the
+# install with it (what it tests is the layout and the linking, not the optimizer); never for deployment.
+STATIC_CONFIG ?= release
 build-static: deps-run
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build/static --product parley
+	$(SWIFT) build -c $(STATIC_CONFIG) --static-swift-stdlib --scratch-path .build/static --product parley
 
 # PREFIX/bin/parley and PREFIX/share/parley/web (the apps and SDK it serves); DESTDIR for packaging.
 PREFIX ?= /usr/local
 install: build-static
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/parley
-	install -m 755 .build/static/release/parley $(DESTDIR)$(PREFIX)/bin/parley
+	install -m 755 .build/static/$(STATIC_CONFIG)/parley $(DESTDIR)$(PREFIX)/bin/parley
 	rm -rf $(DESTDIR)$(PREFIX)/share/parley/web
 	cp -R Web $(DESTDIR)$(PREFIX)/share/parley/web
 	find $(DESTDIR)$(PREFIX)/share/parley/web -name test -type d -prune -exec rm -rf {} +
@@ -90,7 +93,7 @@ test-sdk:
 
 test-e2e:
 	mkdir -p e2e/output
-	PARLEY_BIN=.build/debug/parley PARLEY_TESTBED_BIN=.build/debug/parley-testbed $(PY) -m pytest e2e -q
+	PARLEY_BIN=.build/debug/parley PARLEY_TESTBED_BIN=.build/debug/parley-testbed $(PY) -m pytest e2e -q --durations=20
 
 # Benchmarks never run in `make test`; figures go to docs/BENCHMARKS.md. The WebRTC load run (bench/standard.sh,
 # ~45 minutes) measures Parley beside Debian's Janus (as shipped, and with event_loops 2 and 1) in a private network

@@ -5,7 +5,6 @@ go on decoding without a freeze over 1 s, the server must never answer an unknow
 sent (no amplification), and every kind of drop is counted in /health."""
 import os
 import random
-import re
 import socket
 import struct
 import threading
