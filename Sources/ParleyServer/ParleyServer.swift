@@ -48,6 +48,8 @@ public struct ParleyServer: Sendable {
     /// Open protocol sockets, told to reconnect at the end of a drain; and whether one has begun (SIGTERM with
     /// `drainTimeout`: `/health` then answers 503 `draining`).
     let liveSockets = LiveSockets()
+    /// Every socket's current write, swept once a second for writes that stall (`WriteStallSweep`).
+    let writeStalls = WriteStalls()
     let startedAt: ContinuousClock.Instant
     let logger: Logger
 
@@ -106,6 +108,7 @@ public struct ParleyServer: Sendable {
                                                               interval: .seconds(300), logger: logger)))
         }
         services.append(.init(service: WHIPService(endpoints: whipEndpoints)))
+        services.append(.init(service: WriteStallSweep(stalls: writeStalls)))  // stops after the application
         if let webhooks { services.append(.init(service: webhooks)) }  // stops after the application: its last events go out
         if let authHook { services.append(.init(service: authHook)) }  // stops after the application, which asks it
         if let port = configuration.adminPort {  // stops after the application: /metrics and the API see the drain
@@ -334,9 +337,14 @@ public struct ParleyServer: Sendable {
             logger.notice("closing a socket whose send queue overflowed (the client does not read)")
             abort()
         }
+        // A write waiting longer than two ping periods cuts the connection (`WriteStalls`).
+        let writingSince = WriteClock()
+        writeStalls.watch(writingSince, limit: configuration.pingInterval * 2) {
+            logger.notice("closing a socket whose writes have stalled (the client does not read)")
+            abort()
+        }
+        defer { writeStalls.forget(writingSince) }
         try await withThrowingTaskGroup(of: Bool.self) { group in  // true: the writer finished
-            // When the current write began (ns of the monotonic clock), 0 when none is waiting.
-            let writingSince = WriteClock()
             group.addTask {
                 for await frame in outbox.frames {
                     writingSince.value.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
@@ -353,22 +361,6 @@ public struct ParleyServer: Sendable {
                     try await outbound.close(.policyViolation, reason: "too slow to receive")
                 }
                 return true
-            }
-            // A client that stops reading leaves its writer waiting on a full socket, where even the pings queue
-            // up, so the ping timeout never fires and the queue may never overflow (the kernel buffers megabytes):
-            // one write waiting longer than two ping periods cuts the connection.
-            let stallLimit = UInt64((configuration.pingInterval * 2) / .nanoseconds(1))
-            group.addTask {
-                while !Task.isCancelled {
-                    do { try await Task.sleep(for: .seconds(1)) } catch { return false }
-                    let since = writingSince.value.load(ordering: .relaxed)
-                    if since != 0, DispatchTime.now().uptimeNanoseconds - since > stallLimit {
-                        logger.notice("closing a socket whose writes have stalled (the client does not read)")
-                        abort()
-                        return false
-                    }
-                }
-                return false
             }
             let relays = session.relays
             group.addTask {
@@ -399,11 +391,6 @@ public struct ParleyServer: Sendable {
             group.cancelAll()
         }
     }
-}
-
-/// When a socket's current write began, shared by its writer and its stall watchdog.
-private final class WriteClock: Sendable {
-    let value = Atomic<UInt64>(0)
 }
 
 /// Follows the media of WHIP and WHEP sessions until the server shuts down.
