@@ -105,7 +105,9 @@ enum RTMPFuzz {
             let again = try RTMPURL(text)
             FuzzCheck.expect(again == url, "RTMPURL round trip: \(url) → \(again)")
         } catch {
-            FuzzCheck.fail("RTMPURL \(text) (from tcUrl) refused: \(error)")
+            // tcUrl spells out the port the typed URL may have left out (`:1935`), so near the length limit the
+            // rebuilt text can be over it: refusing that is right. Anything else refused is a bug.
+            FuzzCheck.expect(text.utf8.count > RTMPURL.maxLength, "RTMPURL \(text) (from tcUrl) refused: \(error)")
         }
     }
 
