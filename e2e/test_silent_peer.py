@@ -1,6 +1,6 @@
 """A client that publishes and then never starts ICE (it gave up after the answer, or UDP to the media port
 is blocked) must not keep a transport, and a stream in its room, for good: the server ends both by ICE consent, as
-for a peer whose checks stop, and the room hears `unpublished`."""
+for a peer whose checks stop (the room never saw the stream: it is announced only once its media is up)."""
 import time
 
 from conftest import REPO, ProtocolClient, start_parley, wait_for
