@@ -233,23 +233,14 @@ public final class WebRTCTransport {
         }
     }
 
-    /// Periodic check (RFC 7675): a peer silent for 30 s is gone; one that sent an alert and then no authenticated
-    /// packet for `alertGrace` closed its end. A peer that never sends a first check (its client gave up after the
-    /// answer, or UDP to the media port is blocked) gets as long, counted from the first check of the transport:
-    /// otherwise the transport, and the participant or stream behind it, would stay for good.
+    /// Periodic check (RFC 7675): a peer silent for 30 s is gone, and so is one that never sent a check (the
+    /// agent counts that from the first call); one that sent an alert and then no authenticated packet for
+    /// `alertGrace` closed its end.
     func checkConsent(now: Double) {
         assertOnLoop(eventLoop)
-        if agent.lastConsent == nil {
-            let since = awaitingFirstCheckSince ?? now
-            awaitingFirstCheckSince = since
-            if now - since >= ICELiteAgent.consentTimeout { return close(reason: .consentExpired) }
-        }
         if agent.consentExpired(now: now) { return close(reason: .consentExpired) }
         if let peerAlertAt, now - peerAlertAt >= Self.alertGrace { close(reason: .peerClosed) }
     }
-
-    /// When `checkConsent` first found no ICE check received yet.
-    private var awaitingFirstCheckSince: Double?
 
     /// How long an unauthenticated alert waits for the peer's next SRTP/SRTCP before it is believed.
     static let alertGrace = 2.0

@@ -44,9 +44,18 @@ public struct ICELiteAgent: Sendable {
         self.remoteUfrag = remoteUfrag
     }
 
-    public func consentExpired(now: Double) -> Bool {
-        guard let lastConsent else { return false }
-        return now - lastConsent >= Self.consentTimeout
+    /// When consent was first asked about while no check had come yet.
+    private var firstAskedWithoutConsent: Double?
+
+    /// Whether consent has expired: `consentTimeout` since the last valid check or, for a peer that never sent one
+    /// (its client gave up after the answer, or UDP to the media port is blocked), since this was first asked.
+    /// Without the second clock such a peer's connection, and whatever stands behind it, would stay for good.
+    public mutating func consentExpired(now: Double) -> Bool {
+        guard let since = lastConsent ?? firstAskedWithoutConsent else {
+            firstAskedWithoutConsent = now
+            return false
+        }
+        return now - since >= Self.consentTimeout
     }
 
     public mutating func handle(_ datagram: [UInt8], from source: SocketAddressValue, now: Double) -> Result {

@@ -148,12 +148,30 @@ enum RFC5769 {
 
     @Test func consentExpires29SecondsAfterTheLastValidCheck() {
         var a = agent()
-        #expect(!a.consentExpired(now: 1_000))
         _ = a.handle(request(useCandidate: true), from: client, now: 10)
-        #expect(!a.consentExpired(now: 38.9))
+        #expect(!expired(&a, at: 38.9))
         _ = a.handle(request(), from: client, now: 35)
-        #expect(!a.consentExpired(now: 63.9))
-        #expect(a.consentExpired(now: 64))
+        #expect(!expired(&a, at: 63.9))
+        #expect(expired(&a, at: 64))
+    }
+
+    @Test func aPeerThatNeverSendsACheckExpires29SecondsAfterTheFirstAsk() {
+        var a = agent()
+        #expect(!expired(&a, at: 1_000))  // the clock starts here
+        #expect(!expired(&a, at: 1_028.9))
+        #expect(expired(&a, at: 1_029))
+    }
+
+    @Test func aFirstCheckAfterTheAskCountsFromTheCheck() {
+        var a = agent()
+        #expect(!expired(&a, at: 100))
+        _ = a.handle(request(useCandidate: true), from: client, now: 120)
+        #expect(!expired(&a, at: 148.9))  // 48.9 s after the first ask, 28.9 after the check
+        #expect(expired(&a, at: 149))
+    }
+
+    private func expired(_ a: inout ICELiteAgent, at now: Double) -> Bool {
+        a.consentExpired(now: now)
     }
 
     @Test func restartTakesNewCredentials() {

@@ -9,7 +9,10 @@ import Synchronization
 ///   `published` once its media is up, and `unpublished` and `left` when it ends (DELETE, ICE consent lost,
 ///   or the room refusing it);
 /// - a WHEP player is nobody's participant, only a play of a live stream, ended by DELETE or by its source;
-/// - either ends if its media has not connected within `connectTimeout` of the answer.
+/// - either ends if its media has not connected within `connectTimeout` of the answer. The SFU's consent clock
+///   already ends a peer that never sends an ICE check; this also ends one whose checks come but whose DTLS
+///   handshake never starts (Parley is the DTLS server, so no DTLS timer runs), which, with no WebSocket to
+///   close, would otherwise hold its slot for good.
 /// Each session is named by an unguessable id (128 random bits), the last part of its URL.
 public actor WHIPEndpoints {
     public enum Kind: String, Sendable { case whip, whep }
