@@ -149,14 +149,16 @@ final class Producer {
         if isVideo { noteKeyframeStart(packet, sequence: seq, keyframe: keyframe, now: now) }
         if seq > newestSequence ?? .min { newestSequence = seq }
         guard !isMuted else { return }
-        fanOut(packet, sequence: seq, keyframe: keyframe, now: now)
-        guard !mirrors.isEmpty else { return }
-        // Each other loop gets its own copy of the bytes: NIO may reuse this read's buffer once the read is done.
-        let copy = ByteBufferAllocator().buffer(buffer: packet.buffer)
-        let epoch = self.epoch
-        for mirror in mirrors {
-            mirror.execute { [copy] in $0.receiveMirrored(copy, sequence: seq, epoch: epoch, keyframe: keyframe, now: now) }
+        if !mirrors.isEmpty {
+            // Handed over before this loop's own copies, so the other loops make theirs at the same time instead of
+            // after them. Each gets its own copy of the bytes: NIO may reuse this read's buffer once the read is done.
+            let copy = ByteBufferAllocator().buffer(buffer: packet.buffer)
+            let epoch = self.epoch
+            for mirror in mirrors {
+                mirror.execute { [copy] in $0.receiveMirrored(copy, sequence: seq, epoch: epoch, keyframe: keyframe, now: now) }
+            }
         }
+        fanOut(packet, sequence: seq, keyframe: keyframe, now: now)
     }
 
     private func fanOut(_ packet: RTPPacket, sequence seq: Int64, keyframe: Bool, now: Double) {

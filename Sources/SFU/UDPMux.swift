@@ -21,6 +21,8 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     private var handlers: [String: any TransportMediaHandler] = [:]
     private var pendingFlush = false
     private var queuedWrites = 0
+    /// What was queued since the last flush, added to `stats` at the flush.
+    private var unreported = MediaStats.SentTally()
     /// When the current read burst's first datagram was read (nil outside a burst), for the forwarding delay.
     private var burstStart: Double?
     /// One clock for every media loop: a track's copies on several loops compare times taken on either.
@@ -150,7 +152,7 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
     func send(_ buffer: ByteBuffer, to address: SocketAddress, kind: TrackKind? = nil) {
         assertOnLoop(eventLoop)
         guard let context else { return }
-        stats.sent(buffer.readableBytes, kind: kind)
+        unreported.count(buffer.readableBytes, kind: kind)
         context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: address, data: buffer)), promise: nil)
         // A fan-out of one read burst can queue thousands of copies: send each 64 (one sendmmsg) as they come
         // rather than all at the burst's end, so the first copies do not wait for the last (measured: p99 at
@@ -158,6 +160,7 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
         queuedWrites += 1
         if queuedWrites >= 64 {
             queuedWrites = 0
+            reportSent()
             context.flush()
             if let burstStart { stats.forwardingDelay.observe(now - burstStart) }
         }
@@ -168,10 +171,16 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
         }
     }
 
+    private func reportSent() {
+        stats.sent(unreported)
+        unreported = MediaStats.SentTally()
+    }
+
     private func flushIfNeeded() {
         guard pendingFlush, let context else { return }
         pendingFlush = false
         queuedWrites = 0
+        reportSent()
         context.flush()
         if let burstStart { stats.forwardingDelay.observe(now - burstStart) }
     }
