@@ -158,12 +158,7 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
         // rather than all at the burst's end, so the first copies do not wait for the last (measured: p99 at
         // 1 Gbit/s 32.8 → 17.9 ms).
         queuedWrites += 1
-        if queuedWrites >= 64 {
-            queuedWrites = 0
-            reportSent()
-            context.flush()
-            if let burstStart { stats.forwardingDelay.observe(now - burstStart) }
-        }
+        if queuedWrites >= 64 { flushQueued(context) }
         if !pendingFlush {
             pendingFlush = true
             // Outside a read burst nothing else would flush: do it once the current task ends.
@@ -171,16 +166,17 @@ final class UDPMux: ChannelInboundHandler, @unchecked Sendable {  // confined to
         }
     }
 
-    private func reportSent() {
-        stats.sent(unreported)
-        unreported = MediaStats.SentTally()
-    }
-
     private func flushIfNeeded() {
         guard pendingFlush, let context else { return }
         pendingFlush = false
+        flushQueued(context)
+    }
+
+    /// Hands what is queued to the socket, with its counts to `stats`.
+    private func flushQueued(_ context: ChannelHandlerContext) {
         queuedWrites = 0
-        reportSent()
+        stats.sent(unreported)
+        unreported = MediaStats.SentTally()
         context.flush()
         if let burstStart { stats.forwardingDelay.observe(now - burstStart) }
     }
